@@ -1,0 +1,546 @@
+"""Axes and axis specs: the one place that knows how a name becomes a position.
+
+Everything here is pure Python (no JAX arrays). Resolution results are cached by the axes tuple,
+because eager code and tracing pay for name lookup on every call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+__all__ = [
+    "Axis",
+    "AxisSelector",
+    "AxisSelection",
+    "AxisSpec",
+    "ShapeDict",
+    "PartialShapeDict",
+    "PartialAxisSpec",
+    "make_axes",
+    "axis_name",
+    "axis_size",
+    "concat_axes",
+    "concat_axis_specs",
+    "union_axes",
+    "eliminate_axes",
+    "without_axes",
+    "unsize_axes",
+    "replace_axis",
+    "intersect_axes",
+    "selects_axis",
+    "is_axis_compatible",
+    "resolve_axis",
+    "axis_spec_to_shape_dict",
+    "axis_spec_to_tuple",
+    "to_jax_shape",
+    "rearrange_for_partial_order",
+    "dslice",
+    "ds",
+    "dblock",
+    "axis_not_found_error",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """A named dimension with a size.
+
+    Equality and hashing compare both the name and the size.
+
+    Example:
+        >>> import haliax as hax
+        >>> E = hax.Axis("embed", 4)
+        >>> str(E), E.resize(8).size, E.alias("hidden").name
+        ('embed(4)', 8, 'hidden')
+    """
+
+    name: str
+    size: int
+
+    def alias(self, new_name: str) -> Axis:
+        """The same size under another name."""
+        return Axis(new_name, self.size)
+
+    def resize(self, size: int) -> Axis:
+        """The same name with another size."""
+        return Axis(self.name, size)
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.size})"
+
+
+AxisSelector = Union[Axis, str]
+"""One existing axis: a name, or an Axis (which also asserts the size)."""
+ShapeDict = Mapping[str, int]
+PartialShapeDict = Mapping[str, Union[int, None]]
+AxisSelection = Union[AxisSelector, Sequence[AxisSelector], PartialShapeDict]
+"""Several existing axes. Dict values of None mean "any size"."""
+AxisSpec = Union[Axis, Sequence[Axis], ShapeDict]
+"""Full shape information (names and sizes), used for creation."""
+PartialAxisSpec = Sequence[Union[AxisSelector, "type(Ellipsis)"]]  # type: ignore[misc]
+
+
+def make_axes(**sizes: int) -> tuple[Axis, ...]:
+    """Make several axes at once, in keyword order.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=10, Y=20)
+        >>> Y
+        Axis(name='Y', size=20)
+    """
+    return tuple(Axis(n, s) for n, s in sizes.items())
+
+
+# --------------------------------------------------------------------------------------------------
+# errors
+
+
+def closest_name(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate most similar to ``name``, if any is reasonably close."""
+    m = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    return m[0] if m else None
+
+
+def axis_not_found_error(name: str, present: Sequence[Any], where: str = "", arg: str | None = None) -> ValueError:
+    """Build the ``ValueError`` for a missing axis: names the axis, lists the axes that exist and
+    suggests the closest name."""
+    present_names = [a.name if isinstance(a, Axis) else str(a) for a in present]
+    shown = ", ".join(str(a) for a in present) if present else "no axes"
+    loc = ""
+    if where:
+        loc = f"{where}: "
+    if arg:
+        loc += f"argument {arg!r}: "
+    msg = f"{loc}axis {name} not found in ({shown})"
+    hint = closest_name(name, present_names)
+    if hint is not None and hint != name:
+        msg += f". Did you mean {hint!r}?"
+    return ValueError(msg)
+
+
+# --------------------------------------------------------------------------------------------------
+# spec conversion
+
+
+def _is_seq(x: Any) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, str)
+
+
+def axis_name(ax: AxisSelection) -> str | tuple[str, ...]:
+    """The name of an axis, or a tuple of names for several."""
+    if isinstance(ax, Axis):
+        return ax.name
+    if isinstance(ax, str):
+        return ax
+    if isinstance(ax, Mapping):
+        return tuple(ax.keys())
+    return tuple(a.name if isinstance(a, Axis) else a for a in ax)
+
+
+def axis_size(spec: AxisSpec) -> int:
+    """The size of an Axis, or the product of sizes for several axes."""
+    if isinstance(spec, Axis):
+        return spec.size
+    if isinstance(spec, Mapping):
+        sizes = list(spec.values())
+    else:
+        sizes = [a.size for a in spec]
+    out = 1
+    for s in sizes:
+        out *= s
+    return out
+
+
+def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
+    """Normalise an AxisSpec (Axis, sequence of Axis, or shape dict) to a tuple of Axis."""
+    if isinstance(spec, Axis):
+        return (spec,)
+    if isinstance(spec, Mapping):
+        return tuple(Axis(n, s) for n, s in spec.items())
+    if isinstance(spec, str):
+        raise TypeError(f"Expected an Axis or a sequence of Axis, got the name {spec!r} (a size is needed)")
+    out = tuple(spec)
+    for a in out:
+        if not isinstance(a, Axis):
+            raise TypeError(f"Expected Axis, got {a!r}")
+    return out
+
+
+def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
+    """Normalise a selection to ``{name: size or None}``."""
+    if isinstance(spec, Axis):
+        return {spec.name: spec.size}
+    if isinstance(spec, str):
+        return {spec: None}
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    out: dict[str, int | None] = {}
+    for a in spec:
+        if isinstance(a, Axis):
+            out[a.name] = a.size
+        else:
+            out[a] = None
+    return out
+
+
+def to_jax_shape(spec: AxisSpec) -> tuple[int, ...]:
+    """The positional shape of an AxisSpec."""
+    if isinstance(spec, Axis):
+        return (spec.size,)
+    if isinstance(spec, Mapping):
+        return tuple(spec.values())
+    return tuple(a.size for a in spec)
+
+
+def _selection_tuple(sel: AxisSelection) -> tuple[AxisSelector, ...]:
+    if isinstance(sel, (Axis, str)):
+        return (sel,)
+    if isinstance(sel, Mapping):
+        return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
+    return tuple(sel)
+
+
+def _name_of(a: AxisSelector) -> str:
+    return a.name if isinstance(a, Axis) else a
+
+
+# --------------------------------------------------------------------------------------------------
+# cached lookup
+
+
+@functools.lru_cache(maxsize=8192)
+def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
+    """``{name: position}`` for an axes tuple (cached)."""
+    return {a.name: i for i, a in enumerate(axes)}
+
+
+# --------------------------------------------------------------------------------------------------
+# combining
+
+
+def _spec_kind(x: Any) -> str:
+    if isinstance(x, Mapping):
+        return "dict"
+    return "tuple"
+
+
+def concat_axes(a1: AxisSpec, a2: AxisSpec) -> Any:
+    """Concatenate two axis specs; any shared name raises ``ValueError``.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.concat_axes(X, Y)
+        (Axis(name='X', size=2), Axis(name='Y', size=3))
+    """
+    if isinstance(a1, Axis) and isinstance(a2, Axis):
+        if a1.name == a2.name:
+            raise ValueError(f"Axis {a1.name} specified twice")
+        return (a1, a2)
+    if isinstance(a1, Mapping) or isinstance(a2, Mapping):
+        d1 = axis_spec_to_shape_dict(a1)
+        d2 = axis_spec_to_shape_dict(a2)
+        overlap = [k for k in d1 if k in d2]
+        if overlap:
+            raise ValueError(f"AxisSpecs overlap! {overlap}")
+        return {**d1, **d2}
+    t1 = axis_spec_to_tuple(a1)
+    t2 = axis_spec_to_tuple(a2)
+    n1 = {a.name for a in t1}
+    overlap = [a.name for a in t2 if a.name in n1]
+    if overlap:
+        raise ValueError(f"AxisSpecs overlap! {overlap}")
+    return t1 + t2
+
+
+concat_axis_specs = concat_axes
+
+
+def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
+    """Union of two specs: shared axes kept once (order of first occurrence). Same name with
+    different sizes raises ``ValueError``."""
+    if isinstance(a1, Mapping) or isinstance(a2, Mapping):
+        d1 = axis_spec_to_shape_dict(a1)
+        d2 = axis_spec_to_shape_dict(a2)
+        out = dict(d1)
+        for k, v in d2.items():
+            if k in out and out[k] is not None and v is not None and out[k] != v:
+                raise ValueError(f"union_axes: axis {k} has different sizes: {out[k]} and {v}")
+            if k not in out or out[k] is None:
+                out[k] = v
+        return out
+    t1 = _selection_tuple(a1)
+    t2 = _selection_tuple(a2)
+    out_list = list(t1)
+    idx = {_name_of(a): i for i, a in enumerate(out_list)}
+    for a in t2:
+        n = _name_of(a)
+        if n in idx:
+            b = out_list[idx[n]]
+            if isinstance(a, Axis) and isinstance(b, Axis) and a.size != b.size:
+                raise ValueError(f"union_axes: axis {n} has different sizes: {b.size} and {a.size}")
+            if isinstance(a, Axis) and not isinstance(b, Axis):
+                out_list[idx[n]] = a
+        else:
+            idx[n] = len(out_list)
+            out_list.append(a)
+    return tuple(out_list)
+
+
+def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_mismatch: bool, fn: str) -> Any:
+    remove = _selection_tuple(to_remove)
+    if isinstance(spec, Mapping):
+        d = dict(spec)
+        for r in remove:
+            n = _name_of(r)
+            if n not in d:
+                if strict:
+                    raise ValueError(f"Axis {n} not present in axis spec {spec}")
+                continue
+            if isinstance(r, Axis) and d[n] is not None and d[n] != r.size and not allow_mismatch:
+                raise ValueError(f"{fn}: axis {n} has size {d[n]} in the spec but {r.size} was given")
+            del d[n]
+        return d
+    items = list(_selection_tuple(spec))
+    names = [_name_of(a) for a in items]
+    for r in remove:
+        n = _name_of(r)
+        if n not in names:
+            if strict:
+                raise ValueError(f"Axis {n} not present in axis spec {tuple(items)}")
+            continue
+        i = names.index(n)
+        cur = items[i]
+        if isinstance(r, Axis) and isinstance(cur, Axis) and cur.size != r.size and not allow_mismatch:
+            raise ValueError(f"{fn}: axis {n} has size {cur.size} in the spec but {r.size} was given")
+        del items[i]
+        del names[i]
+    if isinstance(spec, (Axis, str)):
+        return tuple(items)
+    return tuple(items)
+
+
+def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
+    """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError``."""
+    return _remove(spec, to_remove, strict=True, allow_mismatch=False, fn="eliminate_axes")
+
+
+def without_axes(spec: AxisSelection, to_remove: AxisSelection, allow_mismatched_sizes: bool = False) -> Any:
+    """Remove axes from a spec, ignoring ones that are missing."""
+    return _remove(spec, to_remove, strict=False, allow_mismatch=allow_mismatched_sizes, fn="without_axes")
+
+
+def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> Any:
+    """Replace Axis objects by their names (all of them, or the selected ones)."""
+    if to_unsize is None:
+        if isinstance(spec, Mapping):
+            return {k: None for k in spec}
+        return tuple(_name_of(a) for a in _selection_tuple(spec))
+    sel = {_name_of(a) for a in _selection_tuple(to_unsize)}
+    items = _selection_tuple(spec)
+    present = {_name_of(a) for a in items}
+    for n in sel:
+        if n not in present:
+            raise ValueError(f"unsize_axes: axis {n} not present in {items}")
+    if isinstance(spec, Mapping):
+        return {k: (None if k in sel else v) for k, v in spec.items()}
+    return tuple(_name_of(a) if _name_of(a) in sel else a for a in items)
+
+
+def replace_axis(spec: AxisSpec, old: AxisSelector, new: AxisSpec) -> Any:
+    """Swap one axis for one or more axes, in place."""
+    items = list(_selection_tuple(spec))
+    names = [_name_of(a) for a in items]
+    on = _name_of(old)
+    if on not in names:
+        raise axis_not_found_error(on, items, "replace_axis", "old")
+    new_items = list(_selection_tuple(new))
+    i = names.index(on)
+    rest = set(names[:i] + names[i + 1 :])
+    for a in new_items:
+        if _name_of(a) in rest:
+            raise ValueError(f"replace_axis: axis {_name_of(a)} already present in {tuple(items)}")
+    out = items[:i] + new_items + items[i + 1 :]
+    if isinstance(spec, Mapping):
+        return axis_spec_to_shape_dict(out)
+    return tuple(out)
+
+
+def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
+    """The axes of ``a1`` that are also in ``a2`` (``a1``'s order), size-checked."""
+    t1 = _selection_tuple(a1)
+    t2 = {_name_of(a): a for a in _selection_tuple(a2)}
+    out = []
+    for a in t1:
+        n = _name_of(a)
+        if n in t2:
+            b = t2[n]
+            if isinstance(a, Axis) and isinstance(b, Axis) and a.size != b.size:
+                raise ValueError(f"intersect_axes: axis {n} has different sizes: {a.size} and {b.size}")
+            out.append(a if isinstance(a, Axis) else b)
+    return tuple(out)
+
+
+def selects_axis(selector: AxisSelection, selected: AxisSelection) -> bool:
+    """True if every axis of ``selected`` is in ``selector`` with a matching size (None matches any)."""
+    d = axis_spec_to_shape_dict(selector)
+    for n, s in axis_spec_to_shape_dict(selected).items():
+        if n not in d:
+            return False
+        if s is not None and d[n] is not None and d[n] != s:
+            return False
+    return True
+
+
+def is_axis_compatible(a: AxisSelector, b: AxisSelector) -> bool:
+    """True if the names are equal (sizes ignored)."""
+    return _name_of(a) == _name_of(b)
+
+
+def resolve_axis(spec: AxisSpec, selection: AxisSelection) -> Any:
+    """Full Axis (or tuple of Axis, or shape dict) for the selected names in ``spec``."""
+    axes = axis_spec_to_tuple(spec)
+    idx = name_index(axes)
+
+    def one(s: AxisSelector) -> Axis:
+        n = _name_of(s)
+        i = idx.get(n)
+        if i is None:
+            raise axis_not_found_error(n, axes, "resolve_axis")
+        if isinstance(s, Axis) and s.size != axes[i].size:
+            raise ValueError(f"resolve_axis: axis {n} has size {axes[i].size}, but {s.size} was asked for")
+        return axes[i]
+
+    if isinstance(selection, (Axis, str)):
+        return one(selection)
+    if isinstance(selection, Mapping):
+        out = {}
+        for n, s in selection.items():
+            a = one(n if s is None else Axis(n, s))
+            out[a.name] = a.size
+        return out
+    return tuple(one(s) for s in selection)
+
+
+# --------------------------------------------------------------------------------------------------
+# partial orders
+
+
+def rearrange_for_partial_order(partial_order: Sequence[Any], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
+    """Order ``axes`` to follow ``partial_order``, a sequence of selectors and ``...``.
+
+    Without ``...`` the order must name every axis. With one or more ``...``, named axes keep the given
+    relative order and each unmentioned axis goes, in input order, into an ellipsis slot chosen by a
+    pointer: it starts at the first ``...``; when the walk meets a named axis at slot ``p`` it moves to the
+    first still-empty ``...`` slot at or after ``max(p + 1, pointer)`` (staying put if there is none).
+
+    Example:
+        >>> import haliax as hax
+        >>> a, b, c = hax.make_axes(a=1, b=2, c=3)
+        >>> [x.name for x in hax.axis.rearrange_for_partial_order(("c", ...), (a, b, c))]
+        ['c', 'a', 'b']
+    """
+    return _rearrange_cached(tuple(partial_order), axes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
+    idx = name_index(axes)
+    names_seen: set[str] = set()
+    slot_of_name: dict[str, int] = {}
+    for p, item in enumerate(partial_order):
+        if item is Ellipsis:
+            continue
+        n = _name_of(item)
+        if n in names_seen:
+            raise ValueError(f"Axis {n} appears more than once in the partial order {partial_order}")
+        names_seen.add(n)
+        slot_of_name[n] = p
+    missing = [n for n in slot_of_name if n not in idx]
+    if missing:
+        raise ValueError(
+            f"The following axes are not present in output: {missing}. Axes present: {tuple(str(a) for a in axes)}"
+        )
+    for item in partial_order:
+        if isinstance(item, Axis) and axes[idx[item.name]].size != item.size:
+            raise ValueError(f"Axis {item.name} has size {axes[idx[item.name]].size}, but {item.size} was asked for")
+    ellipsis_slots = [p for p, item in enumerate(partial_order) if item is Ellipsis]
+    if not ellipsis_slots:
+        if len(slot_of_name) != len(axes):
+            raise ValueError(
+                "Partial order must be a permutation of the axes if no ellipsis is provided. "
+                f"Got {tuple(_name_of(x) for x in partial_order)} for axes {tuple(a.name for a in axes)}"
+            )
+        return tuple(axes[idx[_name_of(x)]] for x in partial_order)
+    filled: dict[int, list[Axis]] = {p: [] for p in ellipsis_slots}
+    pointer = ellipsis_slots[0]
+    for ax in axes:
+        p = slot_of_name.get(ax.name)
+        if p is None:
+            filled[pointer].append(ax)
+        else:
+            lo = max(p + 1, pointer)
+            for q in ellipsis_slots:
+                if q >= lo and not filled[q]:
+                    pointer = q
+                    break
+    out: list[Axis] = []
+    for p, item in enumerate(partial_order):
+        if item is Ellipsis:
+            out.extend(filled[p])
+        else:
+            out.append(axes[idx[_name_of(item)]])
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# dynamic slices
+
+
+class dslice:
+    """A dynamic slice: ``size`` elements starting at ``start`` (which may be traced).
+
+    Reads out of range are filled with 0; writes out of range are dropped.
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 5)
+        >>> hax.arange(X)["X", hax.dslice(3, 3)].tolist()
+        [3, 4, 0]
+    """
+
+    __slots__ = ("start", "size")
+
+    def __init__(self, start: Any, length: int | Axis):
+        self.start = start
+        self.size = length.size if isinstance(length, Axis) else int(length)
+
+    @staticmethod
+    def block(idx: Any, size: int) -> dslice:
+        """``dslice(idx * size, size)``."""
+        return dslice(idx * size, size)
+
+    def to_slice(self) -> slice:
+        """A static Python slice (``start`` must be concrete)."""
+        return slice(self.start, self.start + self.size)
+
+    def __repr__(self) -> str:
+        return f"dslice({self.start}, {self.size})"
+
+
+ds = dslice
+
+
+def dblock(idx: Any, size: int) -> dslice:
+    """``dslice(idx * size, size)``."""
+    return dslice.block(idx, size)
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    pass
