@@ -103,7 +103,11 @@ def make_axes(**sizes: int) -> tuple[Axis, ...]:
 
 def closest_name(name: str, candidates: Sequence[str]) -> str | None:
     """The candidate most similar to ``name``, if any is reasonably close."""
-    m = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    cands = list(candidates)
+    for c in cands:
+        if c.lower() == name.lower():
+            return c
+    m = difflib.get_close_matches(name, cands, n=1, cutoff=0.5)
     return m[0] if m else None
 
 

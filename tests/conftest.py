@@ -1,0 +1,23 @@
+"""Shared test set-up. XLA_FLAGS must be set before JAX is imported: 8 simulated CPU devices."""
+
+import os
+
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+import haliax as hax  # noqa: E402
+
+
+@pytest.fixture
+def key():
+    return jax.random.PRNGKey(0)
+
+
+@pytest.fixture
+def XYZ():
+    return hax.make_axes(X=2, Y=3, Z=4)
