@@ -1,20 +1,52 @@
-"""Mapping logical axis names to mesh axes. (Minimal: the context and ``auto_sharded``; the rest of the
-partitioning layer is built out in this module.)"""
+"""Partitioning by axis names: map logical axis names ("batch", "embed") to mesh axes ("data", "model").
+
+JAX's SPMD partitioner is the distributed engine; this layer only translates names into
+`jax.sharding.NamedSharding`s. Without a mapping in context, every call here is a no-op.
+
+Meshes: both classic (``AxisType.Auto``) meshes and JAX's explicit-sharding meshes (``AxisType.Explicit``, the
+default of ``jax.make_mesh``) are supported. Inside ``jit``, `shard` uses ``with_sharding_constraint`` for Auto
+axes and ``jax.sharding.reshard`` when every mesh axis is Explicit.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["ResourceAxis", "ResourceMapping", "axis_mapping", "current_thread_local_mapping", "auto_sharded"]
+import equinox as eqx
+import jax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-ResourceMapping = Mapping[str, "str | Sequence[str] | None"]
+from .axis import Axis, AxisSelection, AxisSelector
+from .core import NamedArray
+
+__all__ = [
+    "ResourceAxis",
+    "ResourceMapping",
+    "PhysicalAxisSpec",
+    "axis_mapping",
+    "current_thread_local_mapping",
+    "auto_sharded",
+    "shard",
+    "shard_with_axis_mapping",
+    "physical_axis_name",
+    "pspec_for_axis",
+    "pspec_for",
+    "infer_resource_partitions",
+    "round_axis_for_partitioning",
+    "mesh_context",
+]
+
+PhysicalAxisSpec = "str | Sequence[str]"
+ResourceMapping = Mapping[str, Any]
+"""Logical axis name -> mesh axis name (or several, or None)."""
 
 
 class ResourceAxis:
-    """Conventional mesh axis names."""
+    """Conventional mesh axis names (plain strings)."""
 
     MODEL = "model"
     DATA = "data"
@@ -35,7 +67,17 @@ def current_thread_local_mapping() -> ResourceMapping | None:
 
 @contextlib.contextmanager
 def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any) -> Iterator[ResourceMapping]:
-    """Make ``mapping`` (plus ``kwargs``) the active logical-to-mesh axis mapping in this thread."""
+    """Make ``mapping`` (plus ``kwargs``) the active logical-to-mesh axis mapping in this thread.
+
+    With ``merge=True`` the new entries are merged into the active mapping; on a conflict the *outer*
+    (existing) entry wins (reference-compatible).
+
+    Example:
+        >>> import haliax as hax
+        >>> with hax.axis_mapping({"batch": "data"}):
+        ...     hax.partitioning.physical_axis_name("batch")
+        'data'
+    """
     old = _state.mapping
     new = dict(mapping)
     new.update(kwargs)
@@ -48,13 +90,276 @@ def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any
         _state.mapping = old
 
 
+@contextlib.contextmanager
+def mesh_context(mesh: Mesh) -> Iterator[Mesh]:
+    """Make ``mesh`` the current mesh (``jax.set_mesh``)."""
+    with jax.set_mesh(mesh):
+        yield mesh
+
+
+set_mesh = mesh_context
+
+
+def _tracing_probe() -> bool:
+    """True while tracing under ``jit`` (``jax.sharding.get_mesh`` refuses to run there)."""
+    try:
+        jax.sharding.get_mesh()
+        return False
+    except ValueError:
+        return True
+
+
+def _current_mesh() -> Any:
+    """The mesh from ``jax.set_mesh``: the concrete one outside jit, the abstract one inside. None if unset."""
+    try:
+        m = jax.sharding.get_mesh()
+    except ValueError:  # inside jit
+        m = jax.sharding.get_abstract_mesh()
+    if m is None or m.empty:
+        return None
+    return m
+
+
+def physical_axis_name(axis: AxisSelector, mapping: ResourceMapping | None = None) -> Any:
+    """The mesh axis (or axes) a logical axis maps to, or None."""
+    if mapping is None:
+        mapping = _state.mapping
+    if mapping is None:
+        return None
+    name = axis.name if isinstance(axis, Axis) else axis
+    return mapping.get(name)
+
+
+def physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None = None) -> int | None:
+    """Product of the mesh sizes of the mesh axes ``axis`` maps to (None if unmapped).
+
+    Raises ``ValueError("No mesh found")`` without a mesh.
+    """
+    mesh = _current_mesh()
+    if mesh is None:
+        raise ValueError("No mesh found")
+    phys = physical_axis_name(axis, mapping)
+    if phys is None:
+        return None
+    names = (phys,) if isinstance(phys, str) else tuple(phys)
+    size = 1
+    for n in names:
+        size *= mesh.shape[n]
+    return size
+
+
+def _spec_entries(axes: Sequence[AxisSelector], mapping: ResourceMapping | None) -> tuple[Any, ...]:
+    used: set[str] = set()
+    out = []
+    for ax in axes:
+        phys = physical_axis_name(ax, mapping)
+        if phys is None:
+            out.append(None)
+            continue
+        names = (phys,) if isinstance(phys, str) else tuple(phys)
+        clash = [n for n in names if n in used]
+        if clash:
+            raise ValueError(
+                f"pspec_for_axis: mesh axis {clash[0]!r} is used twice in the mapping of axes "
+                f"{tuple(a.name if isinstance(a, Axis) else a for a in axes)}"
+            )
+        used.update(names)
+        out.append(phys if isinstance(phys, str) else tuple(phys))
+    return tuple(out)
+
+
+def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) -> PartitionSpec:
+    """The PartitionSpec for arrays with the given axes under ``mapping`` (default: the active one)."""
+    if isinstance(axes, (Axis, str)):
+        axes = (axes,)
+    elif isinstance(axes, Mapping):
+        axes = tuple(axes.keys())
+    return PartitionSpec(*_spec_entries(tuple(axes), mapping))
+
+
+def sharding_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None, mesh: Any = None) -> NamedSharding:
+    """A NamedSharding for arrays with the given axes."""
+    mesh = mesh if mesh is not None else _current_mesh()
+    if mesh is None:
+        raise ValueError("No mesh found")
+    return NamedSharding(mesh, pspec_for_axis(axes, mapping))
+
+
+def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = None) -> Axis:
+    """``axis`` with its size rounded up to a multiple of its physical size (``batch(10)`` on 4 -> ``batch(12)``)."""
+    size = physical_axis_size(axis, mapping)
+    if size is None:
+        return axis
+    return Axis(axis.name, (axis.size + size - 1) // size * size)
+
+
+def _all_explicit(mesh: Any, spec: PartitionSpec) -> bool:
+    types = dict(zip(mesh.axis_names, getattr(mesh, "axis_types", ()) or ()))
+    used = []
+    for e in spec:
+        if e is None:
+            continue
+        used.extend((e,) if isinstance(e, str) else e)
+    return bool(used) and all(str(types.get(n)).endswith("Explicit") for n in used)
+
+
+def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool) -> NamedArray:
+    spec = pspec_for_axis(x.axes, mapping)
+    arr = x.array
+    if in_jit:
+        if _all_explicit(mesh, spec):
+            arr = jax.sharding.reshard(arr, spec)
+        else:
+            arr = jax.lax.with_sharding_constraint(arr, NamedSharding(mesh, spec))
+    else:
+        if not isinstance(arr, jax.Array):
+            return x
+        sharding = NamedSharding(mesh, spec)
+        if arr.sharding == sharding:
+            return x
+        arr = jax.device_put(arr, sharding)
+    return NamedArray(arr, x.axes)
+
+
+def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> Any:
+    """Shard every NamedArray leaf of ``x`` by its axis names; plain arrays are untouched.
+
+    Outside jit this is a ``device_put``; inside jit a sharding constraint. Without a mapping or a mesh it
+    warns (outside jit) and returns ``x``; inside jit it is silently a no-op.
+
+    Example:
+        >>> import haliax as hax
+        >>> x = hax.zeros(hax.Axis("batch", 8))
+        >>> hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged
+        True
+    """
+    in_jit = _tracing_probe()
+    if mapping is None:
+        mapping = _state.mapping
+    if mapping is None:
+        if not in_jit:
+            warnings.warn("No resource mapping found. Not sharding.", RuntimeWarning, stacklevel=2)
+        return x
+    if mesh is None:
+        mesh = _current_mesh()
+    if mesh is None:
+        if not in_jit:
+            warnings.warn("No mesh found. Not sharding.", RuntimeWarning, stacklevel=2)
+        return x
+    if in_jit and isinstance(mesh, Mesh):
+        am = jax.sharding.get_abstract_mesh()
+        if not am.empty:
+            mesh = am
+    return jax.tree_util.tree_map(
+        lambda a: _shard_leaf(a, mapping, mesh, in_jit) if isinstance(a, NamedArray) else a,
+        x,
+        is_leaf=lambda a: isinstance(a, NamedArray),
+    )
+
+
+shard_with_axis_mapping = shard
+
+
 def auto_sharded(x: Any, mesh: Any = None) -> Any:
-    """Shard ``x`` by the active mapping; a no-op without one."""
+    """Shard ``x`` by the active axis mapping; a no-op (no warning) without one."""
     if _state.mapping is None:
         return x
-    from . import partitioning as _p
-
-    shard = getattr(_p, "shard", None)
-    if shard is None:
+    if mesh is None and _current_mesh() is None:
         return x
     return shard(x, _state.mapping, mesh)
+
+
+def _field_axis_names(module: Any) -> dict[str, tuple[str, ...]]:
+    import dataclasses
+
+    out = {}
+    if dataclasses.is_dataclass(module):
+        for f in dataclasses.fields(module):
+            names = f.metadata.get("axis_names")
+            if names is not None:
+                out[f.name] = tuple(names)
+    return out
+
+
+def _plain_spec(x: Any, preserve: bool) -> PartitionSpec | None:
+    if isinstance(x, (bool, int, float, complex)):
+        return PartitionSpec()
+    sharding = getattr(x, "sharding", None)
+    if preserve and sharding is not None and not isinstance(sharding, jax.sharding.SingleDeviceSharding):
+        return None
+    ndim = len(getattr(x, "shape", ()))
+    return PartitionSpec() if ndim == 0 else PartitionSpec(*([None] * ndim))
+
+
+def pspec_for(
+    tree: Any, resource_mapping: ResourceMapping | None = None, preserve_existing_shardings: bool = True
+) -> Any:
+    """A pytree of PartitionSpecs (or None where an existing sharding is kept) matching ``tree``.
+
+    NamedArrays get specs from their names; Equinox module fields declared with
+    ``haliax.field(axis_names=...)`` holding plain arrays get specs from those names; other plain arrays are
+    replicated (``PartitionSpec(None, ...)``, 0-d ``PartitionSpec()``); Python scalars ``PartitionSpec()``.
+    With ``preserve_existing_shardings`` an array already sharded (not single-device) gives None.
+    """
+    if resource_mapping is None:
+        resource_mapping = _state.mapping
+    if resource_mapping is None:
+        raise ValueError("pspec_for: No resource mapping found (pass one or use hax.axis_mapping)")
+
+    def named_spec(x: NamedArray) -> PartitionSpec | None:
+        arr = x.array
+        if preserve_existing_shardings and isinstance(arr, jax.Array) and not isinstance(arr, jax.core.Tracer):
+            if not isinstance(arr.sharding, jax.sharding.SingleDeviceSharding):
+                return None
+        return pspec_for_axis(x.axes, resource_mapping)
+
+    def go(x: Any) -> Any:
+        if isinstance(x, NamedArray):
+            return named_spec(x)
+        if isinstance(x, eqx.Module):
+            names = _field_axis_names(x)
+            if names:
+                replaced = {}
+                for fname, axes in names.items():
+                    v = getattr(x, fname)
+                    if hasattr(v, "shape") and len(axes) == len(v.shape):
+                        replaced[fname] = pspec_for_axis(axes, resource_mapping)
+                sub = jax.tree_util.tree_map(go, x, is_leaf=lambda y: y is not x and _is_leafish(y))
+                for fname, spec in replaced.items():
+                    sub = eqx.tree_at(lambda m, f=fname: getattr(m, f), sub, spec, is_leaf=lambda y: y is None)
+                return sub
+            return jax.tree_util.tree_map(go, x, is_leaf=lambda y: y is not x and _is_leafish(y))
+        if x is None:
+            return None
+        return _plain_spec(x, preserve_existing_shardings)
+
+    return jax.tree_util.tree_map(go, tree, is_leaf=_is_leafish)
+
+
+def _is_leafish(x: Any) -> bool:
+    return isinstance(x, NamedArray) or (isinstance(x, eqx.Module) and bool(_field_axis_names(x)))
+
+
+def infer_resource_partitions(
+    tree: Any,
+    resource_mapping: ResourceMapping | None = None,
+    preserve_existing_shardings: bool = True,
+    mesh: Any = None,
+) -> Any:
+    """Like `pspec_for`, but returns `NamedSharding`s (existing shardings kept where the spec is None)."""
+    mesh = mesh if mesh is not None else _current_mesh()
+    if mesh is None:
+        raise ValueError("infer_resource_partitions: No mesh found (use jax.set_mesh or pass mesh=)")
+    specs = pspec_for(tree, resource_mapping, preserve_existing_shardings)
+
+    def to_sharding(spec: Any, x: Any) -> Any:
+        if spec is None:
+            arr = x.array if isinstance(x, NamedArray) else x
+            return getattr(arr, "sharding", None)
+        return NamedSharding(mesh, spec)
+
+    leaves_spec, treedef = jax.tree_util.tree_flatten(specs, is_leaf=lambda s: isinstance(s, PartitionSpec) or s is None)
+    leaves_x = treedef.flatten_up_to(tree) if leaves_spec else []
+    return jax.tree_util.tree_unflatten(treedef, [to_sharding(s, x) for s, x in zip(leaves_spec, leaves_x)])
+
+
