@@ -17,6 +17,7 @@ from . import tree_util as tree_util
 from . import util as util
 from .axis import *  # noqa: F403
 from .core import *  # noqa: F403
+from .field import *  # noqa: F403
 from .hof import *  # noqa: F403
 from .jit import *  # noqa: F403
 from .ops.broadcast import *  # noqa: F403
