@@ -1,3 +1,143 @@
-"""(being written)"""
+"""Dropout, as a function and as a module. Masks are bitwise identical to `equinox.nn.Dropout`'s."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..axis import Axis, AxisSelection, axis_not_found_error
+from ..core import NamedArray
+
+__all__ = ["Dropout", "dropout"]
+
+
+def _broadcast_names(broadcast_axes: AxisSelection | None) -> tuple[str, ...]:
+    if broadcast_axes is None:
+        return ()
+    if isinstance(broadcast_axes, (Axis, str)):
+        broadcast_axes = (broadcast_axes,)
+    return tuple(a.name if isinstance(a, Axis) else a for a in broadcast_axes)
+
+
+def dropout(
+    x: NamedArray,
+    pdrop: float | jax.Array,
+    broadcast_axes: AxisSelection | None = None,
+    *,
+    inference: bool,
+    key: jax.Array | None = None,
+) -> NamedArray:
+    """Zero each element with probability ``pdrop`` and scale the kept ones by ``1 / (1 - pdrop)``.
+
+    Decision order: ``inference`` truthy → ``x`` unchanged; ``pdrop`` a Python number equal to 0 → ``x``;
+    equal to 1 → zeros; otherwise a ``key`` is required (``RuntimeError`` if missing). The keep mask is
+    ``jax.random.bernoulli(key, 1 - pdrop, shape)`` over ``x``'s axes (in ``x``'s order) minus
+    ``broadcast_axes``, which then share one mask. For the same key the output equals
+    ``equinox.nn.Dropout(pdrop)`` applied to the raw array.
+
+    **REF-BUG fixed**: broadcast axes are matched by *name* (the reference compared Axis objects, so names
+    were silently ignored). A broadcast axis that ``x`` does not have raises ``ValueError``.
+
+    Args:
+        x: the input (a NamedArray; a plain array is accepted when ``broadcast_axes`` is None).
+        pdrop: drop probability (a Python number or a JAX scalar).
+        broadcast_axes: axes (names or Axis objects) along which the mask is shared.
+        inference: if True, dropout is disabled.
+        key: PRNG key, required when dropout is active.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> X = hax.Axis("X", 6)
+        >>> out = hnn.dropout(hax.ones(X), 0.5, inference=False, key=jax.random.PRNGKey(0))
+        >>> sorted(set(out.tolist())) in ([0.0, 2.0], [0.0], [2.0])
+        True
+    """
+    if inference:
+        return x
+    if isinstance(pdrop, (int, float)) and not isinstance(pdrop, bool):
+        if pdrop == 0:
+            return x
+        if pdrop == 1:
+            if isinstance(x, NamedArray):
+                return NamedArray(jnp.zeros_like(x.array), x.axes)
+            return jnp.zeros_like(x)
+    if key is None:
+        raise RuntimeError(
+            "Dropout requires a key when running in non-deterministic mode. "
+            "Pass key=... or use inference=True to disable dropout."
+        )
+    names = _broadcast_names(broadcast_axes)
+    if not isinstance(x, NamedArray):
+        if names:
+            raise TypeError("dropout: broadcast_axes requires a NamedArray input")
+        raw = jnp.asarray(x)
+        mask = jax.random.bernoulli(key, 1 - pdrop, raw.shape)
+        return jnp.where(mask, raw / _keep(pdrop, raw), 0)
+    present = {a.name for a in x.axes}
+    for n in names:
+        if n not in present:
+            raise axis_not_found_error(n, x.axes, "dropout", "broadcast_axes")
+    raw = x.array
+    # the keep probability goes to bernoulli uncast (its dtype picks the uniform draw's dtype, as in Equinox)
+    if names:
+        mask_shape = tuple(a.size if a.name not in names else 1 for a in x.axes)
+        kept = tuple(a.size for a in x.axes if a.name not in names)
+        mask = jax.random.bernoulli(key, 1 - pdrop, kept).reshape(mask_shape)
+    else:
+        mask = jax.random.bernoulli(key, 1 - pdrop, raw.shape)
+    return NamedArray(jnp.where(mask, raw / _keep(pdrop, raw), 0), x.axes)
+
+
+def _keep(pdrop: Any, raw: Any) -> Any:
+    """The keep probability ``1 - pdrop`` in the input's dtype (floating inputs keep their dtype)."""
+    q = 1 - jax.lax.stop_gradient(pdrop)
+    if jnp.issubdtype(raw.dtype, jnp.floating):
+        return jnp.asarray(q, dtype=raw.dtype)
+    return q
+
+
+class Dropout(eqx.Module):
+    """Applies dropout (see `dropout`).
+
+    ``inference`` is an ordinary (non-static) field holding a Python bool, so it appears in default state
+    dicts as ``{"inference": False}`` and can be flipped with ``eqx.nn.inference_mode`` / ``eqx.tree_at``.
+
+    Attributes:
+        pdrop: The fraction of entries to set to zero.
+        broadcast_axes: The axes to broadcast the dropout mask over (they share the same mask).
+        inference: If True, dropout is disabled.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> B, E = hax.make_axes(B=4, E=8)
+        >>> drop = hnn.Dropout(0.25, broadcast_axes=B)
+        >>> drop(hax.ones((B, E)), key=jax.random.PRNGKey(0)).axes == (B, E)
+        True
+    """
+
+    pdrop: float = eqx.field(static=True)
+    broadcast_axes: AxisSelection | None = eqx.field(static=True)
+    inference: bool
+
+    def __init__(self, pdrop: float = 0.5, broadcast_axes: AxisSelection | None = None, inference: bool = False):
+        self.pdrop = pdrop
+        self.broadcast_axes = broadcast_axes
+        self.inference = inference
+
+    @property
+    def is_active(self) -> bool:
+        """True if dropout is active (and therefore needs a key), False otherwise."""
+        return not self.inference and self.pdrop > 0
+
+    def __call__(self, x: NamedArray, *, inference: bool | None = None, key: jax.Array | None = None) -> Any:
+        """Apply dropout; ``inference=None`` uses ``self.inference``, otherwise the argument wins."""
+        if inference is None:
+            inference = self.inference
+        return dropout(x, self.pdrop, self.broadcast_axes, inference=inference, key=key)

@@ -1,3 +1,255 @@
-"""(being written)"""
+"""Linear layers over named axes (several input and output axes allowed)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+
+from ..axis import (
+    Axis,
+    AxisSpec,
+    axis_name,
+    axis_size,
+    axis_spec_to_tuple,
+    concat_axes,
+)
+from ..core import NamedArray
+from ..ops.creation import zeros
+from ..ops.linalg import dot
+from ..partitioning import auto_sharded
+from ..quantization import DotGeneralOp
+from ..state_dict import ModuleWithStateDictSerialization, StateDict, _replace_fields, from_state_dict, with_prefix
+from ._helpers import check_has_axes, truncated_normal_init
+from .mup import (
+    AbstractLinearReparam,
+    HiddenLinearMup,
+    InputLinearMup,
+    LinearStandardParam,
+    OutputLinearMup,
+    ReparamEnabled,
+)
+
+__all__ = ["Linear"]
+
+_OUT = "__OUT__"
+_IN = "__IN__"
+
+
+class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
+    """A named Linear layer. This module allows you to specify multiple named axes for both input and output,
+    which is occasionally useful.
+
+    Fields (constructor order): ``weight``, ``bias`` (or None), ``In`` and ``Out`` (static AxisSpecs),
+    ``dot_general`` (default: the field-free `haliax.quantization.DefaultDotGeneralOp`, so a default Linear
+    has only array leaves) and ``_reparam_cls`` (static, default `LinearStandardParam`).
+
+    The output axes are the input's axes other than ``In`` (in input order) followed by the ``Out`` axes.
+    Input axes other than ``In`` are batch axes; an input axis with an ``Out`` name is treated as a batch axis
+    too.
+
+    **REF-BUG fixed**: if the input lacks one of the ``In`` axes, the reference silently summed that axis out of
+    the weight; here it raises a ``ValueError`` naming the missing axis and the input's axes.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> B, In, Out = hax.make_axes(B=2, In=3, Out=4)
+        >>> lin = hnn.Linear.init(In, Out, key=jax.random.PRNGKey(0))
+        >>> lin(hax.ones((B, In))).axes == (B, Out)
+        True
+    """
+
+    weight: NamedArray
+    bias: NamedArray | None
+    In: AxisSpec = eqx.field(static=True)
+    Out: AxisSpec = eqx.field(static=True)
+    dot_general: DotGeneralOp = eqx.field(default_factory=DotGeneralOp.default)
+    _reparam_cls: type[AbstractLinearReparam] = eqx.field(static=True, default=LinearStandardParam)
+
+    @property
+    def reparam(self) -> AbstractLinearReparam:
+        """The reparameterisation, ``self._reparam_cls(In, Out)``."""
+        return self._reparam_cls(self.In, self.Out)
+
+    @staticmethod
+    def init(
+        In: AxisSpec,
+        Out: AxisSpec,
+        *,
+        key: jax.Array,
+        use_bias: bool = True,
+        out_first: bool = True,
+        dot_general: DotGeneralOp | None = None,
+        init_scale: float = 1.0,
+        reparam_cls: type[AbstractLinearReparam] = LinearStandardParam,
+    ) -> Linear:
+        """Build a Linear layer.
+
+        The weight has axes ``Out + In`` (``out_first``, PyTorch's layout) or ``In + Out``, drawn as
+        ``truncated_normal(-3, 3) * init_scale * reparam_cls.init_scale(In, Out)`` (standard: ``1/sqrt(fan_in)``,
+        so the empirical std is about ``0.9866 * init_scale / sqrt(fan_in)``). The bias is ``zeros(Out)``.
+
+        Args:
+            In: the input axis spec (an Axis, a tuple of Axis or a shape dict).
+            Out: the output axis spec.
+            key: PRNG key for the weight.
+            use_bias: whether to have a bias.
+            out_first: whether to put the output axes first in the weight (PyTorch does).
+            dot_general: the ``dot_general`` implementation (default `jax.lax.dot_general`, via
+                `haliax.quantization.DefaultDotGeneralOp`).
+            init_scale: extra multiplier of the initialisation.
+            reparam_cls: the reparameterisation (`haliax.nn.mup`).
+
+        Raises:
+            ValueError: if ``In`` and ``Out`` share an axis name.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> In, Out = hax.make_axes(In=3, Out=4)
+            >>> hnn.Linear.init(In, Out, key=jax.random.PRNGKey(0), out_first=False).weight.axes == (In, Out)
+            True
+        """
+        joint = concat_axes(Out, In) if out_first else concat_axes(In, Out)
+        weight = truncated_normal_init(key, joint, init_scale * reparam_cls.init_scale(In, Out))
+        bias = zeros(Out) if use_bias else None
+        if dot_general is None:
+            dot_general = DotGeneralOp.default()
+        return Linear(weight, bias, In, Out, dot_general=dot_general, _reparam_cls=reparam_cls)
+
+    def _effective_weight(self) -> NamedArray:
+        scale = self.reparam.active_scale
+        if scale == 1 or self.weight.array is None:
+            return self.weight
+        return self.weight * scale
+
+    def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:
+        """Apply the layer: ``dot(inputs, weight * active_scale, axis=In) + bias`` (``key`` is ignored).
+
+        Raises:
+            ValueError: if ``inputs`` lacks an ``In`` axis (or has it with another size).
+        """
+        del key
+        check_has_axes(inputs, self.In, "Linear", "inputs", "In")
+        out = dot(inputs, self._effective_weight(), axis=self.In, dot_general=self.dot_general)
+        out = auto_sharded(out)
+        if self.bias is not None:
+            out = auto_sharded(out + self.bias)
+        return out
+
+    @property
+    def _out_first(self) -> bool:
+        """True iff the weight's trailing axes are not the Out axes (works with a leading stacked axis)."""
+        out_names = axis_name(self.Out)
+        out_names = out_names if isinstance(out_names, tuple) else (out_names,)
+        trailing = tuple(a.name for a in self.weight.axes[len(self.weight.axes) - len(out_names) :])
+        return trailing != out_names
+
+    # ----------------------------------------------------------------------------------------------
+    # state dict and export
+
+    def to_state_dict(self, prefix: str | None = None) -> StateDict:
+        """``{prefix.weight: weight * active_scale, prefix.bias: bias}`` (the effective weight, raw layout).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> lin = hnn.Linear.init(hax.Axis("I", 2), hax.Axis("O", 3), key=jax.random.PRNGKey(0))
+            >>> {k: v.shape for k, v in lin.to_state_dict("fc").items()}
+            {'fc.weight': (3, 2), 'fc.bias': (3,)}
+        """
+        from ..state_dict import to_state_dict
+
+        out = to_state_dict(self._effective_weight(), with_prefix(prefix, "weight"))
+        out.update(to_state_dict(self.bias, with_prefix(prefix, "bias")))
+        return out
+
+    def from_state_dict(self, state_dict: StateDict, prefix: str | None = None) -> Linear:
+        """Load ``weight`` (divided by ``active_scale``) and ``bias``; a None bias stays None."""
+        weight = from_state_dict(self.weight, state_dict, with_prefix(prefix, "weight"))
+        scale = self.reparam.active_scale
+        if scale != 1 and weight.array is not None:
+            weight = weight / scale
+        bias = from_state_dict(self.bias, state_dict, with_prefix(prefix, "bias"))
+        return _replace_fields(self, {"weight": weight, "bias": bias})
+
+    def flatten_for_export(self) -> Linear:
+        """Merge the Out axes into ``"__OUT__"`` and the In axes into ``"__IN__"`` (weight ``(..., __OUT__,
+        __IN__)`` if out-first, else ``(..., __IN__, __OUT__)``; leading axes such as a stacked layer axis are
+        kept). A layer whose In and Out are single Axis objects is returned unchanged.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> H, D, O = hax.make_axes(H=2, D=3, O=5)
+            >>> hnn.Linear.init((H, D), O, key=jax.random.PRNGKey(0)).flatten_for_export().weight.shape
+            {'__OUT__': 5, '__IN__': 6}
+        """
+        if isinstance(self.In, Axis) and isinstance(self.Out, Axis):
+            return self
+        from ..ops.shape import flatten_axes, rearrange
+
+        new_out = Axis(_OUT, axis_size(self.Out))
+        new_in = Axis(_IN, axis_size(self.In))
+        out_first = self._out_first
+        w = flatten_axes(self.weight, axis_spec_to_tuple(self.Out), new_out)
+        w = flatten_axes(w, axis_spec_to_tuple(self.In), new_in)
+        w = rearrange(w, (..., _OUT, _IN) if out_first else (..., _IN, _OUT))
+        b = None if self.bias is None else flatten_axes(self.bias, axis_spec_to_tuple(self.Out), new_out)
+        return _replace_fields(self, {"weight": w, "bias": b, "In": new_in, "Out": new_out})
+
+    def unflatten_from_export(self, template: Linear) -> Linear:
+        """Split ``"__OUT__"``/``"__IN__"`` back into ``template``'s Out/In and return ``template`` with the
+        weight and bias rearranged to its layout."""
+        if (template.In, template.Out) == (self.In, self.Out):
+            return self
+        from ..ops.shape import rearrange, unflatten_axis
+
+        w = unflatten_axis(self.weight, _OUT, axis_spec_to_tuple(template.Out))
+        w = unflatten_axis(w, _IN, axis_spec_to_tuple(template.In))
+        w = rearrange(w, tuple(a.name for a in template.weight.axes))
+        b = None
+        if self.bias is not None and template.bias is not None:
+            b = unflatten_axis(self.bias, _OUT, axis_spec_to_tuple(template.Out))
+            b = rearrange(b, tuple(a.name for a in template.bias.axes))
+        return _replace_fields(template, {"weight": w, "bias": b})
+
+    # ----------------------------------------------------------------------------------------------
+    # reparameterisation selectors
+
+    @staticmethod
+    def input_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
+        """Return the reparameterization class for an input linear layer.
+
+        Example:
+            >>> import haliax.nn as hnn
+            >>> hnn.Linear.input_reparam().__name__, hnn.Linear.input_reparam(False).__name__
+            ('InputLinearMup', 'LinearStandardParam')
+        """
+        return InputLinearMup if use_mup else LinearStandardParam
+
+    @staticmethod
+    def hidden_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
+        """Return the reparameterization class for a hidden linear layer.
+
+        Example:
+            >>> import haliax.nn as hnn
+            >>> hnn.Linear.hidden_reparam().__name__
+            'HiddenLinearMup'
+        """
+        return HiddenLinearMup if use_mup else LinearStandardParam
+
+    @staticmethod
+    def output_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
+        """Return the reparameterization class for an output linear layer.
+
+        Example:
+            >>> import haliax.nn as hnn
+            >>> hnn.Linear.output_reparam().__name__
+            'OutputLinearMup'
+        """
+        return OutputLinearMup if use_mup else LinearStandardParam

@@ -1,0 +1,38 @@
+"""Private helpers shared by the nn layers (initialisation and input checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from ..axis import AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
+from ..core import NamedArray
+from ..partitioning import auto_sharded
+
+
+def truncated_normal_init(
+    key: jax.Array, axes: AxisSpec, scale: float, lower: float = -3.0, upper: float = 3.0
+) -> NamedArray:
+    """``scale * jax.random.truncated_normal(key, lower, upper, shape)`` over ``axes`` (one draw, bitwise equal to
+    the plain `jax.random` call with the positional shape)."""
+    axes = axis_spec_to_tuple(axes)
+    raw = jax.random.truncated_normal(key, lower, upper, tuple(a.size for a in axes))
+    return auto_sharded(NamedArray(raw * scale, axes))
+
+
+def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None:
+    """Raise ``ValueError`` if ``x`` lacks an axis of ``spec`` (or has it with another size)."""
+    if not isinstance(x, NamedArray):
+        raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")
+    idx = name_index(x.axes)
+    for ax in axis_spec_to_tuple(spec):
+        i = idx.get(ax.name)
+        if i is None:
+            err = axis_not_found_error(ax.name, x.axes, fn, arg)
+            raise ValueError(f"{err} (it is one of the {what} axes {tuple(str(a) for a in axis_spec_to_tuple(spec))})")
+        if x.axes[i].size != ax.size:
+            raise ValueError(
+                f"{fn}: argument {arg!r}: axis {ax.name} has size {x.axes[i].size}, but the {what} axis is {ax}; "
+                f"input axes: ({', '.join(str(a) for a in x.axes)})"
+            )
