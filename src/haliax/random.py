@@ -1,3 +1,437 @@
-"""(being written)"""
+"""Random numbers with named shapes: thin wrappers over `jax.random`.
 
-__all__: list[str] = []
+Every function takes the key first, then the named shape (an Axis, a tuple of Axis, or a shape dict), then the
+distribution parameters. Each one makes exactly one call to the matching `jax.random` function with the
+positional shape, so the numbers are **bitwise identical** to `jax.random.<fn>(key, ..., shape=to_jax_shape(shape))`.
+
+Parameters given as NamedArrays are broadcast *by name* to the requested shape (in the shape's axis order) and then
+passed as full arrays; scalars and plain arrays pass straight through to JAX. Every result is a NamedArray with the
+requested axes, passed through `haliax.partitioning.auto_sharded`.
+
+Example:
+    >>> import jax
+    >>> import haliax as hax
+    >>> X, Y = hax.make_axes(X=2, Y=3)
+    >>> key = jax.random.PRNGKey(0)
+    >>> x = hax.random.normal(key, (X, Y))
+    >>> bool((x.array == jax.random.normal(key, (2, 3))).all())
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .axis import Axis, AxisSelector, AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
+from .core import NamedArray
+from .ops.broadcast import broadcast_axis, broadcast_to
+from .partitioning import auto_sharded
+
+__all__ = [
+    "uniform",
+    "normal",
+    "bernoulli",
+    "randint",
+    "truncated_normal",
+    "poisson",
+    "exponential",
+    "laplace",
+    "cauchy",
+    "logistic",
+    "gumbel",
+    "rademacher",
+    "gamma",
+    "beta",
+    "t",
+    "weibull_min",
+    "pareto",
+    "loggamma",
+    "ball",
+    "choice",
+    "categorical",
+    "permutation",
+]
+
+
+def _axes(fn: str, shape: AxisSpec) -> tuple[Axis, ...]:
+    try:
+        return axis_spec_to_tuple(shape)
+    except TypeError as e:
+        raise TypeError(f"{fn}: argument 'shape' must be an Axis, a sequence of Axis or a shape dict: {e}") from None
+
+
+def _fmt(axes: tuple[Axis, ...]) -> str:
+    return "(" + ", ".join(str(a) for a in axes) + ")"
+
+
+def _param(fn: str, name: str, value: Any, axes: tuple[Axis, ...]) -> Any:
+    """A NamedArray parameter broadcast by name to ``axes`` (raw array); anything else unchanged."""
+    if not isinstance(value, NamedArray):
+        return value
+    extra = [a for a in value.axes if a.name not in name_index(axes)]
+    if extra:
+        raise ValueError(
+            f"{fn}: parameter {name!r} has axes {_fmt(value.axes)} but the requested shape is {_fmt(axes)}: "
+            f"axes {[str(a) for a in extra]} are not in the shape"
+        )
+    try:
+        return broadcast_to(value, axes).array
+    except ValueError as e:
+        raise ValueError(f"{fn}: parameter {name!r} cannot be broadcast to the shape {_fmt(axes)}: {e}") from None
+
+
+def _out(array: jax.Array, axes: tuple[Axis, ...]) -> NamedArray:
+    return auto_sharded(NamedArray(array, axes))
+
+
+def _sample(fn: str, jfn: Callable[..., jax.Array], key: Any, shape: AxisSpec, params: dict[str, Any],
+            **static: Any) -> NamedArray:
+    axes = _axes(fn, shape)
+    raw = {k: _param(fn, k, v, axes) for k, v in params.items()}
+    return _out(jfn(key, **raw, shape=tuple(a.size for a in axes), **static), axes)
+
+
+# --------------------------------------------------------------------------------------------------
+# distributions with a shape
+
+
+def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, maxval: Any = 1.0) -> NamedArray:
+    """Uniform samples in ``[minval, maxval)``; same numbers as `jax.random.uniform`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> X = hax.Axis("X", 3)
+        >>> u = hax.random.uniform(jax.random.PRNGKey(0), X, minval=-1.0, maxval=hax.full(X, 2.0))
+        >>> u.axes, bool(((u.array >= -1) & (u.array < 2)).all())
+        ((Axis(name='X', size=3),), True)
+    """
+    return _sample("uniform", jax.random.uniform, key, shape, {"minval": minval, "maxval": maxval}, dtype=dtype)
+
+
+def normal(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard normal samples; same numbers as `jax.random.normal`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.normal(jax.random.PRNGKey(0), {"X": 2, "Y": 3}).shape
+        {'X': 2, 'Y': 3}
+    """
+    return _sample("normal", jax.random.normal, key, shape, {}, dtype=dtype)
+
+
+def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
+    """Boolean samples that are True with probability ``p``; same numbers as `jax.random.bernoulli`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.bernoulli(jax.random.PRNGKey(0), hax.Axis("X", 4), 0.5).dtype
+        dtype('bool')
+    """
+    return _sample("bernoulli", jax.random.bernoulli, key, shape, {"p": p})
+
+
+def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = int) -> NamedArray:
+    """Integers in ``[minval, maxval)``; same numbers as `jax.random.randint`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> r = hax.random.randint(jax.random.PRNGKey(0), hax.Axis("X", 5), 0, 3)
+        >>> bool(((r.array >= 0) & (r.array < 3)).all())
+        True
+    """
+    return _sample("randint", jax.random.randint, key, shape, {"minval": minval, "maxval": maxval}, dtype=dtype)
+
+
+def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: Any = float) -> NamedArray:
+    """Normal samples truncated to ``(lower, upper)``; same numbers as `jax.random.truncated_normal`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> x = hax.random.truncated_normal(jax.random.PRNGKey(0), hax.Axis("X", 100), -2, 2)
+        >>> bool((abs(x.array) <= 2).all())
+        True
+    """
+    return _sample("truncated_normal", jax.random.truncated_normal, key, shape, {"lower": lower, "upper": upper},
+                   dtype=dtype)
+
+
+def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray:
+    """Poisson samples with rate ``lam``; same numbers as `jax.random.poisson`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.poisson(jax.random.PRNGKey(0), hax.Axis("X", 3), 2.0).axes
+        (Axis(name='X', size=3),)
+    """
+    return _sample("poisson", jax.random.poisson, key, shape, {"lam": lam}, dtype=dtype)
+
+
+def exponential(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard exponential samples; same numbers as `jax.random.exponential`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> bool((hax.random.exponential(jax.random.PRNGKey(0), hax.Axis("X", 4)).array >= 0).all())
+        True
+    """
+    return _sample("exponential", jax.random.exponential, key, shape, {}, dtype=dtype)
+
+
+def laplace(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard Laplace samples; same numbers as `jax.random.laplace`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.laplace(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
+        {'X': 2}
+    """
+    return _sample("laplace", jax.random.laplace, key, shape, {}, dtype=dtype)
+
+
+def cauchy(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard Cauchy samples; same numbers as `jax.random.cauchy`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.cauchy(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
+        {'X': 2}
+    """
+    return _sample("cauchy", jax.random.cauchy, key, shape, {}, dtype=dtype)
+
+
+def logistic(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard logistic samples; same numbers as `jax.random.logistic`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.logistic(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
+        {'X': 2}
+    """
+    return _sample("logistic", jax.random.logistic, key, shape, {}, dtype=dtype)
+
+
+def gumbel(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Standard Gumbel samples; same numbers as `jax.random.gumbel`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.gumbel(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
+        {'X': 2}
+    """
+    return _sample("gumbel", jax.random.gumbel, key, shape, {}, dtype=dtype)
+
+
+def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
+    """Samples of ±1 with equal probability; same numbers as `jax.random.rademacher`.
+
+    Unlike `jax.random.rademacher` (integer by default) the default dtype here is float.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> r = hax.random.rademacher(jax.random.PRNGKey(0), hax.Axis("X", 6))
+        >>> bool((abs(r.array) == 1).all())
+        True
+    """
+    return _sample("rademacher", jax.random.rademacher, key, shape, {}, dtype=dtype)
+
+
+def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
+    """Gamma samples with concentration ``a``; same numbers as `jax.random.gamma`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> X = hax.Axis("X", 3)
+        >>> hax.random.gamma(jax.random.PRNGKey(0), X, hax.arange(X) + 1.0).axes
+        (Axis(name='X', size=3),)
+    """
+    return _sample("gamma", jax.random.gamma, key, shape, {"a": a}, dtype=dtype)
+
+
+def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> NamedArray:
+    """Beta samples with parameters ``a`` and ``b``; same numbers as `jax.random.beta`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> x = hax.random.beta(jax.random.PRNGKey(0), hax.Axis("X", 3), 2.0, 3.0)
+        >>> bool(((x.array >= 0) & (x.array <= 1)).all())
+        True
+    """
+    return _sample("beta", jax.random.beta, key, shape, {"a": a, "b": b}, dtype=dtype)
+
+
+def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
+    """Student's t samples with ``df`` degrees of freedom; same numbers as `jax.random.t`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.t(jax.random.PRNGKey(0), hax.Axis("X", 2), 3.0).shape
+        {'X': 2}
+    """
+    return _sample("t", jax.random.t, key, shape, {"df": df}, dtype=dtype)
+
+
+def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype: Any = float) -> NamedArray:
+    """Weibull samples; same numbers as `jax.random.weibull_min`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.weibull_min(jax.random.PRNGKey(0), hax.Axis("X", 2), 1.0, 2.0).shape
+        {'X': 2}
+    """
+    return _sample("weibull_min", jax.random.weibull_min, key, shape, {"scale": scale, "concentration": concentration},
+                   dtype=dtype)
+
+
+def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
+    """Pareto samples with shape parameter ``b``; same numbers as `jax.random.pareto`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> bool((hax.random.pareto(jax.random.PRNGKey(0), hax.Axis("X", 4), 3.0).array >= 1).all())
+        True
+    """
+    return _sample("pareto", jax.random.pareto, key, shape, {"b": b}, dtype=dtype)
+
+
+def loggamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
+    """Log-gamma samples with concentration ``a``; same numbers as `jax.random.loggamma`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> hax.random.loggamma(jax.random.PRNGKey(0), hax.Axis("X", 2), 0.5).shape
+        {'X': 2}
+    """
+    return _sample("loggamma", jax.random.loggamma, key, shape, {"a": a}, dtype=dtype)
+
+
+def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float) -> NamedArray:
+    """Points uniform in the unit ``p``-ball of dimension ``D.size``; output axes ``shape + (D,)``.
+
+    Same numbers as `jax.random.ball(key, D.size, p, shape)`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> B, D = hax.make_axes(B=4, D=3)
+        >>> hax.random.ball(jax.random.PRNGKey(0), B, D).shape
+        {'B': 4, 'D': 3}
+    """
+    axes = _axes("ball", shape)
+    if not isinstance(D, Axis):
+        raise TypeError(f"ball: argument 'D' must be an Axis (its size is the dimension), got {D!r}")
+    if D.name in name_index(axes):
+        raise ValueError(f"ball: the dimension axis {D} is already in the shape {_fmt(axes)}")
+    arr = jax.random.ball(key, D.size, p, shape=tuple(a.size for a in axes), dtype=dtype)
+    return _out(arr, axes + (D,))
+
+
+# --------------------------------------------------------------------------------------------------
+# functions of an array
+
+
+def _index(fn: str, arg: str, a: NamedArray, axis: AxisSelector) -> int:
+    name = axis.name if isinstance(axis, Axis) else axis
+    i = name_index(a.axes).get(name)
+    if i is None:
+        raise axis_not_found_error(name, a.axes, fn, arg)
+    if isinstance(axis, Axis) and a.axes[i].size != axis.size:
+        raise ValueError(f"{fn}: axis {axis} does not match {a.axes[i]} in {arg} with axes {_fmt(a.axes)}")
+    return i
+
+
+def _check_named(fn: str, arg: str, x: Any) -> None:
+    if not isinstance(x, NamedArray):
+        raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")
+
+
+def choice(key: Any, shape: AxisSpec, a: NamedArray, axis: AxisSelector, replace: bool = True,
+           p: Any = None) -> NamedArray:
+    """Sample entries of ``a`` along ``axis``; output axes ``shape + (a.axes without axis)``.
+
+    The numbers equal `jax.random.choice(key, a_moved, to_jax_shape(shape), replace, p, axis=0)` where ``a_moved`` is
+    ``a``'s array with ``axis`` moved to the front (equivalently, `jax.random.choice` with ``axis=i`` followed by
+    moving the sampled dimensions to the front). ``p`` (NamedArray or plain array) must be 1-D over ``axis``.
+
+    REF-BUG fixed: the reference passed ``axis=i`` to JAX but labelled the result ``shape + rest``, which fails
+    (or silently mislabels the axes) whenever ``axis`` is not ``a``'s leading axis. Here the axis is moved to the
+    front first, so the labels are always right.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> S, Y, Z = hax.make_axes(S=5, Y=3, Z=2)
+        >>> hax.random.choice(jax.random.PRNGKey(0), S, hax.arange((Y, Z)), "Z").axes
+        (Axis(name='S', size=5), Axis(name='Y', size=3))
+    """
+    _check_named("choice", "a", a)
+    axes = _axes("choice", shape)
+    i = _index("choice", "a", a, axis)
+    rest = a.axes[:i] + a.axes[i + 1 :]
+    clash = [x.name for x in rest if x.name in name_index(axes)]
+    if clash:
+        raise ValueError(
+            f"choice: axes {clash} of a {_fmt(a.axes)} (kept in the output) also appear in the shape {_fmt(axes)}"
+        )
+    if p is not None:
+        if isinstance(p, NamedArray):
+            if len(p.axes) != 1 or p.axes[0].name != a.axes[i].name:
+                raise ValueError(f"choice: p must be 1-D over the axis {a.axes[i]}, got axes {_fmt(p.axes)}")
+            p = p.array
+        elif jnp.ndim(p) != 1:
+            raise ValueError(f"choice: p must be 1-D over the axis {a.axes[i]}, got shape {jnp.shape(p)}")
+    arr = jnp.moveaxis(a.array, i, 0) if i != 0 else a.array
+    out = jax.random.choice(key, arr, tuple(x.size for x in axes), replace=replace, p=p, axis=0)
+    return _out(out, axes + rest)
+
+
+def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpec | None = None) -> NamedArray:
+    """Sample category indices along ``axis`` from unnormalised log-probabilities ``logits``.
+
+    With ``shape=None`` the output axes are ``logits.axes`` without ``axis``; otherwise ``shape`` (which must not
+    contain ``axis`` and must contain every other axis of ``logits``). The logits are first broadcast to the shape
+    (missing axes in front, ``axis`` kept in place), then `jax.random.categorical(key, logits_array, axis=i,
+    shape=...)` is called, so with ``shape=None`` the numbers equal ``jax.random.categorical(key, logits.array,
+    axis=i)``.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> B, V = hax.make_axes(B=4, V=3)
+        >>> hax.random.categorical(jax.random.PRNGKey(0), hax.zeros((B, V)), V).axes
+        (Axis(name='B', size=4),)
+    """
+    _check_named("categorical", "logits", logits)
+    i = _index("categorical", "logits", logits, axis)
+    cat = logits.axes[i]
+    if shape is None:
+        axes = logits.axes[:i] + logits.axes[i + 1 :]
+    else:
+        axes = _axes("categorical", shape)
+        if cat.name in name_index(axes):
+            raise ValueError(f"categorical: the sampled axis {cat} must not be in shape {_fmt(axes)}")
+        missing = [x.name for x in logits.axes if x.name != cat.name and x.name not in name_index(axes)]
+        if missing:
+            raise ValueError(
+                f"categorical: logits axes {missing} (logits axes {_fmt(logits.axes)}) are not in shape {_fmt(axes)}"
+            )
+        logits = broadcast_axis(logits, axes)
+        i = name_index(logits.axes)[cat.name]
+    out = jax.random.categorical(key, logits.array, axis=i, shape=tuple(x.size for x in axes))
+    return _out(out, axes)
+
+
+def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool = False) -> NamedArray:
+    """Shuffle ``x`` along ``axis``; same numbers as `jax.random.permutation(key, x.array, axis=i)`.
+
+    With ``independent=True`` every slice along the other axes is shuffled independently.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> X = hax.Axis("X", 5)
+        >>> sorted(hax.random.permutation(jax.random.PRNGKey(0), hax.arange(X), X).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    _check_named("permutation", "x", x)
+    i = _index("permutation", "x", x, axis)
+    return _out(jax.random.permutation(key, x.array, axis=i, independent=independent), x.axes)
