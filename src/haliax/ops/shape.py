@@ -1,3 +1,550 @@
-"""(being written)"""
+"""Shape operations by name: ``rearrange`` (sequence and einops-style string forms), flattening and
+unflattening axes, ``split``/``concatenate``/``stack``/``unbind``, ``rename``, ``roll``, padding, ``repeat``
+and ``tile``.
 
-__all__: list[str] = []
+Plans (what to reshape, transpose and reshape again) are computed from the expression and the axes tuple
+and cached, so repeated calls and re-tracing only pay a dictionary lookup. A rearrange that is a pure
+transpose lowers to one ``transpose``; a split or merge to ``reshape`` (+ ``transpose``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax.numpy as jnp
+
+from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
+from ..core import NamedArray
+from ..partitioning import auto_sharded
+from ._parse import normalize_bindings
+from ._rearrange import axes_str, sequence_plan, string_plan
+from .broadcast import align_to
+from .reductions import resolve_indices
+
+__all__ = [
+    "rearrange",
+    "concatenate",
+    "stack",
+    "split",
+    "unbind",
+    "flatten_axes",
+    "unflatten_axis",
+    "ravel",
+    "flatten",
+    "rename",
+    "roll",
+    "pad",
+    "pad_left",
+    "repeat",
+    "tile",
+]
+
+
+def _check_named(fn: str, array: Any, arg: str = "array") -> NamedArray:
+    if not isinstance(array, NamedArray):
+        raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(array).__name__}")
+    return array
+
+
+def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
+    """Reorder, split and merge axes.
+
+    Two forms:
+
+    * **Sequence**: ``rearrange(x, ("B", ..., "H"))`` — a permutation of axis selectors with at most one
+      ``...`` (the remaining axes, in their current order). Without ``...`` every axis must be named.
+      Several positional selectors are also accepted: ``rearrange(x, "B", ..., "H")``.
+    * **String** (einops-like): ``rearrange(x, "b (h d) -> b h d", h=8)``.
+        * An ordered lhs binds identifiers to axes by position (one ``...`` binds from both ends). An
+          identifier bound to a whole axis is an alias: on the rhs it yields the **original** axis. A group
+          ``(p q)`` splits an axis (C order, ``p`` most significant) into new axes named ``p`` and ``q``; a
+          ``N:`` label in an ordered group is accepted and ignored. ``()`` squeezes a size-1 axis.
+        * An unordered lhs ``{...}`` names axes by name (or through a string/Axis binding); ``(N: a b)``
+          splits axis ``N``; axes not mentioned keep their names; ``...`` is optional and ignored.
+        * The rhs is ordered; ``(new: a b)`` merges into an axis called ``new`` (anonymous groups are an
+          error); ``(new:)`` adds a size-1 axis. Several ``...`` may appear (unmentioned axes are placed by
+          `haliax.axis.rearrange_for_partial_order`); without ``...`` every intermediate axis must be used.
+        * Bindings: an int gives a split size; a str names the split piece (or, for a whole axis or an
+          unordered name, says which axis is meant); an Axis does both. At most one unknown size per group.
+          Unused bindings are an error.
+        * Identifiers are letters, digits and underscores (not starting with a digit) or quoted strings;
+          commas are separators. Errors are ``ValueError`` with the expression and a caret under the problem.
+
+    The result is passed through `haliax.partitioning.auto_sharded`.
+
+    Example:
+        >>> import haliax as hax
+        >>> B, E, S = hax.make_axes(B=2, E=6, S=3)
+        >>> x = hax.zeros((B, S, E))
+        >>> [a.name for a in hax.rearrange(x, ("E", ...)).axes]
+        ['E', 'B', 'S']
+        >>> y = hax.rearrange(x, "b s (h d) -> b h s d", h=2)
+        >>> [str(a) for a in y.axes]
+        ['B(2)', 'h(2)', 'S(3)', 'd(3)']
+        >>> [str(a) for a in hax.rearrange(y, "{h d} -> ... (E: h d)").axes]
+        ['B(2)', 'S(3)', 'E(6)']
+    """
+    _check_named("rearrange", array)
+    if not args:
+        raise TypeError("rearrange: expected an axis sequence or an expression string after the array")
+    if len(args) == 1 and isinstance(args[0], str):
+        plan = string_plan(args[0], array.axes, normalize_bindings("rearrange", bindings))
+    else:
+        if bindings:
+            raise TypeError(f"rearrange: keyword bindings {sorted(bindings)} are only allowed with a string expression")
+        order = args[0] if len(args) == 1 else args
+        if isinstance(order, Axis):
+            order = (order,)
+        elif isinstance(order, Mapping):
+            order = tuple(Axis(n, s) if s is not None else n for n, s in order.items())
+        plan = sequence_plan(tuple(order), array.axes)
+    if plan.out_axes == array.axes and plan.perm is None and plan.out_shape is None:
+        return array
+    return auto_sharded(NamedArray(plan.apply(array.array), plan.out_axes))
+
+
+# --------------------------------------------------------------------------------------------------
+# joining and splitting
+
+
+def _axis_name(fn: str, axis: Any, arg: str = "axis") -> str:
+    if isinstance(axis, Axis):
+        return axis.name
+    if isinstance(axis, str):
+        return axis
+    raise TypeError(f"{fn}: argument {arg!r} must be an axis name or an Axis, got {axis!r}")
+
+
+def _same_axes(fn: str, arrays: Sequence[Any], template: tuple[Axis, ...], axis: str | None) -> list[Any]:
+    """Raw arrays of ``arrays`` transposed to ``template``'s order (sizes along ``axis`` may differ)."""
+    raws = []
+    for i, a in enumerate(arrays):
+        _check_named(fn, a, f"arrays[{i}]")
+        target = template
+        if axis is not None:
+            j = name_index(a.axes).get(axis)
+            if j is None:
+                raise axis_not_found_error(axis, a.axes, fn, f"arrays[{i}]")
+            target = tuple(a.axes[j] if ax.name == axis else ax for ax in template)
+        if set(target) != set(a.axes):
+            but = f" (apart from the size of {axis})" if axis is not None else ""
+            raise ValueError(
+                f"{fn}: arrays[{i}] has axes {axes_str(a.axes)}, which differ from arrays[0]'s {axes_str(template)}{but}"
+            )
+        raws.append(align_to(a.array, a.axes, target))
+    return raws
+
+
+def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
+    """Join arrays along an existing axis.
+
+    The arrays may order their axes differently (they are transposed to the first one's order) and may
+    have different sizes along ``axis``. The result has the first array's axes with ``axis`` resized to the
+    total; if ``axis`` is an Axis its size must equal that total.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> a, b = hax.zeros((X, Y)), hax.ones((Y, X.resize(4)))
+        >>> [str(ax) for ax in hax.concatenate("X", [a, b]).axes]
+        ['X(6)', 'Y(3)']
+    """
+    name = _axis_name("concatenate", axis)
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("concatenate: argument 'arrays' is empty; need at least one array")
+    first = _check_named("concatenate", arrays[0], "arrays[0]")
+    pos = name_index(first.axes).get(name)
+    if pos is None:
+        raise axis_not_found_error(name, first.axes, "concatenate", "arrays[0]")
+    raws = _same_axes("concatenate", arrays, first.axes, name)
+    total = sum(r.shape[pos] for r in raws)
+    if isinstance(axis, Axis) and axis.size != total:
+        raise ValueError(f"concatenate: axis {axis} was given, but the arrays add up to size {total} along {name}")
+    out = jnp.concatenate(raws, axis=pos) if len(raws) > 1 else raws[0]
+    return NamedArray(out, first.axes[:pos] + (Axis(name, total),) + first.axes[pos + 1 :])
+
+
+def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
+    """Stack arrays along a new axis, placed **first**.
+
+    A string ``axis`` gets size ``len(arrays)``; an Axis must have that size. The arrays must have the same
+    axes (in any order); they are transposed to the first one's order.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> s = hax.stack("L", [hax.zeros((X, Y)), hax.ones((Y, X))])
+        >>> [str(ax) for ax in s.axes]
+        ['L(2)', 'X(2)', 'Y(3)']
+    """
+    name = _axis_name("stack", axis)
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("stack: argument 'arrays' is empty; need at least one array")
+    if isinstance(axis, Axis) and axis.size != len(arrays):
+        raise ValueError(f"stack: axis {axis} was given, but there are {len(arrays)} arrays")
+    first = _check_named("stack", arrays[0], "arrays[0]")
+    if name in name_index(first.axes):
+        raise ValueError(f"stack: axis {name} is already present in the arrays {axes_str(first.axes)}")
+    raws = _same_axes("stack", arrays, first.axes, None)
+    return NamedArray(jnp.stack(raws, axis=0), (Axis(name, len(arrays)),) + first.axes)
+
+
+def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[NamedArray]:
+    """Split one axis into consecutive pieces; piece ``i`` has the axis replaced by ``new_axes[i]``.
+
+    The pieces' names may differ. The sizes must add up to the axis size (checked for names too, not only
+    when ``axis`` is an Axis as in the reference, whose mismatch would fail later anyway).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=5, Y=2)
+        >>> p, q = hax.split(hax.zeros((X, Y)), "X", [hax.Axis("A", 2), hax.Axis("B", 3)])
+        >>> [str(ax) for ax in q.axes]
+        ['B(3)', 'Y(2)']
+    """
+    _check_named("split", a, "a")
+    (i,) = resolve_indices(a, axis, "split")
+    new_axes = list(new_axes)
+    for ax in new_axes:
+        if not isinstance(ax, Axis):
+            raise TypeError(f"split: argument 'new_axes' must hold Axis objects (sizes are needed), got {ax!r}")
+    total = sum(ax.size for ax in new_axes)
+    if total != a.axes[i].size:
+        raise ValueError(
+            f"split: the sizes of new_axes {[str(x) for x in new_axes]} add up to {total}, but axis {a.axes[i]} "
+            f"of {axes_str(a.axes)} has size {a.axes[i].size}"
+        )
+    cuts = [sum(ax.size for ax in new_axes[:k]) for k in range(1, len(new_axes))]
+    pieces = jnp.split(a.array, cuts, axis=i)
+    return [NamedArray(p, a.axes[:i] + (ax,) + a.axes[i + 1 :]) for p, ax in zip(pieces, new_axes, strict=True)]
+
+
+def unbind(array: NamedArray, axis: AxisSelector) -> list[NamedArray]:
+    """The slices along ``axis``, as a list of arrays without it.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> parts = hax.unbind(hax.arange((X, Y)), "Y")
+        >>> len(parts), [ax.name for ax in parts[0].axes], parts[2].tolist()
+        (3, ['X'], [2, 5])
+    """
+    _check_named("unbind", array)
+    (i,) = resolve_indices(array, axis, "unbind")
+    rest = array.axes[:i] + array.axes[i + 1 :]
+    return [NamedArray(x, rest) for x in jnp.unstack(array.array, axis=i)]
+
+
+# --------------------------------------------------------------------------------------------------
+# flattening
+
+
+def _selectors(sel: Any) -> tuple[AxisSelector, ...]:
+    if isinstance(sel, (Axis, str)):
+        return (sel,)
+    if isinstance(sel, Mapping):
+        return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
+    return tuple(sel)
+
+
+def _merged_axis(fn: str, new_axis: AxisSelector, size: int) -> Axis:
+    if isinstance(new_axis, Axis):
+        if new_axis.size != size:
+            raise ValueError(f"{fn}: new_axis {new_axis} has size {new_axis.size}, but the merged axes have size {size}")
+        return new_axis
+    return Axis(_axis_name(fn, new_axis, "new_axis"), size)
+
+
+def _flatten_spec(spec: Any, old_axes: Any, new_axis: Any) -> Any:
+    axes = axis_spec_to_tuple(spec)
+    if new_axis is None:  # flatten_axes(spec, new_name): everything into one Axis
+        return _merged_axis("flatten_axes", old_axes, math.prod(a.size for a in axes))
+    idx = resolve_indices(NamedArray(None, axes), _selectors(old_axes), "flatten_axes")
+    merged = _merged_axis("flatten_axes", new_axis, math.prod(axes[i].size for i in idx))
+    if not idx:
+        out = (merged,) + axes
+    else:
+        first = min(idx)
+        out = tuple(merged if k == first else a for k, a in enumerate(axes) if k == first or k not in idx)
+    return {a.name: a.size for a in out} if isinstance(spec, Mapping) else out
+
+
+def flatten_axes(array: Any, old_axes: Any, new_axis: AxisSelector | None = None) -> Any:
+    """Merge several axes into one.
+
+    The merged axis goes where the first of ``old_axes`` sits in the array's current order; elements are
+    ordered (C order) as ``old_axes`` are listed, so the array is transposed when needed. ``new_axis`` is a
+    name or an Axis (whose size must equal the product). Empty ``old_axes`` prepend a size-1 axis.
+
+    Also works on axis specs: ``flatten_axes(spec, old_axes, new_axis)`` returns the new spec (a tuple, or a
+    dict for a dict), and ``flatten_axes(spec, new_name)`` returns the single merged Axis.
+
+    Example:
+        >>> import haliax as hax
+        >>> B, S, E = hax.make_axes(B=2, S=3, E=4)
+        >>> x = hax.zeros((B, S, E))
+        >>> [str(ax) for ax in hax.flatten_axes(x, ("S", "B"), "tok").axes]
+        ['tok(6)', 'E(4)']
+        >>> hax.flatten_axes((B, S), "BS")
+        Axis(name='BS', size=6)
+    """
+    if not isinstance(array, NamedArray):
+        return _flatten_spec(array, old_axes, new_axis)
+    if new_axis is None:
+        raise TypeError("flatten_axes: flatten_axes(array, old_axes, new_axis) needs new_axis (or use ravel)")
+    idx = resolve_indices(array, _selectors(old_axes), "flatten_axes")
+    if len(set(idx)) != len(idx):
+        raise ValueError(f"flatten_axes: old_axes {old_axes} names an axis more than once")
+    axes = array.axes
+    merged = _merged_axis("flatten_axes", new_axis, math.prod(axes[i].size for i in idx))
+    if not idx:
+        return NamedArray(jnp.expand_dims(array.array, 0), (merged,) + axes)
+    first = min(idx)
+    before = [k for k in range(len(axes)) if k < first and k not in idx]
+    after = [k for k in range(len(axes)) if k > first and k not in idx]
+    perm = before + list(idx) + after
+    x = array.array
+    if perm != list(range(len(axes))):
+        x = jnp.transpose(x, perm)
+    out_axes = tuple(axes[k] for k in before) + (merged,) + tuple(axes[k] for k in after)
+    return NamedArray(jnp.reshape(x, tuple(a.size for a in out_axes)), out_axes)
+
+
+def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) -> NamedArray:
+    """Split one axis, in place, into ``new_axes`` (C order; the product of sizes must match).
+
+    Empty ``new_axes`` squeeze a size-1 axis.
+
+    Example:
+        >>> import haliax as hax
+        >>> B, E = hax.make_axes(B=2, E=6)
+        >>> H, D = hax.make_axes(H=2, D=3)
+        >>> [str(ax) for ax in hax.unflatten_axis(hax.zeros((B, E)), "E", (H, D)).axes]
+        ['B(2)', 'H(2)', 'D(3)']
+    """
+    _check_named("unflatten_axis", array)
+    (i,) = resolve_indices(array, axis, "unflatten_axis")
+    new = axis_spec_to_tuple(new_axes)
+    size = math.prod(a.size for a in new)
+    if size != array.axes[i].size:
+        raise ValueError(
+            f"unflatten_axis: new_axes {[str(a) for a in new]} have total size {size}, but axis {array.axes[i]} "
+            f"of {axes_str(array.axes)} has size {array.axes[i].size}"
+        )
+    out_axes = array.axes[:i] + new + array.axes[i + 1 :]
+    return NamedArray(jnp.reshape(array.array, tuple(a.size for a in out_axes)), out_axes)
+
+
+def ravel(array: NamedArray, new_name: AxisSelector) -> NamedArray:
+    """All axes into one axis called ``new_name`` (C order of the current axes).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.ravel(hax.arange((X, Y)), "XY").axes
+        (Axis(name='XY', size=6),)
+    """
+    _check_named("ravel", array)
+    return flatten_axes(array, array.axes, new_name)
+
+
+def flatten(array: NamedArray, new_name: AxisSelector) -> NamedArray:
+    """Same as `ravel`.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.flatten(hax.zeros(hax.make_axes(X=2, Y=3)), "flat").shape
+        {'flat': 6}
+    """
+    _check_named("flatten", array)
+    return flatten_axes(array, array.axes, new_name)
+
+
+# --------------------------------------------------------------------------------------------------
+# renaming, rolling, padding, repeating
+
+
+def rename(array: NamedArray, renames: Mapping[AxisSelector, AxisSelector]) -> NamedArray:
+    """Rename axes: ``renames`` maps old (name or Axis) to new (name or Axis, whose size must match).
+
+    All renames happen at once, so ``{"X": "Y", "Y": "X"}`` swaps two names.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.rename(hax.zeros((X, Y)), {"X": "batch"}).shape
+        {'batch': 2, 'Y': 3}
+    """
+    _check_named("rename", array)
+    if not isinstance(renames, Mapping):
+        raise TypeError(f"rename: argument 'renames' must be a mapping {{old: new}}, got {type(renames).__name__}")
+    axes = list(array.axes)
+    done: set[int] = set()
+    for old, new in renames.items():
+        (i,) = resolve_indices(array, old, "rename")
+        if i in done:
+            raise ValueError(f"rename: axis {array.axes[i].name} is renamed more than once in {dict(renames)}")
+        done.add(i)
+        if isinstance(new, Axis):
+            if new.size != array.axes[i].size:
+                raise ValueError(f"rename: cannot rename {array.axes[i]} to {new}: the sizes differ")
+            axes[i] = new
+        else:
+            axes[i] = Axis(_axis_name("rename", new, "renames"), array.axes[i].size)
+    names = [a.name for a in axes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"rename: the result would have duplicate axis names: {names}")
+    return NamedArray(array.array, tuple(axes))
+
+
+def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
+    """Roll elements along one or more axes (like `jax.numpy.roll`).
+
+    ``shift`` is an int, a tuple of ints (one per axis), or a NamedArray: a 0-d one acts as a scalar; one
+    with axes (a subset of the array's other axes) rolls each slice by its own amount along a single axis.
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 4)
+        >>> hax.roll(hax.arange(X), 1, "X").tolist()
+        [3, 0, 1, 2]
+    """
+    _check_named("roll", array)
+    idx = resolve_indices(array, axis, "roll")
+    if isinstance(shift, NamedArray) and shift.axes:
+        if len(idx) != 1:
+            raise ValueError("roll: a NamedArray shift with axes needs a single axis to roll along")
+        (i,) = idx
+        names = name_index(array.axes)
+        for ax in shift.axes:
+            if ax.name == array.axes[i].name or names.get(ax.name) is None or array.axes[names[ax.name]] != ax:
+                raise ValueError(
+                    f"roll: the axes of shift {axes_str(shift.axes)} must be axes of the array {axes_str(array.axes)} "
+                    f"other than the rolled axis {array.axes[i]}"
+                )
+        n = array.axes[i].size
+        s = align_to(shift.array, shift.axes, array.axes)
+        pos = jnp.reshape(jnp.arange(n), tuple(n if k == i else 1 for k in range(len(array.axes))))
+        gather = jnp.broadcast_to(jnp.mod(pos - s, n), tuple(a.size for a in array.axes))
+        return NamedArray(jnp.take_along_axis(array.array, gather, axis=i), array.axes)
+    if isinstance(shift, NamedArray):
+        shift = shift.array
+    return NamedArray(jnp.roll(array.array, shift, axis=idx), array.axes)
+
+
+def pad(
+    array: NamedArray,
+    pad_width: Mapping[AxisSelector, int | tuple[int, int]],
+    *,
+    mode: str = "constant",
+    constant_values: Any = 0,
+    **kwargs: Any,
+) -> NamedArray:
+    """Pad named axes (like `jax.numpy.pad`): ``pad_width`` maps an axis to ``(before, after)`` or an int for
+    both sides. Padded axes keep their names and grow; other axes are untouched. ``constant_values`` is used
+    with ``mode="constant"``; other keyword arguments go to `jax.numpy.pad`.
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 3)
+        >>> hax.pad(hax.arange(X), {"X": (1, 2)}, constant_values=-1).tolist()
+        [-1, 0, 1, 2, -1, -1]
+    """
+    _check_named("pad", array)
+    if not isinstance(pad_width, Mapping):
+        raise TypeError(f"pad: argument 'pad_width' must be a mapping {{axis: (before, after)}}, got {pad_width!r}")
+    widths = [(0, 0)] * len(array.axes)
+    for ax, w in pad_width.items():
+        (i,) = resolve_indices(array, ax, "pad")
+        pair = (w, w) if isinstance(w, int) else tuple(w)
+        if len(pair) != 2 or any(not isinstance(p, int) or p < 0 for p in pair):
+            raise ValueError(f"pad: width for axis {array.axes[i].name} must be an int or (before, after) >= 0, got {w!r}")
+        widths[i] = pair  # type: ignore[assignment]
+    if mode == "constant":
+        kwargs["constant_values"] = constant_values.array if isinstance(constant_values, NamedArray) else constant_values
+    out = jnp.pad(array.array, widths, mode=mode, **kwargs)
+    return NamedArray(out, tuple(Axis(a.name, n) for a, n in zip(array.axes, out.shape, strict=True)))
+
+
+def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any = 0) -> NamedArray:
+    """Pad ``axis`` on the left with ``value`` until it has ``new_axis``'s size; it becomes ``new_axis``.
+
+    ``axis`` may be a name or an Axis (the reference raises AttributeError for a name).
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 2)
+        >>> y = hax.pad_left(hax.arange(X, start=1), "X", hax.Axis("P", 4))
+        >>> y.axes, y.tolist()
+        ((Axis(name='P', size=4),), [0, 0, 1, 2])
+    """
+    _check_named("pad_left", array)
+    if not isinstance(new_axis, Axis):
+        raise TypeError(f"pad_left: argument 'new_axis' must be an Axis (a size is needed), got {new_axis!r}")
+    (i,) = resolve_indices(array, axis, "pad_left")
+    amount = new_axis.size - array.axes[i].size
+    if amount < 0:
+        raise ValueError(f"pad_left: cannot pad axis {array.axes[i]} to the smaller {new_axis}")
+    widths = [(amount, 0) if k == i else (0, 0) for k in range(len(array.axes))]
+    out = jnp.pad(array.array, widths, constant_values=value)
+    return NamedArray(out, array.axes[:i] + (new_axis,) + array.axes[i + 1 :])
+
+
+def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length: int | None = None) -> NamedArray:
+    """Repeat elements along ``axis`` (like `jax.numpy.repeat`); the axis keeps its name and grows.
+
+    ``repeats`` is an int or a 1-D array (plain or a NamedArray over ``axis``); pass ``total_repeat_length``
+    when the repeats are traced.
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 2)
+        >>> hax.repeat(hax.arange(X), 2, "X").tolist()
+        [0, 0, 1, 1]
+    """
+    _check_named("repeat", a, "a")
+    (i,) = resolve_indices(a, axis, "repeat")
+    if isinstance(repeats, NamedArray):
+        if repeats.axes not in ((), (a.axes[i],)):
+            raise ValueError(f"repeat: NamedArray repeats must be 0-d or have exactly axis {a.axes[i]}, got {repeats.axes}")
+        repeats = repeats.array
+    out = jnp.repeat(a.array, repeats, axis=i, total_repeat_length=total_repeat_length)
+    return NamedArray(out, a.axes[:i] + (Axis(a.axes[i].name, out.shape[i]),) + a.axes[i + 1 :])
+
+
+def tile(a: NamedArray, reps: Mapping[AxisSelector, int]) -> NamedArray:
+    """Tile along named axes (like `jax.numpy.tile`): ``reps`` maps an axis to its repetition count.
+
+    Existing axes grow; unknown names become new **leading** axes of size ``reps`` (in ``reps`` order).
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 2)
+        >>> t = hax.tile(hax.arange(X), {"X": 2, "C": 3})
+        >>> [str(ax) for ax in t.axes], t.tolist()[0]
+        (['C(3)', 'X(4)'], [0, 1, 0, 1])
+    """
+    _check_named("tile", a, "a")
+    if not isinstance(reps, Mapping):
+        raise TypeError(f"tile: argument 'reps' must be a mapping {{axis: count}}, got {reps!r}")
+    per = [1] * len(a.axes)
+    new: list[Axis] = []
+    for key, r in reps.items():
+        name = _axis_name("tile", key, "reps")
+        if not isinstance(r, int) or r < 0:
+            raise ValueError(f"tile: repetition count for axis {name} must be a non-negative int, got {r!r}")
+        i = name_index(a.axes).get(name)
+        if i is None:
+            if isinstance(key, Axis) and key.size != r:
+                raise ValueError(f"tile: new axis {key} does not match its repetition count {r}")
+            new.append(Axis(name, r))
+        else:
+            if isinstance(key, Axis) and key != a.axes[i]:
+                raise ValueError(f"tile: axis {key} does not match the array's {a.axes[i]}")
+            per[i] = r
+    out = jnp.tile(a.array, tuple(x.size for x in new) + tuple(per))
+    return NamedArray(out, tuple(new) + tuple(Axis(x.name, x.size * p) for x, p in zip(a.axes, per, strict=True)))
