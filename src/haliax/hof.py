@@ -1,3 +1,506 @@
-"""(being written)"""
+"""Higher-order functions over named axes: `vmap`, `scan`, `fold` and `map`.
 
-__all__: list[str] = []
+NamedArrays are mapped/scanned over an axis *by name*, wherever the axis sits; plain arrays follow
+positional rules (dim 0 by default); every other value is passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
+
+from ._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
+from .axis import Axis, AxisSelection, AxisSelector
+from .core import NamedArray, is_named_array
+from .util import is_jax_or_hax_array_like, safe_update_wrapper
+
+__all__ = ["vmap", "scan", "fold", "map", "ScanCheckpointPolicy"]
+
+
+def _is_array(x: Any) -> bool:
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, NamedArray)
+
+
+def _default_spec(x: Any) -> int | None:
+    """The default `vmap` spec: map plain arrays along dim 0, pass everything else through."""
+    return 0 if _is_array(x) else None
+
+
+def _axis_name(axis: AxisSelector) -> str:
+    return axis.name if isinstance(axis, Axis) else axis
+
+
+def _several_axes(axis: Any) -> tuple[AxisSelector, ...] | None:
+    if isinstance(axis, (Axis, str)):
+        return None
+    if isinstance(axis, Mapping):
+        return tuple(Axis(n, s) if s is not None else n for n, s in axis.items())
+    if isinstance(axis, Sequence):
+        return tuple(axis)
+    raise TypeError(f"Expected an Axis, an axis name, or several of them, got {axis!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# argument paths (for error messages)
+
+
+def _param_names(fn: Any) -> tuple[list[str], str | None]:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return [], None
+    pos: list[str] = []
+    var: str | None = None
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            pos.append(p.name)
+        elif p.kind == p.VAR_POSITIONAL:
+            var = p.name
+    return pos, var
+
+
+def _path_str(path: tuple[Any, ...], fn: Any, offset: int) -> str:
+    """Render a flatten-with-path key of ``(args, kwargs)`` as ``param.attr[...]``."""
+    if len(path) < 2:
+        return jax.tree_util.keystr(path)
+    which, key, rest = path[0], path[1], path[2:]
+    if getattr(which, "idx", 0) == 1:
+        head = str(getattr(key, "key", key))
+    else:
+        i = key.idx
+        pos, var = _param_names(fn)
+        j = i + offset
+        if j < len(pos):
+            head = pos[j]
+        elif var is not None:
+            head = f"{var}[{j - len(pos)}]"
+        else:
+            head = f"args[{i}]"
+    return head + jax.tree_util.keystr(tuple(rest))
+
+
+# --------------------------------------------------------------------------------------------------
+# output packing: arrays go through the JAX transformation, everything else is static
+
+
+class _OutBox:
+    """Records the static part of a traced function's output."""
+
+    def __init__(self) -> None:
+        self.treedef: Any = None
+        self.info: list[Any] = []
+
+    def pack(self, out: Any) -> list[Any]:
+        leaves, self.treedef = jax.tree_util.tree_flatten(out, is_leaf=is_named_array)
+        arrays: list[Any] = []
+        info: list[Any] = []
+        for leaf in leaves:
+            if isinstance(leaf, NamedArray) and leaf.array is not None:
+                arrays.append(leaf.array)
+                info.append(("named", leaf.axes))
+            elif _is_array(leaf):
+                arrays.append(leaf)
+                info.append(("array", None))
+            else:
+                info.append(("static", leaf))
+        self.info = info
+        return arrays
+
+    def unpack(self, arrays: Sequence[Any], new_axis: Axis) -> Any:
+        it = iter(arrays)
+        leaves = []
+        for kind, data in self.info:
+            if kind == "named":
+                leaves.append(NamedArray(next(it), (new_axis,) + data))
+            elif kind == "array":
+                leaves.append(next(it))
+            else:
+                leaves.append(data)
+        return jax.tree_util.tree_unflatten(self.treedef, leaves)
+
+
+# --------------------------------------------------------------------------------------------------
+# vmap
+
+
+def _spec_leaves(prefix: Any, tree: Any, what: str) -> list[Any]:
+    """Broadcast a spec prefix tree (leaves: int, callable or None) to one spec per leaf of ``tree``."""
+    p_leaves, p_def = jax.tree_util.tree_flatten(prefix, is_leaf=lambda x: x is None)
+    try:
+        subtrees = p_def.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"vmap: the {what} spec {prefix!r} is not a pytree prefix of the arguments: {e}") from e
+    out: list[Any] = []
+    for spec, sub in zip(p_leaves, subtrees, strict=True):
+        out.extend([spec] * len(jax.tree_util.tree_leaves(sub, is_leaf=is_named_array)))
+    return out
+
+
+def vmap(
+    fn: Callable[..., Any],
+    axis: AxisSelection,
+    *,
+    default: Any = _default_spec,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+) -> Callable[..., Any]:
+    """Vectorise ``fn`` over a named axis (like `jax.vmap`, but by name).
+
+    * NamedArrays (anywhere in the arguments' pytrees) containing ``axis`` are mapped over it, wherever it
+      is; NamedArrays without it are broadcast (passed whole to every call).
+    * Plain arrays (anything with ``.shape``/``.dtype``, NumPy included) follow ``default``: mapped along
+      dim 0 (so a 0-d array is an error) unless ``args``/``kwargs`` override it. Specs are pytree prefixes
+      of the positional/keyword arguments whose leaves are an int (the dim to map), a callable
+      ``leaf -> int | None``, or ``None`` (not mapped). (The reference rejects a literal ``None``; here it
+      works and means "broadcast".)
+    * Non-array values are passed through unchanged.
+    * Outputs: NamedArrays get the mapped axis **prepended** (position 0), plain arrays get a leading dim,
+      non-array outputs (e.g. static module fields) are returned as-is and must not depend on the batch.
+      So ``vmap(Module.init, Layers)(..., key=keys)`` builds a stack of modules.
+    * ``axis`` as an `Axis` fixes the size (needed if no argument carries it); as a name, the size comes
+      from the arguments. Several axes (a sequence or shape dict) vmap repeatedly, first axis outermost.
+    * The JAX axis name is the axis name (so collectives such as ``jax.lax.psum(x, "batch")`` work), and
+      ``spmd_axis_name`` is the axis's mesh axis when an axis mapping is active.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> B, E = hax.make_axes(B=3, E=2)
+        >>> x = hax.ones((E, B))
+        >>> hax.vmap(lambda v: v * 2, B)(x).axes == (B, E)
+        True
+    """
+    several = _several_axes(axis)
+    if several is not None:
+        out = fn
+        for ax in reversed(several):
+            out = vmap(out, ax, default=default, args=args, kwargs=kwargs)
+        return out
+    name = _axis_name(axis)  # type: ignore[arg-type]
+
+    def vmapped(*a: Any, **kw: Any) -> Any:
+        pos_specs = tuple(args[i] if i < len(args) else default for i in range(len(a)))
+        kw_specs = {k: (kwargs[k] if kwargs is not None and k in kwargs else default) for k in kw}
+        specs = _spec_leaves(pos_specs, a, "args") + _spec_leaves(kw_specs, kw, "kwargs")
+        with_path, treedef = jax.tree_util.tree_flatten_with_path((a, kw), is_leaf=is_named_array)
+        size = axis.size if isinstance(axis, Axis) else None
+        dyn: list[Any] = []
+        in_axes: list[int | None] = []
+        plan: list[tuple[str, Any]] = []
+        for (path, leaf), spec in zip(with_path, specs, strict=True):
+            if isinstance(leaf, NamedArray) and leaf.array is not None:
+                idx = {ax.name: i for i, ax in enumerate(leaf.axes)}.get(name)
+                if idx is not None:
+                    n = leaf.axes[idx].size
+                    if size is None:
+                        size = n
+                    elif n != size:
+                        where = _path_str(path, fn, 0)
+                        raise ValueError(
+                            f"vmap: argument {where} has axis {name} of size {n} but the mapped axis has size {size} "
+                            f"(axes {tuple(str(x) for x in leaf.axes)})"
+                        )
+                    plan.append(("named", leaf.axes[:idx] + leaf.axes[idx + 1 :]))
+                else:
+                    plan.append(("named", leaf.axes))
+                dyn.append(leaf.array)
+                in_axes.append(idx)
+            elif _is_array(leaf):
+                dim = spec(leaf) if callable(spec) else spec
+                if dim is not None:
+                    if not isinstance(dim, int):
+                        raise TypeError(
+                            f"vmap: spec for {_path_str(path, fn, 0)} gave {dim!r}, expected an int or None"
+                        )
+                    nd = len(leaf.shape)
+                    if not -nd <= dim < nd:
+                        raise ValueError(
+                            f"vmap: argument {_path_str(path, fn, 0)} has shape {tuple(leaf.shape)}, so it cannot be "
+                            f"mapped along dim {dim} for axis {name}. Pass a NamedArray, or a spec such as "
+                            "`lambda _: None` to broadcast it"
+                        )
+                    n = leaf.shape[dim]
+                    if size is None:
+                        size = n
+                    elif n != size:
+                        raise ValueError(
+                            f"vmap: argument {_path_str(path, fn, 0)} has size {n} along dim {dim}, but axis {name} has "
+                            f"size {size}"
+                        )
+                plan.append(("array", None))
+                dyn.append(leaf)
+                in_axes.append(dim)
+            else:
+                plan.append(("static", leaf))
+        if size is None:
+            raise ValueError(
+                f"vmap: axis {name!r} was given by name only, but no argument is mapped over it; pass an Axis with a size"
+            )
+        box = _OutBox()
+
+        def inner(*vals: Any) -> list[Any]:
+            it = iter(vals)
+            leaves = []
+            for kind, data in plan:
+                if kind == "named":
+                    leaves.append(NamedArray(next(it), data))
+                elif kind == "array":
+                    leaves.append(next(it))
+                else:
+                    leaves.append(data)
+            ia, ikw = jax.tree_util.tree_unflatten(treedef, leaves)
+            return box.pack(fn(*ia, **ikw))
+
+        spmd = _spmd_axis_name(name)
+        out = jax.vmap(inner, in_axes=tuple(in_axes), out_axes=0, axis_size=size, axis_name=name, spmd_axis_name=spmd)(
+            *dyn
+        )
+        return box.unpack(out, Axis(name, size))
+
+    return safe_update_wrapper(vmapped, fn)
+
+
+def _spmd_axis_name(name: str) -> Any:
+    from .partitioning import current_thread_local_mapping
+
+    mapping = current_thread_local_mapping()
+    if not mapping:
+        return None
+    phys = mapping.get(name)
+    if phys is None:
+        return None
+    if isinstance(phys, str):
+        return phys
+    phys = tuple(phys)
+    return phys if phys else None
+
+
+# --------------------------------------------------------------------------------------------------
+# scan / fold / map
+
+
+def _tag(tree: Any, name: str) -> Any:
+    def tag(x: Any) -> Any:
+        if isinstance(x, jax.Array) and (jnp.issubdtype(x.dtype, jnp.number) or x.dtype == jnp.bool_):
+            return checkpoint_name(x, name)
+        return x
+
+    return jax.tree_util.tree_map(tag, tree)
+
+
+def _make_is_scanned(is_scanned: Any) -> Callable[[Any], bool]:
+    if isinstance(is_scanned, bool):
+        return lambda _: is_scanned
+    if not callable(is_scanned):
+        raise TypeError(f"scan: is_scanned must be a bool or a predicate, got {is_scanned!r}")
+    return is_scanned
+
+
+def _run_scan(
+    step: Callable[..., Any],
+    policy: ScanCheckpointPolicy,
+    init: Any,
+    xs: list[Any],
+    length: int,
+    reverse: bool,
+    unroll: int | bool,
+) -> tuple[Any, Any]:
+    outer = policy.outer_size(length)
+    if outer is None:
+        return jax.lax.scan(step, init, xs, length=length, reverse=reverse, unroll=unroll)
+    inner_len = length // outer
+    xs_r = [x.reshape((outer, inner_len) + tuple(x.shape[1:])) for x in xs]
+
+    def chunk(c: Any, xs_chunk: list[Any]) -> tuple[Any, Any]:
+        return jax.lax.scan(step, c, xs_chunk, length=inner_len, reverse=reverse, unroll=unroll)
+
+    chunk = jax.checkpoint(chunk, prevent_cse=policy.prevent_cse)
+    carry, ys = jax.lax.scan(chunk, init, xs_r, length=outer, reverse=reverse, unroll=True)
+    ys = jax.tree_util.tree_map(lambda y: y.reshape((length,) + tuple(y.shape[2:])), ys)
+    return carry, ys
+
+
+def _scan_call(
+    f: Callable[..., Any],
+    names_from: Any,
+    offset: int,
+    axis: AxisSelector,
+    policy: ScanCheckpointPolicy,
+    reverse: bool,
+    unroll: int | bool,
+    is_scanned: Callable[[Any], bool],
+    init: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[Any, Any]:
+    name = _axis_name(axis)
+    length = axis.size if isinstance(axis, Axis) else None
+    with_path, treedef = jax.tree_util.tree_flatten_with_path((args, kwargs), is_leaf=is_named_array)
+    xs: list[Any] = []
+    plan: list[tuple[str, Any]] = []
+    for path, leaf in with_path:
+        n: int | None = None
+        if isinstance(leaf, NamedArray) and leaf.array is not None:
+            idx = {ax.name: i for i, ax in enumerate(leaf.axes)}.get(name)
+            if idx is not None and is_scanned(leaf):
+                n = leaf.axes[idx].size
+                x = jnp.moveaxis(leaf.array, idx, 0) if idx else leaf.array
+                item: tuple[str, Any] = ("named", leaf.axes[:idx] + leaf.axes[idx + 1 :])
+        elif _is_array(leaf) and len(leaf.shape) >= 1 and is_scanned(leaf):
+            n = leaf.shape[0]
+            x, item = leaf, ("array", None)
+        if n is None:
+            plan.append(("static", leaf))
+            continue
+        if length is None:
+            length = n
+        elif n != length:
+            raise ValueError(
+                f"scan got `length` argument of {length} but some inputs had different leading axis sizes: "
+                f"{_path_str(path, names_from, offset)} has leading dimension {n} (scanning over axis {name})"
+            )
+        xs.append(x)
+        plan.append(item)
+    if length is None:
+        raise ValueError(
+            f"scan: axis {name!r} was given by name only, but no input is scanned over it; pass an Axis with a size"
+        )
+    box = _OutBox()
+    carry_name, input_name = f"scan({name})__carry", f"scan({name})__input"
+
+    def body(carry: Any, xs_t: list[Any]) -> tuple[Any, list[Any]]:
+        carry = _tag(carry, carry_name)
+        it = iter(_tag(xs_t, input_name))
+        leaves = []
+        for kind, data in plan:
+            if kind == "named":
+                leaves.append(NamedArray(next(it), data))
+            elif kind == "array":
+                leaves.append(next(it))
+            else:
+                leaves.append(data)
+        a, kw = jax.tree_util.tree_unflatten(treedef, leaves)
+        out = f(carry, *a, **kw)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ValueError(
+                f"scan: the scanned function must return a pair (new_carry, output), got {type(out).__name__}"
+            )
+        new_carry, y = out
+        return new_carry, box.pack(y)
+
+    step = policy.checkpoint(carry_name, input_name, body)
+    with jax.named_scope(f"scan({name})"):
+        carry, ys = _run_scan(step, policy, init, xs, length, reverse, unroll)
+    return carry, box.unpack(ys, Axis(name, length))
+
+
+def scan(
+    f: Callable[..., Any],
+    axis: AxisSelector,
+    *,
+    remat: ScanCheckpointSpec = False,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+    is_scanned: Any = is_jax_or_hax_array_like,
+) -> Callable[..., tuple[Any, Any]]:
+    """Scan ``f(carry, *xs, **kxs) -> (carry, y)`` over a named axis: ``scan(f, axis)(init, *xs, **kxs)``.
+
+    * Scanned: NamedArrays containing ``axis`` (at any position; inside ``f`` the slices lack it), and plain
+      arrays (anything with ``.shape``/``.dtype``) with at least one dim, along dim 0. Everything else (Python
+      values, 0-d arrays, NamedArrays without the axis) is passed whole to every step. ``is_scanned`` (bool or
+      predicate) narrows this; for NamedArrays it is AND-ed with "contains the axis". ``init`` is never scanned.
+    * The length comes from ``axis`` if it is an `Axis`, else from the first scanned input. All scanned inputs
+      must agree, else ``ValueError("scan got `length` argument of N but some inputs had different leading
+      axis sizes: <path> has leading dimension M")``, with ``<path>`` the parameter name of ``f`` (or keyword
+      name), followed by attribute paths inside modules (e.g. ``foo.my_array``).
+    * Returns ``(final_carry, ys)``: NamedArray outputs get the scan Axis prepended, plain arrays a leading
+      dim, non-array outputs are returned as-is.
+    * ``remat``: gradient checkpointing of each step, a `ScanCheckpointPolicy` or shorthand (bool or
+      ``"full"``/``"recompute"``/``"save_all"``/``"offload"``/``"nested"``; default: none). Every step tags its
+      carry ``"scan(<axis>)__carry"`` and its inputs ``"scan(<axis>)__input"`` with `checkpoint_name`.
+    * ``reverse``, ``unroll`` (int or bool) are passed to `jax.lax.scan`. Runs under the named scope
+      ``"scan(<axis>)"``.
+
+    Example:
+        >>> import haliax as hax
+        >>> T, E = hax.make_axes(T=4, E=2)
+        >>> xs = hax.ones((E, T))
+        >>> total, running = hax.scan(lambda c, x: (c + x, c + x), T)(hax.zeros(E), xs)
+        >>> total.tolist(), running.axes == (T, E)
+        ([4.0, 4.0], True)
+    """
+    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
+    pred = _make_is_scanned(is_scanned)
+
+    def scanned(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        return _scan_call(f, f, 1, axis, policy, reverse, unroll, pred, init, args, kwargs)
+
+    return safe_update_wrapper(scanned, f)
+
+
+def fold(
+    fn: Callable[..., Any],
+    axis: AxisSelector,
+    *,
+    remat: ScanCheckpointSpec = False,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+    is_scanned: Any = is_jax_or_hax_array_like,
+) -> Callable[..., Any]:
+    """`scan` for ``fn(carry, *xs, **kxs) -> carry``: returns only the final carry.
+
+    Example:
+        >>> import haliax as hax
+        >>> T, E = hax.make_axes(T=3, E=2)
+        >>> hax.fold(lambda c, x: c + x, T)(hax.zeros(E), hax.ones((T, E))).tolist()
+        [3.0, 3.0]
+    """
+    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
+    pred = _make_is_scanned(is_scanned)
+
+    def step(carry: Any, *args: Any, **kwargs: Any) -> tuple[Any, None]:
+        return fn(carry, *args, **kwargs), None
+
+    def folded(init: Any, *args: Any, **kwargs: Any) -> Any:
+        return _scan_call(step, fn, 1, axis, policy, reverse, unroll, pred, init, args, kwargs)[0]
+
+    return safe_update_wrapper(folded, fn)
+
+
+def map(
+    fn: Callable[..., Any],
+    axis: AxisSelector,
+    *,
+    remat: ScanCheckpointSpec = False,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+    is_mapped: Any = is_jax_or_hax_array_like,
+) -> Callable[..., Any]:
+    """Apply ``fn`` to each slice along ``axis`` sequentially (a `jax.lax.map` by name); outputs are stacked
+    with the axis prepended.
+
+    Inputs are sliced with `scan`'s rules (``is_mapped`` plays the role of ``is_scanned``). Unlike the
+    reference, which takes exactly one positional argument and crashes on 0-d arrays, ``map(fn, axis)`` accepts
+    any number of positional and keyword arguments, and passes 0-d arrays whole to every call.
+
+    Example:
+        >>> import haliax as hax
+        >>> T, E = hax.make_axes(T=3, E=2)
+        >>> hax.map(lambda x: x.sum("E"), T)(hax.arange((T, E))).tolist()
+        [1, 5, 9]
+    """
+    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
+    pred = _make_is_scanned(is_mapped)
+
+    def step(_: Any, *args: Any, **kwargs: Any) -> tuple[None, Any]:
+        return None, fn(*args, **kwargs)
+
+    def mapped(*args: Any, **kwargs: Any) -> Any:
+        return _scan_call(step, fn, 0, axis, policy, reverse, unroll, pred, None, args, kwargs)[1]
+
+    return safe_update_wrapper(mapped, fn)
