@@ -6,19 +6,17 @@ from typing import Any
 
 import jax
 
+from .. import random
 from ..axis import AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
 from ..core import NamedArray
-from ..partitioning import auto_sharded
 
 
 def truncated_normal_init(
     key: jax.Array, axes: AxisSpec, scale: float, lower: float = -3.0, upper: float = 3.0
 ) -> NamedArray:
-    """``scale * jax.random.truncated_normal(key, lower, upper, shape)`` over ``axes`` (one draw, bitwise equal to
-    the plain `jax.random` call with the positional shape)."""
-    axes = axis_spec_to_tuple(axes)
-    raw = jax.random.truncated_normal(key, lower, upper, tuple(a.size for a in axes))
-    return auto_sharded(NamedArray(raw * scale, axes))
+    """``scale * truncated_normal(key, axes, lower, upper)``: one draw over the full shape, bitwise equal to the
+    plain `jax.random.truncated_normal` call with the positional shape."""
+    return random.truncated_normal(key, axes, lower, upper) * scale
 
 
 def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None:

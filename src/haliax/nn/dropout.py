@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .. import random
 from ..axis import Axis, AxisSelection, axis_not_found_error
 from ..core import NamedArray
 
@@ -84,13 +85,12 @@ def dropout(
             raise axis_not_found_error(n, x.axes, "dropout", "broadcast_axes")
     raw = x.array
     # the keep probability goes to bernoulli uncast (its dtype picks the uniform draw's dtype, as in Equinox)
+    mask = random.bernoulli(key, tuple(a for a in x.axes if a.name not in names), 1 - pdrop)
     if names:
-        mask_shape = tuple(a.size if a.name not in names else 1 for a in x.axes)
-        kept = tuple(a.size for a in x.axes if a.name not in names)
-        mask = jax.random.bernoulli(key, 1 - pdrop, kept).reshape(mask_shape)
+        mask_raw = mask.array.reshape(tuple(a.size if a.name not in names else 1 for a in x.axes))
     else:
-        mask = jax.random.bernoulli(key, 1 - pdrop, raw.shape)
-    return NamedArray(jnp.where(mask, raw / _keep(pdrop, raw), 0), x.axes)
+        mask_raw = mask.array
+    return NamedArray(jnp.where(mask_raw, raw / _keep(pdrop, raw), 0), x.axes)
 
 
 def _keep(pdrop: Any, raw: Any) -> Any:

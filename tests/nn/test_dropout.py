@@ -1,0 +1,114 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haliax as hax
+import haliax.nn as hnn
+from haliax.state_dict import to_state_dict
+
+B, P, E = hax.make_axes(B=3, P=5, E=8)
+
+
+def _x(dtype=jnp.float32):
+    return hax.named(jax.random.normal(jax.random.PRNGKey(0), (B.size, P.size, E.size), dtype=dtype), (B, P, E))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_bit_equal_to_equinox(p, dtype):
+    x = _x(dtype)
+    key = jax.random.PRNGKey(42)
+    ours = hnn.Dropout(p)(x, key=key)
+    theirs = eqx.nn.Dropout(p)(x.array, key=key)
+    assert ours.axes == x.axes and ours.dtype == dtype
+    np.testing.assert_array_equal(np.asarray(ours.array, np.float32), np.asarray(theirs, np.float32))
+    # the function form too
+    np.testing.assert_array_equal(
+        np.asarray(hnn.dropout(x, p, inference=False, key=key).array, np.float32), np.asarray(theirs, np.float32)
+    )
+
+
+def test_kept_values_scaled():
+    out = hnn.dropout(hax.ones((B, E)), 0.5, inference=False, key=jax.random.PRNGKey(1))
+    assert set(np.unique(out.array).tolist()) == {0.0, 2.0}
+
+
+def test_inference_and_trivial_probabilities_need_no_key():
+    x = _x()
+    assert hnn.Dropout(0.5, inference=True)(x) is x
+    assert hnn.Dropout(0.5)(x, inference=True) is x
+    assert hnn.dropout(x, 0.0, inference=False) is x
+    assert hnn.dropout(x, 0, inference=False) is x
+    zeros = hnn.dropout(x, 1.0, inference=False)
+    assert zeros.axes == x.axes and float(jnp.abs(zeros.array).sum()) == 0.0
+
+
+def test_missing_key_raises():
+    with pytest.raises(RuntimeError, match="Dropout requires a key"):
+        hnn.Dropout(0.5)(_x())
+    # a JAX-array probability is not a Python number, so it still demands a key
+    with pytest.raises(RuntimeError, match="Dropout requires a key"):
+        hnn.dropout(_x(), jnp.array(0.0), inference=False)
+    # the call-time inference flag wins over the field
+    with pytest.raises(RuntimeError):
+        hnn.Dropout(0.5, inference=True)(_x(), inference=False)
+
+
+def test_is_active():
+    assert hnn.Dropout(0.5).is_active
+    assert not hnn.Dropout(0.0).is_active
+    assert not hnn.Dropout(0.5, inference=True).is_active
+
+
+@pytest.mark.parametrize("bcast", [P, "P", (P, "B")])
+def test_broadcast_axes_share_mask(bcast):
+    x = hax.ones((B, P, E))
+    out = hnn.Dropout(0.5, broadcast_axes=bcast)(x, key=jax.random.PRNGKey(3))
+    arr = np.asarray(out.array)
+    # every position along P sees the same mask (names work as well as Axis objects)
+    assert (arr == arr[:, :1, :]).all()
+    assert 0 < (arr == 0).sum() < arr.size
+
+
+def test_broadcast_mask_matches_bernoulli_over_remaining_axes():
+    x = hax.ones((B, P, E))
+    key = jax.random.PRNGKey(7)
+    out = hnn.dropout(x, 0.25, broadcast_axes=P, inference=False, key=key)
+    mask = jax.random.bernoulli(key, 0.75, (B.size, E.size))
+    np.testing.assert_array_equal(np.asarray(out.array[:, 0, :]) != 0, np.asarray(mask))
+
+
+def test_broadcast_axis_missing_raises():
+    with pytest.raises(ValueError, match="Q"):
+        hnn.dropout(hax.ones((B, E)), 0.5, broadcast_axes="Q", inference=False, key=jax.random.PRNGKey(0))
+
+
+def test_inference_is_a_leaf_and_in_state_dict():
+    d = hnn.Dropout(0.3)
+    assert jax.tree_util.tree_leaves(d) == [False]
+    assert to_state_dict(d) == {"inference": False}
+    assert to_state_dict(d, "drop") == {"drop.inference": False}
+    flipped = eqx.tree_at(lambda m: m.inference, d, True)
+    assert flipped.inference and flipped.pdrop == 0.3
+
+
+def test_under_jit_and_grad():
+    x = _x()
+    key = jax.random.PRNGKey(5)
+    drop = hnn.Dropout(0.5)
+
+    @eqx.filter_jit
+    def f(m, x, k):
+        return m(x, key=k)
+
+    np.testing.assert_array_equal(f(drop, x, key).array, drop(x, key=key).array)
+    g = jax.grad(lambda a: hnn.dropout(hax.named(a, (B, P, E)), 0.5, inference=False, key=key).array.sum())(x.array)
+    np.testing.assert_array_equal(np.asarray(g), np.asarray(drop(hax.ones((B, P, E)), key=key).array))
+
+
+def test_plain_array_input():
+    key = jax.random.PRNGKey(2)
+    arr = jnp.ones((4, 5))
+    np.testing.assert_array_equal(hnn.dropout(arr, 0.5, inference=False, key=key), eqx.nn.Dropout(0.5)(arr, key=key))
