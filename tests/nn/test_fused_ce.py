@@ -1,8 +1,8 @@
 """fused_cross_entropy_loss: equal to the naive loss (values and gradients), without [tokens, Vocab] temporaries."""
 
 import jax
-import jax.test_util
 import jax.numpy as jnp
+import jax.test_util
 import numpy as np
 import pytest
 import torch
