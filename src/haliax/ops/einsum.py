@@ -198,8 +198,7 @@ class _Planner:
             span = expr.rhs.span if expr.rhs is not None else None
             raise self.err(f"Axis {twice} appears multiple times in the output", span)
         contract = tuple((n, None) for n in self.union if n not in out)
-        spec, _ = contraction_plan(self.axes_list, contract, "einsum")
-        lhs = spec.split("->")[0]
+        lhs = contraction_plan(self.axes_list, contract, fn="einsum")[0].split("->")[0]
         letters = {ax.name: ch for term, axes in zip(lhs.split(","), self.axes_list, strict=True) for ch, ax in zip(term, axes, strict=True)}
         rhs = "".join(letters[n] for n in out)
         out_axes = tuple(self.union[n] for n in out)

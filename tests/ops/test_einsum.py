@@ -1,0 +1,330 @@
+"""einsum (ordered, unordered, output-only) and dot, compared with jnp.einsum."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.sharding import AxisType
+
+import haliax as hax
+from haliax import Axis
+from haliax.quantization import DefaultDotGeneralOp
+
+H, W, D, C = hax.make_axes(H=2, W=3, D=4, C=5)
+X, Y, Z, O = hax.make_axes(X=2, Y=3, Z=4, O=5)
+
+
+def rand(*axes, seed=0):
+    shape = tuple(a.size for a in axes)
+    return hax.named(np.random.default_rng(seed).standard_normal(shape).astype(np.float32), axes)
+
+
+def names(x):
+    return [a.name for a in x.axes]
+
+
+def close(a, b):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def hwd_dc():
+    return rand(H, W, D), rand(D, C, seed=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# ordered
+
+
+def test_ordered_matches_jnp(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("h w d, d c -> h w c", a, b)
+    assert out.axes == (H, W, C)
+    close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
+    out = hax.einsum("h w d, d c -> c h", a, b)
+    assert out.axes == (C, H)
+    close(out.array, jnp.einsum("hwd,dc->ch", a.array, b.array))
+
+
+def test_ordered_identifiers_need_not_match_names(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("p q r, r s -> s p q", a, b)
+    assert out.axes == (C, H, W)
+    close(out.array, jnp.einsum("pqr,rs->spq", a.array, b.array))
+
+
+def test_ordered_ellipsis(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("... d, d c -> ... c", a, b)
+    assert out.axes == (H, W, C)
+    close(out.array, jnp.einsum("...d,dc->...c", a.array, b.array))
+    out = hax.einsum("h ... d, d c -> c ...", a, b)
+    assert out.axes == (C, W)
+    close(out.array, jnp.einsum("hwd,dc->cw", a.array, b.array))
+    out = hax.einsum("... d, d ... -> ...", a, b)
+    assert out.axes == (H, W, C)
+    close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
+
+
+def test_ordered_without_arrow_contracts_everything(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("h w d, d c", a, b)
+    assert out.axes == ()
+    close(out.array, jnp.einsum("hwd,dc->", a.array, b.array))
+    # corrections C7: an rhs `...` that is unbound on the lhs keeps nothing
+    assert hax.einsum("h w d, d c -> ...", a, b).axes == ()
+
+
+def test_ordered_single_array(hwd_dc):
+    a, _ = hwd_dc
+    assert hax.einsum("h w d -> h w d", a) is not None
+    close(hax.einsum("h w d -> d h", a).array, jnp.einsum("hwd->dh", a.array))
+    same = hax.einsum("h w d -> h w d", a)
+    assert same.axes == a.axes and same.array is a.array
+
+
+def test_ordered_alias_kwargs_check(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("h w d, d c -> h w c", a, b, d="D", c=C)
+    assert out.axes == (H, W, C)
+    with pytest.raises(ValueError, match="bound to axis D\\(4\\)"):
+        hax.einsum("h w d, d c -> h w c", a, b, d="Q")
+
+
+# --------------------------------------------------------------------------------------------------
+# unordered
+
+
+def test_unordered_rhs_last():
+    # PINNED: "{X Z} -> X" on (X,Y,Z).(Z,O) -> (Y, O, X)
+    a, b = rand(X, Y, Z), rand(Z, O, seed=1)
+    out = hax.einsum("{X Z} -> X", a, b)
+    assert out.axes == (Y, O, X)
+    close(out.array, jnp.einsum("xyz,zo->yox", a.array, b.array))
+
+
+def test_unordered_rhs_ellipsis_contracts_nothing():
+    # corrections A1
+    out = hax.einsum("{D} -> ... C", hax.ones((H, W, D)), hax.ones((D, C)))
+    assert out.axes == (H, W, D, C)
+    assert bool(jnp.all(out.array == 1.0))
+
+
+def test_unordered_pinned_depth_examples():
+    Depth = Axis("Depth", 4)
+    a, b = rand(H, W, Depth), rand(Depth, W, H, seed=1)
+    close(hax.einsum("{Depth} -> Depth ...", a, b).array, jnp.einsum("ijk,kji->kij", a.array, b.array))
+    close(hax.einsum("{Depth} -> ... Depth ...", a, b).array, jnp.einsum("ijk,kji->ijk", a.array, b.array))
+
+
+def test_unordered_lhs_ellipsis_keeps_exactly_rhs(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("{...} -> C H", a, b)
+    assert out.axes == (C, H)
+    close(out.array, jnp.einsum("hwd,dc->ch", a.array, b.array))
+    out = hax.einsum("{H ...} -> H", a, b)
+    assert out.axes == (H,)
+    close(out.array, jnp.einsum("hwd,dc->h", a.array, b.array))
+
+
+def test_unordered_without_arrow(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("{D}", a, b)
+    assert out.axes == (H, W, C)
+    close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
+    assert hax.einsum("{...}", a, b).axes == ()
+
+
+def test_unordered_aliases(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("{depth h} -> h", a, b, depth="D", h=H)
+    assert out.axes == (W, C, H)
+    close(out.array, jnp.einsum("hwd,dc->wch", a.array, b.array))
+    with pytest.raises(ValueError, match="has size 4, but the alias depth says 7"):
+        hax.einsum("{depth} -> ...", a, b, depth=Axis("D", 7))
+
+
+def test_dot_like_batch_axes():
+    a, b = rand(X, Y, Z), rand(Z, Y, seed=1)
+    out = hax.einsum("{Z Y X} -> Y X", a, b)
+    assert out.axes == (Y, X)
+    close(out.array, jnp.einsum("xyz,zy->yx", a.array, b.array))
+
+
+# --------------------------------------------------------------------------------------------------
+# output-only
+
+
+def test_output_only(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("-> C H", a, b)
+    assert out.axes == (C, H)
+    close(out.array, jnp.einsum("hwd,dc->ch", a.array, b.array))
+    out = hax.einsum("-> ... C", a, b)
+    assert out.axes == (H, W, D, C)
+    close(out.array, jnp.einsum("hwd,dc->hwdc", a.array, b.array))
+    out = hax.einsum("->", a, b)
+    assert out.axes == ()
+    close(out.array, jnp.einsum("hwd,dc->", a.array, b.array))
+    out = hax.einsum("-> c", a, b, c="C")
+    assert out.axes == (C,)
+
+
+# --------------------------------------------------------------------------------------------------
+# options, jit, sharding, caching
+
+
+def test_custom_dot_general_and_precision(hwd_dc):
+    a, b = hwd_dc
+    calls = []
+
+    def my_dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, **kw):
+        calls.append(precision)
+        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type, **kw)
+
+    out = hax.einsum(
+        "h w d, d c -> h w c", a, b, _dot_general=my_dot_general, precision=jax.lax.Precision.HIGHEST
+    )
+    assert calls
+    close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
+
+
+def test_preferred_element_type(hwd_dc):
+    a, b = hwd_dc
+    out = hax.einsum("{D C} -> C", a.astype(jnp.bfloat16), b.astype(jnp.bfloat16), preferred_element_type=jnp.float32)
+    assert out.dtype == jnp.float32
+
+
+def test_under_filter_jit_with_module_dot_general(hwd_dc):
+    a, b = hwd_dc
+
+    @eqx.filter_jit
+    def f(op, a, b):
+        return hax.einsum("{D}", a, b, _dot_general=op)
+
+    out = f(DefaultDotGeneralOp(), a, b)
+    assert out.axes == (H, W, C)
+    close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
+    g = jax.grad(lambda arr: hax.einsum("-> H", hax.named(arr, (H, W, D)), b).array.sum())(a.array)
+    close(g, jnp.broadcast_to(b.array.sum(axis=1), (2, 3, 4)))
+
+
+def test_result_is_auto_sharded():
+    mesh = jax.make_mesh((8,), ("data",), axis_types=(AxisType.Auto,))
+    Bat = Axis("batch", 8)
+    a, b = hax.ones((Bat, D)), hax.ones((D, C))
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data"}):
+        out = hax.einsum("{D}", a, b)
+    assert out.array.sharding.spec == jax.sharding.PartitionSpec("data", None)
+
+
+def test_plan_is_cached(hwd_dc):
+    from haliax.ops import einsum as einsum_mod
+
+    a, b = hwd_dc
+    einsum_mod._einsum_plan.cache_clear()
+    hax.einsum("{D}", a, b)
+    hax.einsum("{D}", a, b)
+    info = einsum_mod._einsum_plan.cache_info()
+    assert info.hits == 1 and info.misses == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# errors
+
+
+@pytest.mark.parametrize(
+    "equation, kwargs, message, caret_under",
+    [
+        ("-> H H", {}, "multiple times", "H"),
+        ("{D} -> C C", {}, "multiple times", "C"),
+        ("{D D} -> C", {}, "multiple times", "D"),
+        ("h w d -> h", {}, "does not match number of arrays", "h w d"),
+        ("h w, d c -> h", {}, "Mismatched number of axes", "h w"),
+        ("h w d e, d c -> h", {}, "Mismatched number of axes", "h w d e"),
+        ("h w d e ..., d c -> h", {}, "Mismatched number of axes", "h w d e ..."),
+        ("h w d, w c -> h", {}, "Alias w is assigned to more than one axis", "w"),
+        ("h w d, d c -> q", {}, "Identifier q on the rhs is not bound on the lhs", "q"),
+        ("... h ..., d c -> h", {}, "Only one '...' is allowed per term", "..."),
+        ("h w d, d c -> ... ...", {}, "Only one '...' is allowed on the rhs", "..."),
+        ("{Q} -> H", {}, "Axis Q not found in (H(2), W(3), D(4), C(5))", "Q"),
+        ("{d} -> H", {}, "Did you mean 'D'", "d"),
+        ("-> Cc", {}, "Did you mean 'C'", "Cc"),
+        ("{D} -> H", {}, "must also appear in the braces", "H"),
+        ("{D}", {"zz": "Q"}, "Unused aliases ['zz']", None),
+        ("(h w) d, d c -> h", {}, "Parenthesised groups are not supported", "(h w)"),
+        ("{D} -> (n: H W)", {}, "Parenthesised groups are not supported", "(n: H W)"),
+    ],
+)
+def test_error_paths(hwd_dc, equation, kwargs, message, caret_under):
+    a, b = hwd_dc
+    with pytest.raises(ValueError) as info:
+        hax.einsum(equation, a, b, **kwargs)
+    msg = str(info.value)
+    assert msg.startswith("einsum: ")
+    assert message in msg
+    assert msg.splitlines()[1].strip() == equation
+    if caret_under is not None:
+        caret = msg.splitlines()[-1]
+        start = caret.index("^") - 2
+        assert equation[start : start + len(caret.strip())] == caret_under
+
+
+def test_other_errors(hwd_dc):
+    a, b = hwd_dc
+    with pytest.raises(ValueError, match="Axis H appears multiple times in the output"):
+        hax.einsum("h w d, d c, x -> h x", a, b, rand(H))
+    with pytest.raises(ValueError, match="Axis D has multiple sizes: 4 and 5"):
+        hax.einsum("{D} -> H", a, rand(Axis("D", 5)))
+    with pytest.raises(ValueError, match="at least one array"):
+        hax.einsum("-> H")
+    with pytest.raises(TypeError, match="argument 2 must be a NamedArray"):
+        hax.einsum("{D} -> H", a, b.array)
+    with pytest.raises(TypeError, match="equation must be a str"):
+        hax.einsum(3, a)
+    with pytest.raises(TypeError, match="binding x=None"):
+        hax.einsum("{D} -> H", a, b, x=None)
+    with pytest.raises(ValueError, match="Unexpected character"):
+        hax.einsum("h w d; d c", a, b)
+
+
+# --------------------------------------------------------------------------------------------------
+# properties: dot and output-only einsum agree with jnp.einsum
+
+_POOL = [Axis(n, s) for n, s in zip("ABCDEF", (2, 3, 1, 2, 3, 2), strict=True)]
+
+
+@st.composite
+def _operands(draw):
+    arrays = []
+    for _ in range(draw(st.integers(1, 3))):
+        idx = draw(st.lists(st.integers(0, len(_POOL) - 1), min_size=0, max_size=4, unique=True))
+        arrays.append(tuple(_POOL[i] for i in idx))
+    union = list(dict.fromkeys(a for axes in arrays for a in axes))
+    contract = draw(st.one_of(st.none(), st.lists(st.sampled_from(union), unique=True) if union else st.just([])))
+    return arrays, contract
+
+
+def _letters(axes):
+    return "".join(a.name.lower() for a in axes)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_operands())
+def test_dot_agrees_with_jnp_einsum(data):
+    axes_list, contract = data
+    arrays = [rand(*axes, seed=i) for i, axes in enumerate(axes_list)]
+    union = list(dict.fromkeys(a for axes in axes_list for a in axes))
+    kept = [] if contract is None else [a for a in union if a not in contract]
+    sel = None if contract is None else tuple(a.name for a in contract)
+    out = hax.dot(*arrays, axis=sel)
+    assert out.axes == tuple(kept)
+    spec = ",".join(_letters(axes) for axes in axes_list) + "->" + _letters(kept)
+    close(out.array, jnp.einsum(spec, *(a.array for a in arrays)))
+    # the same contraction through einsum's output-only mode
+    out2 = hax.einsum("-> " + " ".join(a.name for a in kept), *arrays)
+    assert out2.axes == tuple(kept)
+    close(out2.array, out.array)
