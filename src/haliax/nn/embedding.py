@@ -123,7 +123,7 @@ class Embedding(eqx.Module, ReparamEnabled):
             raise TypeError(
                 f"Embedding.embed: argument 'input_ids' must be an integer NamedArray, got {type(input_ids).__name__}"
             )
-        out = self.weight.take(self.Vocab, input_ids)
+        out = self.weight.take(self.Vocab, input_ids, mode="fill")
         scale = self.reparam.active_scale
         if scale != 1:
             out = out * scale

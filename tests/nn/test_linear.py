@@ -1,0 +1,238 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import torch
+from jax.test_util import check_grads
+
+import haliax as hax
+import haliax.nn as hnn
+from haliax.nn.mup import HiddenLinearMup, InputLinearMup, LinearStandardParam, OutputLinearMup
+from haliax.quantization import DefaultDotGeneralOp
+from haliax.state_dict import (
+    flatten_modules_for_export,
+    from_state_dict,
+    from_torch_compatible_state_dict,
+    to_state_dict,
+    to_torch_compatible_state_dict,
+    unflatten_modules_from_export,
+)
+
+B, S, H, D, O, O2 = hax.make_axes(B=2, S=3, H=4, D=5, O=6, O2=2)
+KEY = jax.random.PRNGKey(0)
+
+
+def _x(axes, seed=1):
+    return hax.random.normal(jax.random.PRNGKey(seed), axes)
+
+
+def test_init_layouts():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    assert lin.weight.axes == (O, H) and lin.bias.axes == (O,)
+    assert lin.bias.dtype == jnp.float32 and float(jnp.abs(lin.bias.array).sum()) == 0.0
+    lin2 = hnn.Linear.init(H, O, key=KEY, out_first=False)
+    assert lin2.weight.axes == (H, O)
+    multi = hnn.Linear.init((H, D), (O, O2), key=KEY)
+    assert multi.weight.axes == (O, O2, H, D) and multi.bias.axes == (O, O2)
+    assert multi.In == (H, D)  # kept as given
+    as_dict = hnn.Linear.init({"H": 4, "D": 5}, O, key=KEY)
+    assert as_dict.weight.axes == (O, H, D)
+    assert hnn.Linear.init(H, O, key=KEY, use_bias=False).bias is None
+
+
+def test_init_overlap_errors():
+    with pytest.raises(ValueError, match="specified twice"):
+        hnn.Linear.init(H, H, key=KEY)
+    with pytest.raises(ValueError, match="overlap"):
+        hnn.Linear.init((H, D), (O, D), key=KEY)
+
+
+def test_init_is_one_truncated_normal_draw():
+    In, Out = hax.Axis("In", 16), hax.Axis("Out", 8)
+    lin = hnn.Linear.init(In, Out, key=KEY, init_scale=0.5)
+    expected = jax.random.truncated_normal(KEY, -3, 3, (8, 16)) * (0.5 / 4.0)
+    np.testing.assert_array_equal(lin.weight.array, expected)
+
+
+@pytest.mark.parametrize("init_scale", [1.0, 0.3])
+def test_init_std_matches_formula(init_scale):
+    In, Out = hax.Axis("In", 256), hax.Axis("Out", 1024)
+    lin = hnn.Linear.init(In, Out, key=KEY, init_scale=init_scale)
+    # tn(-3, 3) has std ~0.98664; standard param scales by 1/sqrt(fan_in)
+    tn_std = float(jnp.sqrt(1 - 6 * jnp.exp(-4.5) / jnp.sqrt(2 * jnp.pi) / (2 * jax.scipy.stats.norm.cdf(3.0) - 1)))
+    expected = tn_std * init_scale / 16
+    assert abs(float(jnp.std(lin.weight.array)) / expected - 1) < 0.02
+    # fan-in is the product of every input axis
+    multi = hnn.Linear.init((hax.Axis("A", 16), hax.Axis("C", 16)), Out, key=KEY, init_scale=init_scale)
+    assert abs(float(jnp.std(multi.weight.array)) / expected - 1) < 0.02
+
+
+def test_default_linear_has_only_array_leaves():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    leaves = jax.tree_util.tree_leaves(lin)
+    assert len(leaves) == 2 and all(isinstance(x, jax.Array) for x in leaves)
+    assert isinstance(lin.dot_general, DefaultDotGeneralOp)
+    assert hnn.Linear.init(H, O, key=KEY) == hnn.Linear.init(H, O, key=KEY)
+
+
+def test_call_matches_einsum():
+    lin = hnn.Linear.init((H, D), (O, O2), key=KEY)
+    lin = eqx.tree_at(lambda m: m.bias, lin, hax.random.normal(jax.random.PRNGKey(3), (O, O2)))
+    x = _x((B, H, S, D))
+    out = lin(x)
+    assert out.axes == (B, S, O, O2)
+    expected = jnp.einsum("bhsd,pqhd->bspq", x.array, lin.weight.array) + lin.bias.array
+    np.testing.assert_allclose(out.array, expected, rtol=1e-5, atol=1e-5)
+    # in-first layout gives the same function
+    lin_t = hnn.Linear(lin.weight.rearrange((H, D, O, O2)), lin.bias, (H, D), (O, O2))
+    np.testing.assert_allclose(lin_t(x).array, out.array, rtol=1e-5, atol=1e-5)
+
+
+def test_out_axis_in_input_is_batch():
+    lin = hnn.Linear.init(H, O, key=KEY, use_bias=False)
+    x = _x((O, H))
+    out = lin(x)
+    assert out.axes == (O,)
+    np.testing.assert_allclose(out.array, jnp.einsum("oh,oh->o", x.array, lin.weight.array), rtol=1e-5)
+
+
+def test_missing_in_axis_raises_naming_axes():
+    """REF-BUG: the reference silently summed the missing In axis out of the weight."""
+    lin = hnn.Linear.init((H, D), O, key=KEY)
+    with pytest.raises(ValueError) as e:
+        lin(_x((B, H)))
+    msg = str(e.value)
+    assert "D" in msg and "B(2)" in msg and "H(4)" in msg and "Linear" in msg
+    with pytest.raises(ValueError, match="size"):
+        lin(_x((B, H, D.resize(7))))
+    with pytest.raises(TypeError):
+        lin(jnp.ones((4, 5)))
+
+
+def test_dot_general_hook_receives_inputs_then_weight():
+    calls = []
+
+    def dg(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+        calls.append((lhs.shape, rhs.shape, dimension_numbers))
+        return jax.lax.dot_general(
+            lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
+        )
+
+    lin = hnn.Linear.init((S, D), O, key=KEY, dot_general=dg)
+    out = lin(_x((B, S, D)))
+    assert out.axes == (B, O)
+    assert calls == [((2, 3, 5), (6, 3, 5), (((1, 2), (1, 2)), ((), ())))]
+
+
+def test_key_is_ignored_and_jit():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    x = _x((B, H))
+    np.testing.assert_array_equal(lin(x, key=jax.random.PRNGKey(9)).array, lin(x).array)
+    np.testing.assert_allclose(eqx.filter_jit(lambda m, x: m(x))(lin, x).array, lin(x).array, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda m, x: m(x))(lin, x).array, lin(x).array, rtol=1e-6)
+
+
+def test_grads():
+    lin = hnn.Linear.init((H, D), O, key=KEY)
+    x = _x((B, H, D))
+
+    def f(w, b, a):
+        m = eqx.tree_at(lambda m: (m.weight, m.bias), lin, (hax.named(w, lin.weight.axes), hax.named(b, (O,))))
+        return m(hax.named(a, (B, H, D))).array
+
+    check_grads(f, (lin.weight.array, lin.bias.array, x.array), order=1, modes=["rev"], eps=1e-2)
+    g = eqx.filter_grad(lambda m: m(x).sum().scalar())(lin)
+    assert g.weight.axes == lin.weight.axes
+
+
+def test_optax_step():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    opt = optax.adam(1e-2)
+    state = opt.init(eqx.filter(lin, eqx.is_array))
+    x, y = _x((B, H)), _x((B, O), seed=5)
+
+    @eqx.filter_jit
+    def step(m, s):
+        loss, g = eqx.filter_value_and_grad(lambda m: ((m(x) - y) ** 2).mean().scalar())(m)
+        updates, s = opt.update(g, s, eqx.filter(m, eqx.is_array))
+        return eqx.apply_updates(m, updates), s, loss
+
+    lin2, state, loss0 = step(lin, state)
+    _, _, loss1 = step(lin2, state)
+    assert loss1 < loss0
+
+
+def test_positional_constructor_and_reparam():
+    w = hax.ones((O, H))
+    lin = hnn.Linear(w, None, H, O, _reparam_cls=OutputLinearMup)
+    assert lin.reparam.active_scale == 1 / H.size
+    assert isinstance(lin.reparam, OutputLinearMup) and lin.reparam.In == H
+    out = lin(hax.full((H,), 2.0))
+    np.testing.assert_allclose(out.array, np.full(O.size, 2.0), rtol=1e-6)
+    # the reparam class is static: swapping it does not change leaves
+    assert jax.tree_util.tree_structure(lin) != jax.tree_util.tree_structure(hnn.Linear(w, None, H, O))
+    assert len(jax.tree_util.tree_leaves(lin)) == len(jax.tree_util.tree_leaves(hnn.Linear(w, None, H, O)))
+
+
+def test_reparam_selectors():
+    assert hnn.Linear.input_reparam() is InputLinearMup
+    assert hnn.Linear.hidden_reparam() is HiddenLinearMup
+    assert hnn.Linear.output_reparam() is OutputLinearMup
+    for sel in (hnn.Linear.input_reparam, hnn.Linear.hidden_reparam, hnn.Linear.output_reparam):
+        assert sel(False) is LinearStandardParam
+        assert sel(use_mup=False) is LinearStandardParam
+
+
+def test_state_dict_effective_weight():
+    lin = hnn.Linear.init(H, O, key=KEY, reparam_cls=OutputLinearMup)
+    sd = to_state_dict(lin, "head")
+    assert sorted(sd) == ["head.bias", "head.weight"]
+    np.testing.assert_allclose(sd["head.weight"], lin.weight.array / H.size, rtol=1e-6)
+    back = from_state_dict(lin, sd, "head")
+    np.testing.assert_allclose(back.weight.array, lin.weight.array, rtol=1e-6)
+    assert back.weight.axes == lin.weight.axes
+    # standard param: the raw weight
+    std = hnn.Linear.init(H, O, key=KEY)
+    np.testing.assert_array_equal(to_state_dict(std)["weight"], std.weight.array)
+
+
+def test_state_dict_none_bias_and_errors():
+    lin = hnn.Linear.init(H, O, key=KEY, use_bias=False)
+    assert sorted(to_state_dict(lin)) == ["weight"]
+    sd = {"weight": np.ones((O.size, H.size), np.float32), "bias": np.ones(O.size, np.float32)}
+    assert from_state_dict(lin, sd).bias is None
+    with pytest.raises(KeyError, match="weight"):
+        from_state_dict(lin, {"wieght": sd["weight"]})
+    with pytest.raises(ValueError, match="shape"):
+        from_state_dict(lin, {"weight": np.ones((H.size, O.size))})
+
+
+@pytest.mark.parametrize("out_first", [True, False])
+def test_flatten_unflatten_round_trip(out_first):
+    lin = hnn.Linear.init((H, D), (O, O2), key=KEY, out_first=out_first)
+    flat = lin.flatten_for_export()
+    assert flat.In == hax.Axis("__IN__", 20) and flat.Out == hax.Axis("__OUT__", 12)
+    sd = to_state_dict(flat)
+    assert sd["weight"].shape == ((12, 20) if out_first else (20, 12))
+    assert sd["bias"].shape == (12,) and sd["weight"].dtype == lin.weight.dtype
+    assert flat.unflatten_from_export(lin) == lin
+    assert unflatten_modules_from_export(flatten_modules_for_export(lin), lin) == lin
+    single = hnn.Linear.init(H, O, key=KEY)
+    assert single.flatten_for_export() is single
+    assert single._out_first and not hnn.Linear.init(H, O, key=KEY, out_first=False)._out_first
+
+
+def test_torch_compatible_export_matches_torch_linear():
+    lin = hnn.Linear.init((H, D), O, key=KEY)
+    lin = eqx.tree_at(lambda m: m.bias, lin, hax.random.normal(jax.random.PRNGKey(3), (O,)))
+    sd = to_torch_compatible_state_dict(lin, prefix="fc")
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    tl = torch.nn.Linear(H.size * D.size, O.size)
+    tl.load_state_dict({k[len("fc.") :]: torch.from_numpy(np.array(v)) for k, v in sd.items()})
+    x = _x((B, H, D))
+    ref = tl(torch.from_numpy(np.array(x.array).reshape(B.size, -1))).detach().numpy()
+    np.testing.assert_allclose(lin(x).array, ref, rtol=1e-5, atol=1e-5)
+    back = from_torch_compatible_state_dict(hnn.Linear.init((H, D), O, key=jax.random.PRNGKey(7)), sd, prefix="fc")
+    assert back == lin
