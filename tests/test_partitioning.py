@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 import haliax as hax
 from haliax.partitioning import (
@@ -53,8 +54,9 @@ def test_pspec_for_axis_and_duplicate_mesh_axis():
     assert pspec_for_axis((Batch, Embed), m) == P("data", "model")
     assert pspec_for_axis(("embed", "other"), m) == P("model", None)
     assert pspec_for_axis(("pair",), m) == P(("data", "model"))
-    with pytest.raises(ValueError, match="used twice"):
-        pspec_for_axis((Embed, Mlp), m)
+    # one mesh axis shards one dimension: the first axis that maps to it wins
+    assert pspec_for_axis((Embed, Mlp), m) == P("model", None)
+    assert pspec_for_axis((Mlp, "batch", Embed), m) == P("model", "data", None)
 
 
 def test_physical_axis_size_and_rounding():

@@ -157,19 +157,28 @@ def _spec_entries(axes: Sequence[AxisSelector], mapping: ResourceMapping | None)
             out.append(None)
             continue
         names = (phys,) if isinstance(phys, str) else tuple(phys)
-        clash = [n for n in names if n in used]
-        if clash:
-            raise ValueError(
-                f"pspec_for_axis: mesh axis {clash[0]!r} is used twice in the mapping of axes "
-                f"{tuple(a.name if isinstance(a, Axis) else a for a in axes)}"
-            )
+        if any(n in used for n in names):
+            # A mesh axis can shard only one dimension of an array: the first axis (in array order) that
+            # maps to it wins, later ones are replicated. E.g. a (mlp, embed) weight with both mapped to
+            # "model" is sharded along mlp only.
+            out.append(None)
+            continue
         used.update(names)
         out.append(phys if isinstance(phys, str) else tuple(phys))
     return tuple(out)
 
 
 def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) -> PartitionSpec:
-    """The PartitionSpec for arrays with the given axes under ``mapping`` (default: the active one)."""
+    """The PartitionSpec for arrays with the given axes under ``mapping`` (default: the active one).
+
+    A mesh axis can shard only one dimension: when several axes of one array map to the same mesh axis, the
+    first (in array order) is sharded and the others are replicated.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.partitioning.pspec_for_axis(("batch", "mlp", "embed"), {"batch": "data", "mlp": "model", "embed": "model"})
+        PartitionSpec('data', 'model', None)
+    """
     if isinstance(axes, (Axis, str)):
         axes = (axes,)
     elif isinstance(axes, Mapping):
