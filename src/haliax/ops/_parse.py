@@ -20,6 +20,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ..axis import Axis
+
 __all__: list[str] = []
 
 Span = tuple[int, int]
@@ -295,8 +297,6 @@ def normalize_bindings(fn: str, bindings: dict[str, object]) -> tuple[tuple[str,
         >>> normalize_bindings("rearrange", {"h": 2, "d": hax.Axis("D", 3), "x": "X"})
         (('d', 'D', 3), ('h', None, 2), ('x', 'X', None))
     """
-    from ..axis import Axis
-
     out = []
     for key, value in bindings.items():
         if isinstance(value, Axis):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ..axis import Axis, axis_not_found_error, closest_name, name_index, rearrange_for_partial_order
@@ -38,6 +39,10 @@ class _Plan:
     out_axes: tuple[Axis, ...]
 
     def apply(self, x: Any) -> Any:
+        """Run the plan on a raw array: one dispatch when eager, inlined when traced."""
+        return _apply_plan(x, self)
+
+    def _run(self, x: Any) -> Any:
         if self.split_shape is not None:
             x = jnp.reshape(x, self.split_shape)
         if self.perm is not None:
@@ -45,6 +50,11 @@ class _Plan:
         if self.out_shape is not None:
             x = jnp.reshape(x, self.out_shape)
         return x
+
+
+@functools.partial(jax.jit, static_argnums=1, inline=True)
+def _apply_plan(x: Any, plan: _Plan) -> Any:
+    return plan._run(x)
 
 
 def _make_plan(
@@ -279,7 +289,7 @@ class _StringPlanner:
         key = {}  # pseudo name -> element
         pseudo: list[Axis] = []
         partial: list[Any] = []
-        first_of = {ks[0]: el for el in elements if el[1] for ks in [el[1]]}
+        first_of = {el[1][0]: el for el in elements if el[1]}
         for k, e in enumerate(self.entries):
             if k in first_of or k not in mentioned:
                 pseudo.append(Axis(f"\x00{k}", e.axis.size))

@@ -207,6 +207,15 @@ class _Planner:
         return _Plan(f"{lhs}->{rhs}", out_axes)
 
 
+@functools.partial(jax.jit, static_argnames=("spec", "precision", "preferred_element_type", "dot_general"), inline=True)
+def _jit_einsum(*arrays: Any, spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> jax.Array:
+    # One dispatch when called eagerly (jnp.einsum would redo its contraction-path search on every call);
+    # inlined when traced, so the lowered program is exactly jnp.einsum's.
+    return jnp.einsum(
+        spec, *arrays, precision=precision, preferred_element_type=preferred_element_type, _dot_general=dot_general
+    )
+
+
 @functools.lru_cache(maxsize=2048)
 def _einsum_plan(equation: str, axes_list: tuple[tuple[Axis, ...], ...], aliases: tuple[Any, ...]) -> _Plan:
     return _Planner(equation, axes_list, aliases).plan()
@@ -259,16 +268,16 @@ def einsum(
             raise TypeError(f"einsum: argument {i + 1} must be a NamedArray, got {type(a).__name__}")
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
-    plan = _einsum_plan(equation, tuple(a.axes for a in arrays), normalize_bindings("einsum", aliases))
+    plan = _einsum_plan(equation, tuple(a.axes for a in arrays), normalize_bindings("einsum", aliases) if aliases else ())
     if plan.spec is None:
         out = arrays[0].array
     else:
         with jax.named_scope(f"einsum {plan.spec}"):
-            out = jnp.einsum(
-                plan.spec,
+            out = _jit_einsum(
                 *(a.array for a in arrays),
+                spec=plan.spec,
                 precision=precision,
                 preferred_element_type=preferred_element_type,
-                _dot_general=_dot_general,
+                dot_general=_dot_general,
             )
     return auto_sharded(NamedArray(out, plan.out_axes))

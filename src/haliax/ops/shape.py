@@ -90,7 +90,7 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
     if not args:
         raise TypeError("rearrange: expected an axis sequence or an expression string after the array")
     if len(args) == 1 and isinstance(args[0], str):
-        plan = string_plan(args[0], array.axes, normalize_bindings("rearrange", bindings))
+        plan = string_plan(args[0], array.axes, normalize_bindings("rearrange", bindings) if bindings else ())
     else:
         if bindings:
             raise TypeError(f"rearrange: keyword bindings {sorted(bindings)} are only allowed with a string expression")
