@@ -37,7 +37,8 @@ def is_jax_array_like(x: Any) -> bool:
 
 
 def is_in_jit() -> bool:
-    """Whether we are currently tracing (inside `jax.jit`, `vmap`, `grad`, ...).
+    """Whether we are inside a staged trace: `jax.jit` (also `eqx.filter_jit`, `lax.scan`/`cond` bodies,
+    `jax.make_jaxpr`). Eager `grad`/`vmap` alone do not count: there a fresh constant is not a tracer.
 
     Example:
         >>> import jax
@@ -175,7 +176,7 @@ def multilevel_scan(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: An
 
     The scan becomes an outer `lax.scan` (fully unrolled) over ``outer_size`` chunks whose body is `jax.remat` of an
     inner `lax.scan` of length ``length // outer_size`` over ``f``. Results equal ``lax.scan(f, carry, xs)``.
-    Array leaves of ``xs`` with ndim ≥ 1 are scanned along dim 0; 0-d leaves and non-arrays are passed unchanged.
+    As with `lax.scan`, every leaf of ``xs`` is scanned along its leading dimension (of size ``length``).
 
     Example:
         >>> import jax.numpy as jnp

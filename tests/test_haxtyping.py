@@ -1,0 +1,185 @@
+"""haliax.haxtyping: NamedArray[...] annotations, dtype-aware annotations, runtime checks."""
+
+# Axis-spec strings inside annotations are not forward references (as with jaxtyping):
+# ruff: noqa: F722, F821, UP037
+
+from __future__ import annotations
+
+import typing
+
+import jax
+import jax.numpy as jnp
+import jaxtyping
+import pytest
+
+import haliax as hax
+from haliax import haxtyping as ht
+from haliax.haxtyping import Float, Int, NamedArrayAxes, bf16, f32, i32, matches, matches_axes, typechecked
+
+B, S, E = hax.make_axes(batch=2, seq=3, embed=4)
+X = hax.zeros((B, S, E))
+
+
+def test_class_getitem_is_annotated():
+    ann = hax.NamedArray["batch embed"]
+    assert typing.get_origin(ann) is typing.Annotated
+    base, meta = typing.get_args(ann)
+    assert base is hax.NamedArray
+    assert isinstance(meta, NamedArrayAxes) and meta.axes == ("batch", "embed") and meta.ordered
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("batch seq embed", True),
+        ("batch, seq, embed", True),
+        ("batch embed seq", False),
+        ("batch seq", False),
+        ("batch ...", True),
+        ("... embed", True),
+        ("... batch", False),
+        ("batch ... embed", True),
+        ("seq ...", False),
+        ("... seq ...", True),
+        ("...", True),
+        ("", False),
+        ("batch seq embed ...", True),
+        (("batch", "seq", "embed"), True),
+        (["batch", ..., "embed"], True),
+        (("batch", "...", "embed"), True),
+        ((B, S, E), True),
+        ((B.resize(5), S, E), False),  # Axis entries also check sizes
+        ({"embed", "batch", "seq"}, True),
+        ({"embed", "batch"}, False),
+        ({"embed", "batch", ...}, True),
+        ({"embed", "batch", "..."}, True),
+        ({"embed", "other", ...}, False),
+    ],
+)
+def test_matches_axes(spec, expected):
+    assert matches_axes(X, spec) is expected
+    assert X.matches_axes(spec) is expected
+    assert matches(X, spec) is expected
+
+
+def test_zero_d_and_non_named():
+    assert matches_axes(hax.named(1.0, ()), "")
+    assert not matches_axes(jnp.zeros((2, 3)), "a b")
+    assert not matches(jnp.zeros((2, 3)), hax.NamedArray["a b"])
+
+
+def test_dtype_in_named_array_item():
+    assert matches(X, hax.NamedArray["batch seq embed", jnp.float32])
+    assert not matches(X, hax.NamedArray["batch seq embed", jnp.int32])
+    assert matches(X, hax.NamedArray[f32, "batch", "seq", "embed"])
+    assert matches(X, hax.NamedArray[{"seq", "batch", "embed"}, Float])
+    with pytest.raises(TypeError, match="at most one dtype"):
+        hax.NamedArray["batch", jnp.float32, jnp.int32]
+
+
+def test_dtype_aware_annotations():
+    xi = X.astype(jnp.int32)
+    xb = X.astype(jnp.bfloat16)
+    assert matches(X, f32[hax.NamedArray, "batch seq embed"])
+    assert not matches(xi, f32[hax.NamedArray, "batch seq embed"])
+    assert matches(xi, i32[hax.NamedArray, "batch ..."])
+    assert matches(xi, Int[hax.NamedArray, "batch ..."])
+    assert not matches(X, Int[hax.NamedArray, "batch ..."])
+    assert matches(xb, Float[hax.NamedArray, "batch ..."]) and matches(xb, bf16[hax.NamedArray, "..."])
+    assert not matches(X, bf16[hax.NamedArray, "..."])
+    assert matches(X.astype(jnp.uint8), Int[hax.NamedArray, "..."])
+    assert matches(X.astype(jnp.uint8), ht.UInt[hax.NamedArray, "..."])
+    assert matches(X > 0, ht.Bool[hax.NamedArray, "batch seq embed"])
+    assert matches(X, ht.Shaped[hax.NamedArray, "batch seq embed"])
+    assert matches(X, ht.Num[hax.NamedArray]) and not matches(X > 0, ht.Num[hax.NamedArray])
+    assert matches(X.astype(jnp.complex64), ht.Complex[hax.NamedArray, "..."])
+    assert matches(X, f32["batch seq embed"])  # shorthand
+    assert matches(X, f32[hax.NamedArray])  # dtype only
+    assert not matches(X, f32[hax.NamedArray, "seq batch embed"])
+    # the annotation is an Annotated NamedArray for static checkers and for typing introspection
+    ann = f32[hax.NamedArray, "batch embed"]
+    assert typing.get_args(ann)[0] is hax.NamedArray
+    assert str(typing.get_args(ann)[1]) == "f32[batch embed]"
+
+
+def test_bare_dtype_category():
+    assert matches(X, f32) and matches(jnp.ones(2), f32) and not matches(jnp.ones(2, jnp.int32), f32)
+    assert not matches("string", f32)
+
+
+def test_non_named_first_argument_delegates_to_jaxtyping():
+    ann = Float[jax.Array, "b c"]
+    assert ann.__name__ == jaxtyping.Float[jax.Array, "b c"].__name__
+    assert matches(jnp.ones((2, 3)), ann)
+    assert not matches(jnp.ones((2, 3), jnp.int32), ann)
+    assert f32[jax.Array, "b"].__name__ == jaxtyping.Float32[jax.Array, "b"].__name__
+    assert matches(jnp.ones(2), f32[jax.Array, "b"]) and not matches(jnp.ones(2, jnp.float16), f32[jax.Array, "b"])
+
+
+def test_matches_unions_plain_types_and_errors():
+    assert matches(None, hax.NamedArray["batch"] | None)
+    assert matches(None, typing.Optional[hax.NamedArray["batch"]])  # noqa: UP045
+    assert matches(X, hax.NamedArray["batch ..."] | None)
+    assert not matches(X, hax.NamedArray["seq"] | None)
+    assert matches(3, int) and matches(3, typing.Any) and not matches(3, str)
+    assert matches([1], list[int])
+    with pytest.raises(TypeError, match="matches_axes: expected an axes spec"):
+        matches_axes(X, 3)
+    with pytest.raises(ValueError, match="appear more than once"):
+        hax.NamedArray["batch batch"]
+    with pytest.raises(TypeError, match="axis spec entries"):
+        hax.NamedArray["batch", 3]
+
+
+def test_named_alias_and_exports():
+    assert ht.Named is hax.NamedArray
+    assert hax.Named is hax.NamedArray and hax.NamedArrayAxes is NamedArrayAxes
+    assert hax.NamedArrayAxesSpec is ht.NamedArrayAxesSpec
+    assert hax.f32 is f32
+    assert matches(X, ht.Named["batch seq embed"])
+    for name in ht.__all__:
+        assert getattr(hax, name) is getattr(ht, name)
+    assert "sum" not in ht.__all__ and "matches" not in ht.__all__
+
+
+def test_parse_and_str():
+    spec = NamedArrayAxes.parse("batch ... embed", jnp.float32)
+    assert spec.axes == ("batch", Ellipsis, "embed") and spec.dtype is not None
+    assert spec.matches(X) and not spec.matches(X.astype(jnp.int32))
+    assert str(NamedArrayAxes.parse({"b", "a"})) == "{a b}"
+
+
+@typechecked
+def _normalize(x: f32[hax.NamedArray, "batch ... embed"], scale: float = 1.0) -> hax.NamedArray["batch ..."]:
+    return hax.sum(x, "embed") * scale
+
+
+@typechecked
+def _maybe(x: hax.NamedArray["batch"] | None, *rest: hax.NamedArray["seq"], flag: bool = True) -> int:
+    return len(rest)
+
+
+def test_typechecked_decorator():
+    assert _normalize(X).axes == (B, S)
+    assert _normalize(X, scale=2.0).axes == (B, S)
+    with pytest.raises(TypeError, match=r"_normalize: argument 'x' should be NamedArray\[f32\[batch \.\.\. embed\]\]"):
+        _normalize(X.astype(jnp.int32))
+    with pytest.raises(TypeError, match=r"axes \(seq\(3\), batch\(2\), embed\(4\)\)"):
+        _normalize(hax.zeros((S, B, E)))
+    assert _maybe(None) == 0
+    assert _maybe(hax.zeros(B), hax.zeros(S), hax.zeros(S)) == 2
+    with pytest.raises(TypeError, match="argument 'rest'"):
+        _maybe(None, hax.zeros(B))
+    with pytest.raises(TypeError, match="argument 'x'"):
+        _maybe(jnp.zeros(2))
+
+
+def test_typechecked_return_and_jit():
+    @typechecked
+    def bad(x: hax.NamedArray) -> hax.NamedArray["nothing"]:
+        return x
+
+    with pytest.raises(TypeError, match="bad: return value should be"):
+        bad(X)
+    out = jax.jit(_normalize)(X)  # checks run at trace time
+    assert out.axes == (B, S)
