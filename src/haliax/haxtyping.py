@@ -17,6 +17,10 @@ Spelling (all of these are ordinary `typing.Annotated` types, so static type che
   For static checkers these names are `typing.Annotated`, exactly as jaxtyping does it.
 * `Named` is an alias of `NamedArray` (``Named["batch embed"]``).
 
+Static checkers (checked with pyright) read ``f32[NamedArray, "..."]`` as ``NamedArray`` and accept
+``NamedArray["..."]``. Linters that treat strings in annotations as forward references (ruff/flake8 F722, F821) need
+those codes ignored in files using axis-spec strings, exactly as with jaxtyping.
+
 Checking at run time: `matches(x, annotation)` is an ``isinstance``-like test for any of the above (and plain types,
 unions and ``None``); `matches_axes(x, spec)` checks axes (and dtype, if the spec has one); the decorator
 `typechecked` checks every NamedArray-annotated argument and the return value of a function on each call and raises
