@@ -30,6 +30,7 @@ from jax import lax
 
 from ..axis import Axis, AxisSelector, axis_not_found_error, name_index
 from ..core import NamedArray
+from . import _indexing_exec as _x
 from . import _indexing_plan as _p
 from .broadcast import align_to
 
@@ -41,7 +42,7 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
     struct, dyn = _p.parse(x, items, fn)
     plan = _p.make_plan(x.axes, struct, fn)
     if not options and plan.slice_path:
-        return NamedArray(_p.slice_get(plan, x.array, dyn), plan.out_axes)
+        return NamedArray(_x.slice_get(plan, x.array, dyn), plan.out_axes)
     options = dict(options or {})
     mode = options.get("mode")
     if mode not in _p._MODES and not hasattr(mode, "name"):
@@ -51,7 +52,7 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
         options["mode"] = "fill"
         if options.get("fill_value") is None:
             options["fill_value"] = 0
-    tup = _p.gather_index(plan, dyn, fill_ds)
+    tup = _x.gather_index(plan, dyn, fill_ds)
     if options:
         arr = x.array.at[tup].get(**options)
     else:
@@ -134,17 +135,17 @@ class _IndexUpdateRef:
         struct, dyn = _p.parse(x, items, fn)
         plan = _p.make_plan(x.axes, struct, fn)
         if op != "apply":
-            raw, vaxes = _p.region_value(plan, value, fn)
+            raw, vaxes = _x.region_value(plan, value, fn)
         else:
             raw, vaxes = None, ()
         if plan.slice_path and plan.update_ok:
-            arr = _p.slice_update(plan, x.array, dyn, raw, vaxes, op, fn_apply, mode)
+            arr = _x.slice_update(plan, x.array, dyn, raw, vaxes, op, fn_apply, mode)
             return NamedArray(arr, x.axes)
         opts = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         drop_ds = plan.has_ds and mode in (None, "drop", "fill")
         if drop_ds:
             opts["mode"] = "drop"
-        tup = _p.gather_index(plan, dyn, drop_ds)
+        tup = _x.gather_index(plan, dyn, drop_ds)
         ref = x.array.at[tup]
         if op == "apply":
             return NamedArray(ref.apply(fn_apply, **opts), x.axes)
@@ -328,8 +329,8 @@ def slice(  # noqa: A001
         arr = lax.slice_in_dim(array.array, s, s + m, axis=i)
     elif isinstance(start, NamedArray):
         raise TypeError("slice: start must be a scalar; for one window per element use x[{axis: hax.dslice(start, n)}]")
-    else:
-        arr = lax.dynamic_slice_in_dim(array.array, start, m, axis=i)
+    else:  # clamp explicitly: lax.dynamic_slice would wrap a negative start
+        arr = lax.dynamic_slice_in_dim(array.array, jnp.clip(start, 0, n - m), m, axis=i)
     return NamedArray(arr, out_axes)
 
 
@@ -364,6 +365,7 @@ def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[A
             raise TypeError("slice: starts must be scalars; for one window per element use x[{axis: hax.dslice(start, n)}]")
         else:
             all_static = False
+            s = jnp.clip(s, 0, ax.size - m)  # clamp (lax.dynamic_slice would wrap a negative start)
         start_list.append(s)
     out_axes = _renamed(array.axes, new, "slice")
     sizes = [a.size for a in out_axes]
@@ -441,8 +443,15 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
     static = {nm: v for nm, v in st.items() if not isinstance(v, NamedArray)}
     named_starts = {nm: v for nm, v in st.items() if isinstance(v, NamedArray)}
 
+    def clamp(s: Any, a: Axis, size: int) -> Any:
+        # lax.dynamic_update_slice would wrap a negative traced start: clamp it to [0, n - size]
+        return s if _p.is_static_int(s) else jnp.clip(s, 0, a.size - size)
+
     def write(arr: Any, upd: Any, dyn_starts: dict[str, Any]) -> Any:
-        starts = [dyn_starts[a.name] if a.name in dyn_starts else static.get(a.name, 0) for a in inner]
+        starts = [
+            clamp(dyn_starts[a.name] if a.name in dyn_starts else static.get(a.name, 0), a, r.size)
+            for a, r in zip(inner, region)
+        ]
         return lax.dynamic_update_slice(arr, upd, starts)
 
     if not batch:
