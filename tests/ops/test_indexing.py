@@ -210,6 +210,18 @@ def test_dslice_longer_than_axis_and_named_start():
     assert upd.tolist() == [1, 9, 9]
 
 
+def test_dslice_with_batched_start_is_a_ragged_read_and_write():
+    Bt, S = hax.make_axes(B=2, S=5)
+    cache = hax.named(jnp.arange(10).reshape(2, 5), (Bt, S))
+    lengths = hax.named([1, 4], Bt)
+    r = cache["S", hax.ds(lengths, 2)]
+    assert r.axes == (Bt, Axis("S", 2))
+    assert r.tolist() == [[1, 2], [9, 0]]
+    new = hax.named(jnp.array([[-1, -2], [-3, -4]]), (Axis("S", 2), Bt))
+    w = jax.jit(lambda c, l, v: c.at["S", hax.ds(l, 2)].set(v))(cache, lengths, new)
+    assert w.tolist() == [[0, -1, -3, 3, 4], [5, 6, 7, 8, -2]]
+
+
 def test_dslice_a2_placement():
     x = named_perm((0, 1, 2))
     r = x[{"X": 0, "Z": hax.ds(1, 2)}]

@@ -8,7 +8,8 @@ Index spellings: a dict ``x[{"X": 1, "Y": slice(0, 10, 2)}]`` or the alternating
 * ``hax.dslice(start, size)`` reads ``size`` elements from a possibly traced ``start``; reads outside the
   axis give 0 and writes outside it are dropped. A NamedArray ``start`` gives one window per element
   (a gather);
-* a list of ints keeps the axis (size ``len``), like a slice;
+* a list of ints keeps the axis (size ``len``), like a slice; next to index arrays it is applied
+  orthogonally (the reference raises a broadcasting error there);
 * a NamedArray of ints is an advanced index: the axis is replaced by the index's axes. Index axes named like a
   kept axis of the array are batch axes (take-along semantics);
 * a 1-D plain array is named after the first other still-kept axis of the same length, else after the axis it
