@@ -178,9 +178,7 @@ def test_standardize_given_stats_and_where():
     mean = hax.mean(x, C)
     var = hax.var(x, C)
     out = hnn.standardize(x, C, mean=mean, variance=var, epsilon=1e-3)
-    expected = jax.nn.standardize(
-        x.array, axis=1, mean=mean.array[:, None], variance=var.array[:, None], epsilon=1e-3
-    )
+    expected = jax.nn.standardize(x.array, axis=1, mean=mean.array[:, None], variance=var.array[:, None], epsilon=1e-3)
     np.testing.assert_allclose(out.array, expected, rtol=1e-5, atol=1e-5)
     where = hax.named(jnp.array([True, True, False, True]), C)
     out_w = hnn.standardize(x, C, where=where)

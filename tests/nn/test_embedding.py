@@ -114,7 +114,9 @@ def test_state_dict_is_unscaled_weight():
     sd = to_state_dict(emb, "wte")
     assert list(sd) == ["wte.weight"]
     np.testing.assert_array_equal(sd["wte.weight"], emb.weight.array)
-    assert from_state_dict(hnn.Embedding.init(V, E, key=jax.random.PRNGKey(5), reparam_cls=EmbeddingMup), sd, "wte") == emb
+    assert (
+        from_state_dict(hnn.Embedding.init(V, E, key=jax.random.PRNGKey(5), reparam_cls=EmbeddingMup), sd, "wte") == emb
+    )
 
 
 def test_jit_and_grad():
