@@ -1,0 +1,559 @@
+"""Structured attention masks (`AttentionMask`) and the canonical layout shared by every attention implementation.
+
+An `AttentionMask` is an immutable description ("causal", "sliding window of 128", "packed sequences with these
+segment ids", ...), not a `[QPos, KPos]` array. `dot_product_attention` evaluates it one block at a time in the
+blockwise implementation (and skips blocks it proves empty); `AttentionMask.materialize` builds the dense array.
+
+Convention everywhere: boolean, **True = may attend**. Query position `i` and key position `j` are the plain indices
+along `QPos` and `KPos` (0-based).
+
+The rest of this module is internal: `AttentionLayout` says which named axes of a call are batch axes, query-only
+("group") axes, the query position axis and the key position axes; every implementation works on 4-D arrays
+`[batch, group, q, k]` built from it (`AttentionLayout.canonical`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..axis import Axis, axis_spec_to_tuple
+from ..core import NamedArray
+from ..ops.broadcast import broadcast_axis, broadcast_to
+
+__all__ = [
+    "AttentionMask",
+    "causal_mask",
+    "prefix_lm_mask",
+    "combine_masks_and",
+    "combine_masks_or",
+    "forgetful_causal_mask",
+    "dropout_mask",
+    "mask_to_bias",
+]
+
+MASK_VALUE = -1e9
+"""The fill value of masked logits in the dense path (as in the reference)."""
+
+Plan = tuple[Any, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionLayout:
+    """Internal: how the named axes of an attention call map onto `[batch, group, q, k]`.
+
+    `batch` axes are shared by the query and the key/value, `group` axes are query-only axes other than the query
+    position (e.g. `QPerKV` in grouped-query attention), `qpos` is the query position axis (or None when the query
+    has none) and `kpos` the attended-to axes.
+    """
+
+    batch: tuple[Axis, ...]
+    group: tuple[Axis, ...]
+    qpos: Axis | None
+    kpos: tuple[Axis, ...]
+
+    @property
+    def groups(self) -> tuple[tuple[Axis, ...], ...]:
+        return (self.batch, self.group, (self.qpos,) if self.qpos is not None else (), self.kpos)
+
+    @property
+    def sizes(self) -> tuple[int, int, int, int]:
+        b, g, q, k = (math.prod(a.size for a in grp) for grp in self.groups)
+        return b, g, q, k
+
+    def canonical(self, x: NamedArray, what: str, fn: str) -> jax.Array:
+        """`x` as a 4-D array `[b, g, q, k]`; a dimension is 1 when `x` has none of that group's axes, else full
+        (a group that `x` only partly covers is broadcast). Axes outside the layout raise `ValueError`."""
+        known = {a.name for grp in self.groups for a in grp}
+        extra = [a for a in x.axes if a.name not in known]
+        if extra:
+            shown = ", ".join(str(a) for grp in self.groups for a in grp)
+            raise ValueError(
+                f"{fn}: {what} has axes {[str(a) for a in extra]} that are in neither the query nor the key "
+                f"(attention axes: {shown}); {what} axes must be a subset of them"
+            )
+        names = {a.name for a in x.axes}
+        target: list[Axis] = []
+        shape: list[int] = []
+        for grp in self.groups:
+            if any(a.name in names for a in grp):
+                target.extend(grp)
+                shape.append(math.prod(a.size for a in grp))
+            else:
+                shape.append(1)
+        try:
+            y = broadcast_to(x, tuple(target))
+        except ValueError as e:
+            raise ValueError(f"{fn}: {what} does not fit the query/key axes: {e}") from None
+        return jnp.reshape(y.array, shape)
+
+    def param(self, x: Any, what: str, fn: str) -> jax.Array:
+        """A mask parameter (offset, window size, prefix length) as an array broadcastable to `[b, g, 1, 1]`."""
+        if isinstance(x, NamedArray):
+            positions = {k.name for k in self.kpos} | ({self.qpos.name} if self.qpos is not None else set())
+            for a in x.axes:
+                if a.name in positions:
+                    raise ValueError(f"{fn}: {what} may vary over batch axes only, but has axis {a}")
+            return self.canonical(x, what, fn)
+        x = jnp.asarray(x)
+        if x.ndim != 0:
+            raise TypeError(f"{fn}: {what} must be an int, a 0-d array or a NamedArray over batch axes, got shape {x.shape}")
+        return jnp.reshape(x, (1, 1, 1, 1))
+
+
+class AttentionMask(eqx.Module):
+    """An immutable, structured attention mask (True = may attend), evaluated lazily.
+
+    Build one with `AttentionMask.causal`, `.sliding_window`, `.prefix_lm`, `.segment_ids` or `.explicit`;
+    combine with `&` and `|` (a NamedArray operand is taken as `.explicit`). Pass it as the `mask` of
+    `haliax.nn.attention.dot_product_attention`, or build the dense array with `materialize(QPos, KPos)`.
+
+    Positions are the 0-based indices along the query and key position axes. Parameters (offset, window size,
+    prefix length) may be ints, 0-d arrays, or NamedArrays over batch axes (one value per example).
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import AttentionMask
+        >>> Q, K = hax.Axis("q", 4), hax.Axis("k", 4)
+        >>> m = AttentionMask.causal() & AttentionMask.sliding_window(2)
+        >>> m.materialize(Q, K).array.astype(int).tolist()
+        [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
+    """
+
+    # ---------------------------------------------------------------------------------------- constructors
+    @staticmethod
+    def causal(offset: Any = 0) -> AttentionMask:
+        """Query `i` may attend key `j` iff `j <= i + offset` (offset > 0: the queries are the last ones of a
+        longer key sequence, as in decoding with a cache of `offset` earlier keys)."""
+        return _Causal(offset)
+
+    @staticmethod
+    def sliding_window(size: Any) -> AttentionMask:
+        """Causal local attention: query `i` sees keys `j` with `i - size < j <= i` (itself and the `size - 1`
+        keys before it). The window includes causality; combine with `&` for other rules."""
+        if isinstance(size, int) and size < 1:
+            raise ValueError(f"AttentionMask.sliding_window: size must be >= 1, got {size}")
+        return _SlidingWindow(size)
+
+    @staticmethod
+    def prefix_lm(prefix_len: Any) -> AttentionMask:
+        """Prefix-LM: every query sees the first `prefix_len` keys, and is causal after them
+        (`j < prefix_len or j <= i`)."""
+        if isinstance(prefix_len, int) and prefix_len < 0:
+            raise ValueError(f"AttentionMask.prefix_lm: prefix_len must be >= 0, got {prefix_len}")
+        return _PrefixLM(prefix_len)
+
+    @staticmethod
+    def segment_ids(q_segments: NamedArray, kv_segments: NamedArray | None = None) -> AttentionMask:
+        """Packed sequences: a query sees a key only if their segment ids are equal. `q_segments` has the query
+        position axis (plus any batch axes), `kv_segments` the key position axis; if omitted, `q_segments` is used
+        for the keys too (self-attention, renamed to the key position axis). Combine with `.causal()` for packed
+        causal language modelling."""
+        for name, s in (("q_segments", q_segments), ("kv_segments", kv_segments)):
+            if s is not None and not isinstance(s, NamedArray):
+                raise TypeError(f"AttentionMask.segment_ids: {name} must be a NamedArray, got {type(s).__name__}")
+        return _SegmentIds(q_segments, kv_segments)
+
+    @staticmethod
+    def explicit(mask: NamedArray) -> AttentionMask:
+        """A dense boolean NamedArray (any subset of the query/key axes) as an `AttentionMask`."""
+        if not isinstance(mask, NamedArray):
+            raise TypeError(f"AttentionMask.explicit: mask must be a NamedArray, got {type(mask).__name__}")
+        return _Explicit(mask)
+
+    # ---------------------------------------------------------------------------------------- combination
+    def __and__(self, other: Any) -> AttentionMask:
+        return _And(self, _as_mask(other, "&"))
+
+    def __rand__(self, other: Any) -> AttentionMask:
+        return _And(_as_mask(other, "&"), self)
+
+    def __or__(self, other: Any) -> AttentionMask:
+        return _Or(self, _as_mask(other, "|"))
+
+    def __ror__(self, other: Any) -> AttentionMask:
+        return _Or(_as_mask(other, "|"), self)
+
+    # ---------------------------------------------------------------------------------------- evaluation
+    def materialize(self, QPos: Axis, KPos: Axis) -> NamedArray:
+        """The dense boolean mask with axes `(batch axes of the parameters..., QPos, KPos)`.
+
+        Example:
+            >>> import haliax as hax
+            >>> from haliax.nn.attention import AttentionMask
+            >>> Q, K = hax.Axis("q", 3), hax.Axis("k", 3)
+            >>> AttentionMask.prefix_lm(2).materialize(Q, K).array.astype(int).tolist()
+            [[1, 1, 0], [1, 1, 0], [1, 1, 1]]
+        """
+        if not isinstance(QPos, Axis) or not isinstance(KPos, Axis):
+            raise TypeError(f"AttentionMask.materialize: QPos and KPos must be Axis objects, got {QPos!r}, {KPos!r}")
+        batch: list[Axis] = []
+        for leaf in jax.tree_util.tree_leaves(self, is_leaf=lambda x: isinstance(x, NamedArray)):
+            if isinstance(leaf, NamedArray):
+                for a in leaf.axes:
+                    if a.name not in (QPos.name, KPos.name) and all(a.name != b.name for b in batch):
+                        batch.append(a)
+        layout = AttentionLayout(tuple(batch), (), QPos, (KPos,))
+        arrays: list[jax.Array] = []
+        plan = self._compile(layout, arrays, "AttentionMask.materialize")
+        m = evaluate_plan(plan, arrays, 0, QPos.size, 0, KPos.size)
+        nb = math.prod(a.size for a in batch)
+        m = jnp.broadcast_to(m, (nb, 1, QPos.size, KPos.size))
+        return NamedArray(jnp.reshape(m, tuple(a.size for a in batch) + (QPos.size, KPos.size)), (*batch, QPos, KPos))
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        """Internal: append the canonical arrays this mask needs to `arrays`; return a static plan."""
+        raise NotImplementedError
+
+    def _needs_positions(self) -> bool:
+        return True
+
+
+def _as_mask(x: Any, op: str) -> AttentionMask:
+    if isinstance(x, AttentionMask):
+        return x
+    if isinstance(x, NamedArray):
+        return _Explicit(x)
+    raise TypeError(f"AttentionMask {op}: expected an AttentionMask or a boolean NamedArray, got {type(x).__name__}")
+
+
+def _need_structure(layout: AttentionLayout, fn: str, kind: str) -> None:
+    if layout.qpos is None:
+        raise ValueError(f"{fn}: a {kind} mask needs a query position axis, but the query has none (pass QPos=...)")
+    if len(layout.kpos) != 1:
+        raise ValueError(f"{fn}: a {kind} mask needs a single KPos axis, got {[str(a) for a in layout.kpos]}")
+
+
+def _push(arrays: list[jax.Array], a: jax.Array) -> int:
+    arrays.append(a)
+    return len(arrays) - 1
+
+
+class _Causal(AttentionMask):
+    offset: Any
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        _need_structure(layout, fn, "causal")
+        return ("causal", _push(arrays, layout.param(self.offset, "causal offset", fn)))
+
+
+class _SlidingWindow(AttentionMask):
+    size: Any
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        _need_structure(layout, fn, "sliding-window")
+        return ("window", _push(arrays, layout.param(self.size, "window size", fn)))
+
+
+class _PrefixLM(AttentionMask):
+    prefix_len: Any
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        _need_structure(layout, fn, "prefix-LM")
+        return ("prefix", _push(arrays, layout.param(self.prefix_len, "prefix_len", fn)))
+
+
+class _SegmentIds(AttentionMask):
+    q_segments: NamedArray
+    kv_segments: NamedArray | None
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        _need_structure(layout, fn, "segment-ids")
+        Q, (K,) = layout.qpos, layout.kpos
+        assert Q is not None
+        qs = self.q_segments
+        if Q.name not in qs.shape:
+            raise ValueError(f"{fn}: q_segments {tuple(str(a) for a in qs.axes)} must have the query position axis {Q}")
+        ks = self.kv_segments
+        if ks is None:
+            if qs.shape[Q.name] != K.size:
+                raise ValueError(
+                    f"{fn}: segment_ids without kv_segments needs equal query and key lengths, got {Q} and {K}"
+                )
+            ks = NamedArray(qs.array, tuple(K if a.name == Q.name else a for a in qs.axes))
+        if K.name not in ks.shape:
+            raise ValueError(f"{fn}: kv_segments {tuple(str(a) for a in ks.axes)} must have the key position axis {K}")
+        if Q.name in ks.shape:
+            raise ValueError(f"{fn}: kv_segments must not have the query position axis {Q}")
+        i = _push(arrays, layout.canonical(qs, "q_segments", fn))
+        j = _push(arrays, layout.canonical(ks, "kv_segments", fn))
+        return ("segment", i, j)
+
+
+class _Explicit(AttentionMask):
+    mask: NamedArray
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        m = self.mask
+        if m.dtype != jnp.bool_:
+            m = NamedArray(m.array.astype(jnp.bool_), m.axes)
+        return ("explicit", _push(arrays, layout.canonical(m, "mask", fn)))
+
+    def _needs_positions(self) -> bool:
+        return False
+
+
+class _And(AttentionMask):
+    a: AttentionMask
+    b: AttentionMask
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        return ("and", self.a._compile(layout, arrays, fn), self.b._compile(layout, arrays, fn))
+
+    def _needs_positions(self) -> bool:
+        return self.a._needs_positions() or self.b._needs_positions()
+
+
+class _Or(AttentionMask):
+    a: AttentionMask
+    b: AttentionMask
+
+    def _needs_positions(self) -> bool:
+        return self.a._needs_positions() or self.b._needs_positions()
+
+    def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
+        return ("or", self.a._compile(layout, arrays, fn), self.b._compile(layout, arrays, fn))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# evaluation of a compiled plan on a block of queries x keys
+
+
+def _block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
+    """The `[.., q0:q0+bq, k0:k0+bk]` block of a canonical array (size-1 dimensions stay)."""
+    if a.shape[2] != 1 and a.shape[2] != bq:
+        a = jax.lax.dynamic_slice_in_dim(a, q0, bq, axis=2)
+    if a.shape[3] != 1 and a.shape[3] != bk:
+        a = jax.lax.dynamic_slice_in_dim(a, k0, bk, axis=3)
+    return a
+
+
+def evaluate_plan(plan: Plan, arrays: list[jax.Array] | tuple[jax.Array, ...], q0: Any, bq: int, k0: Any,
+                  bk: int) -> jax.Array:
+    """Internal: the boolean mask for queries `q0..q0+bq` and keys `k0..k0+bk`, broadcastable to `[b, g, bq, bk]`."""
+    qi = (q0 + jnp.arange(bq, dtype=jnp.int32)).reshape(1, 1, bq, 1)
+    ki = (k0 + jnp.arange(bk, dtype=jnp.int32)).reshape(1, 1, 1, bk)
+
+    def go(p: Plan) -> jax.Array:
+        kind = p[0]
+        if kind == "and":
+            return go(p[1]) & go(p[2])
+        if kind == "or":
+            return go(p[1]) | go(p[2])
+        if kind == "causal":
+            return ki <= qi + arrays[p[1]]
+        if kind == "window":
+            return (ki <= qi) & (ki > qi - arrays[p[1]])
+        if kind == "prefix":
+            return (ki < arrays[p[1]]) | (ki <= qi)
+        if kind == "segment":
+            return _block(arrays[p[1]], q0, bq, k0, bk) == _block(arrays[p[2]], q0, bq, k0, bk)
+        if kind == "explicit":
+            return _block(arrays[p[1]], q0, bq, k0, bk)
+        raise AssertionError(kind)
+
+    return go(plan)
+
+
+def key_range(plan: Plan | None, arrays: Any, qlo: Any, qhi: Any, K: int) -> tuple[Any, Any]:
+    """Internal: `[lo, hi)` containing every key that a query in `[qlo, qhi)` may attend (conservative)."""
+    if plan is None:
+        return 0, K
+    kind = plan[0]
+    if kind in ("and", "or"):
+        (a, b), (c, d) = key_range(plan[1], arrays, qlo, qhi, K), key_range(plan[2], arrays, qlo, qhi, K)
+        if kind == "and":
+            return jnp.maximum(a, c), jnp.minimum(b, d)
+        return jnp.minimum(a, c), jnp.maximum(b, d)
+    if kind == "causal":
+        return 0, qhi + jnp.max(arrays[plan[1]])
+    if kind == "window":
+        return qlo - jnp.max(arrays[plan[1]]) + 1, qhi
+    if kind == "prefix":
+        return 0, jnp.maximum(jnp.max(arrays[plan[1]]), qhi)
+    return 0, K
+
+
+def query_range(plan: Plan | None, arrays: Any, klo: Any, khi: Any, Q: int) -> tuple[Any, Any]:
+    """Internal: `[lo, hi)` containing every query that may attend a key in `[klo, khi)` (conservative)."""
+    if plan is None:
+        return 0, Q
+    kind = plan[0]
+    if kind in ("and", "or"):
+        (a, b), (c, d) = query_range(plan[1], arrays, klo, khi, Q), query_range(plan[2], arrays, klo, khi, Q)
+        if kind == "and":
+            return jnp.maximum(a, c), jnp.minimum(b, d)
+        return jnp.minimum(a, c), jnp.maximum(b, d)
+    if kind == "causal":
+        return klo - jnp.max(arrays[plan[1]]), Q
+    if kind == "window":
+        return klo, khi - 1 + jnp.max(arrays[plan[1]])
+    if kind == "prefix":
+        return jnp.where(klo < jnp.max(arrays[plan[1]]), 0, klo), Q
+    return 0, Q
+
+
+def compile_mask(mask: Any, layout: AttentionLayout, fn: str) -> tuple[Plan | None, list[jax.Array]]:
+    """Internal: a mask argument (None, NamedArray or AttentionMask) as a static plan and its canonical arrays."""
+    if mask is None:
+        return None, []
+    arrays: list[jax.Array] = []
+    plan = _as_mask(mask, "mask")._compile(layout, arrays, fn)
+    return plan, arrays
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the seed mask functions (re-exported by haliax.nn.attention)
+
+
+def _start_range(start: Any, Pos: Axis) -> tuple[jax.Array, tuple[Axis, ...]]:
+    """`start + arange(Pos)` as a raw array with axes `(start's axes..., Pos)`."""
+    r = jnp.arange(Pos.size)
+    if isinstance(start, NamedArray):
+        return start.array[..., None] + r, (*start.axes, Pos)
+    return jnp.asarray(start) + r, (Pos,)
+
+
+def causal_mask(QPos: Axis, KPos: Axis, q_start: int | NamedArray = 0, k_start: int | NamedArray = 0) -> NamedArray:
+    """A materialized causal mask: `mask[i, j] = (q_start + i) >= (k_start + j)`.
+
+    `q_start`/`k_start` may be ints, traced scalars, or NamedArrays of per-example offsets. With NamedArray offsets
+    the result axes are `(QPos, offset axes..., KPos)` (as in the reference). REF-BUG fixed: a NamedArray `q_start`
+    with an int `k_start` works here (the reference raises a broadcasting error).
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import causal_mask
+        >>> causal_mask(hax.Axis("q", 3), hax.Axis("k", 3)).array.astype(int).tolist()
+        [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    """
+    qr, qaxes = _start_range(q_start, QPos)
+    kr, kaxes = _start_range(k_start, KPos)
+    if len(qaxes) == 1 and len(kaxes) == 1:
+        return NamedArray(qr[:, None] >= kr[None, :], (QPos, KPos))
+    batch: list[Axis] = []
+    for a in kaxes[:-1] + qaxes[:-1]:
+        if all(a.name != b.name for b in batch):
+            batch.append(a)
+    out_axes = (QPos, *batch, KPos)
+    qn = broadcast_to(NamedArray(qr, qaxes), out_axes[:-1]).array[..., None]
+    kn = broadcast_to(NamedArray(kr, kaxes), out_axes[1:]).array[None]
+    return NamedArray(qn >= kn, out_axes)
+
+
+def prefix_lm_mask(QSeqLen: Axis, KSeqLen: Axis, prefix_len: int, q_start: int = 0, k_start: int = 0) -> NamedArray:
+    """Mask for the PrefixLM objective: fully connected before `prefix_len`, then causal after.
+
+    `causal_mask(QSeqLen, KSeqLen, q_start, k_start) | (j < prefix_len)`: the first `prefix_len` key columns are
+    always visible. A negative int `prefix_len` raises `ValueError`.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import prefix_lm_mask
+        >>> prefix_lm_mask(hax.Axis("q", 4), hax.Axis("k", 6), 3).array.astype(int).tolist()[2:]
+        [[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 0, 0]]
+    """
+    if isinstance(prefix_len, int) and prefix_len < 0:
+        raise ValueError(f"prefix_lm_mask: prefix_len must be >= 0, got {prefix_len}")
+    causal = causal_mask(QSeqLen, KSeqLen, q_start, k_start)
+    prefix = NamedArray(jnp.arange(KSeqLen.size) < prefix_len, (KSeqLen,))
+    return causal | prefix
+
+
+def _combine(m1: Any, m2: Any, op: str) -> Any:
+    if m1 is None:
+        return m2
+    if m2 is None:
+        return m1
+    if isinstance(m1, AttentionMask) or isinstance(m2, AttentionMask):
+        return (m1 & m2) if op == "and" else (m1 | m2)
+    m2 = broadcast_axis(m2, m1.axes)
+    return (m1 & m2) if op == "and" else (m1 | m2)
+
+
+def combine_masks_and(mask1: NamedArray | None, mask2: NamedArray | None) -> NamedArray | None:
+    """Logical AND of two masks; None means "no mask" (None, None -> None). Axes are unioned.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import combine_masks_and, causal_mask
+        >>> Q, K = hax.Axis("q", 2), hax.Axis("k", 2)
+        >>> keep = hax.named([True, False], K)
+        >>> combine_masks_and(causal_mask(Q, K), keep).array.tolist()
+        [[True, False], [True, False]]
+    """
+    return _combine(mask1, mask2, "and")
+
+
+def combine_masks_or(mask1: NamedArray | None, mask2: NamedArray | None) -> NamedArray | None:
+    """Logical OR of two masks; None means "no mask" (None, None -> None). Axes are unioned.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import combine_masks_or, causal_mask
+        >>> Q, K = hax.Axis("q", 2), hax.Axis("k", 2)
+        >>> combine_masks_or(causal_mask(Q, K), hax.named([False, True], K)).array.tolist()
+        [[True, True], [True, True]]
+    """
+    return _combine(mask1, mask2, "or")
+
+
+def forgetful_causal_mask(KPos: Axis, mask_prob: float, sample_prob: bool = True, *, key: Any) -> NamedArray:
+    """Forgetful context masking (https://arxiv.org/abs/2210.13432): randomly drop key positions.
+
+    Returns a `(KPos,)` keep-mask (not causal by itself; combine it with one). Position 0 is always kept.
+    `mask_prob == 0` keeps everything, `== 1` keeps only position 0. Otherwise, with `sample_prob`, the actual
+    drop probability is drawn uniformly in `[0, mask_prob)` (as in the paper) with one half of a split `key`,
+    and positions are kept with `bernoulli(key, 1 - prob)`.
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> from haliax.nn.attention import forgetful_causal_mask
+        >>> m = forgetful_causal_mask(hax.Axis("k", 6), 0.5, key=jax.random.PRNGKey(0))
+        >>> m.axes[0].name, bool(m.array[0])
+        ('k', True)
+    """
+    zeroth = NamedArray(jnp.arange(KPos.size) == 0, (KPos,))
+    if isinstance(mask_prob, (int, float)) and mask_prob == 0:
+        return NamedArray(jnp.ones((KPos.size,), dtype=bool), (KPos,))
+    if isinstance(mask_prob, (int, float)) and mask_prob == 1:
+        return zeroth
+    if sample_prob:
+        key, subkey = jax.random.split(key)
+        mask_prob = jax.random.uniform(subkey, shape=(), minval=0, maxval=mask_prob)
+    base = NamedArray(jax.random.bernoulli(key, 1 - mask_prob, (KPos.size,)), (KPos,))
+    return base | zeroth
+
+
+def dropout_mask(axes: Any, dropout_rate: float, *, key: Any) -> NamedArray:
+    """A keep-mask for attention dropout: `bernoulli(key, axes, 1 - dropout_rate)` (True = keep).
+
+    Example:
+        >>> import jax, haliax as hax
+        >>> from haliax.nn.attention import dropout_mask
+        >>> dropout_mask(hax.Axis("k", 4), 0.0, key=jax.random.PRNGKey(0)).array.tolist()
+        [True, True, True, True]
+    """
+    ax = axis_spec_to_tuple(axes)
+    return NamedArray(jax.random.bernoulli(key, 1 - dropout_rate, tuple(a.size for a in ax)), ax)
+
+
+def mask_to_bias(mask: NamedArray, mask_value: float = MASK_VALUE) -> NamedArray:
+    """An additive bias from a boolean mask, with the mask convention: True (may attend) -> 0, False -> `mask_value`.
+
+    REF-BUG fixed: the reference returns `mask * mask_value`, which penalises the positions that *may* attend.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import mask_to_bias
+        >>> mask_to_bias(hax.named([True, False], "k")).array.tolist()
+        [0.0, -1000000000.0]
+    """
+    if not isinstance(mask, NamedArray):
+        raise TypeError(f"mask_to_bias: mask must be a NamedArray, got {type(mask).__name__}")
+    return NamedArray(jnp.where(mask.array, 0.0, jnp.asarray(mask_value, dtype=jnp.float32)), mask.axes)

@@ -1,0 +1,286 @@
+"""Memory-efficient (blockwise, "flash") attention on canonical arrays, with a recomputing custom VJP.
+
+This is the engine behind `dot_product_attention(..., implementation="blockwise")`; use that function, which
+handles names, scaling, masks and biases. Here everything is positional:
+
+* `q`: `[B, G, Q, D]` (already scaled), `k`: `[B, K, D]`, `v`: `[B, K, F]`;
+* `bias`: `None` or 4-D, broadcastable to `[B, G, Q, K]` (each dimension 1 or full);
+* the mask is a static plan plus canonical arrays (see `haliax.nn.attention_masks`).
+
+Queries are tiled in blocks of `block_q` rows and keys in blocks of `block_k`. The forward pass keeps a running
+maximum and normaliser per row (online softmax) and saves only the output and the row log-sum-exp. The backward
+pass recomputes each block of scores. Neither pass holds a `[Q, K]` array. Key blocks that the mask proves
+empty for a query block (causal, sliding window, prefix-LM) are never visited, in either pass.
+
+Semantics match the dense path: masked logits never contribute; a row with no visible key (or only logits at or
+below the bias cut-off -1e9) returns the mean of the values, as the dense path's uniform weights do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, key_range, query_range
+
+__all__: list[str] = []
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockwiseConfig:
+    """Static configuration of one blockwise call (hashable)."""
+
+    block_q: int
+    block_k: int
+    q_len: int
+    k_len: int
+    plan: Plan | None
+    precision: Any
+    out_dtype: Any
+    has_bias: bool
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _pad_to(x: jax.Array, axis: int, full: int, size: int) -> jax.Array:
+    """Pad dimension `axis` of `x` from `full` to `size` (dimensions of size 1 are broadcast ones: left alone)."""
+    if x.shape[axis] != full or full == size:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, size - full)
+    return jnp.pad(x, widths)
+
+
+def blockwise_attention(
+    q: jax.Array,
+    k: jax.Array,
+    v: jax.Array,
+    bias: jax.Array | None,
+    plan: Plan | None,
+    arrays: list[jax.Array],
+    *,
+    block_q: int,
+    block_k: int,
+    precision: Any = None,
+    out_dtype: Any = None,
+) -> jax.Array:
+    """Blockwise attention on canonical arrays; returns `[B, G, Q, F]`. Lengths need not divide the block sizes.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from haliax.nn.blockwise_attention import blockwise_attention
+        >>> q, k, v = (jax.random.normal(jax.random.PRNGKey(i), (1, 1, 5, 4)) for i in range(3))
+        >>> out = blockwise_attention(q, k[:, 0], v[:, 0], None, None, [], block_q=2, block_k=2)
+        >>> ref = jax.nn.softmax(q[:, 0] @ k[:, 0].mT, axis=-1) @ v[:, 0]
+        >>> bool(jnp.allclose(out[:, 0], ref, atol=1e-5))
+        True
+    """
+    Q, K = q.shape[2], k.shape[1]
+    bq, bk = max(1, min(block_q, Q)), max(1, min(block_k, K))
+    Qp, Kp = _ceil_div(Q, bq) * bq, _ceil_div(K, bk) * bk
+    q = _pad_to(q, 2, Q, Qp)
+    k = _pad_to(k, 1, K, Kp)
+    v = _pad_to(v, 1, K, Kp)
+    if bias is not None:
+        bias = _pad_to(_pad_to(bias, 2, Q, Qp), 3, K, Kp)
+    arrays = [_pad_to(_pad_to(a, 2, Q, Qp), 3, K, Kp) for a in arrays]
+    if out_dtype is None:
+        out_dtype = jnp.result_type(q.dtype, v.dtype)
+    cfg = BlockwiseConfig(bq, bk, Q, K, plan, precision, jnp.dtype(out_dtype), bias is not None)
+    out = _attention(cfg, q, k, v, bias, tuple(arrays))
+    return out[:, :, :Q] if Qp != Q else out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# shared block computation
+#
+# Inside the kernel the group dimension is dropped when G == 1: queries are [B, Qp, D] and scores [B, bq, bk]
+# (XLA:CPU runs elementwise work and matmuls noticeably slower with a size-1 dimension). `rs` is the "row shape"
+# between batch and query position: () or (G,).
+
+
+def _acc_dtype(q: jax.Array) -> Any:
+    return jnp.promote_types(q.dtype, jnp.float32)
+
+
+def _mm(a: jax.Array, b: jax.Array, ca: int, cb: int, acc: Any, precision: Any = None) -> jax.Array:
+    """Batched (over dim 0) matmul of operands merged to 3-D `[B, rows, last]`, contracting dim `ca` of `a` with
+    dim `cb` of `b` (1 = rows, 2 = last)."""
+    a = a.reshape(a.shape[0], -1, a.shape[-1])
+    b = b.reshape(b.shape[0], -1, b.shape[-1])
+    return lax.dot_general(a, b, (((ca,), (cb,)), ((0,), (0,))), precision=precision, preferred_element_type=acc)
+
+
+def _fit(x: jax.Array, rs: tuple[int, ...]) -> jax.Array:
+    """A canonical 4-D `[b, g, q, k]` array in the kernel's rank (dim 1 dropped when there is no group dim)."""
+    return x if rs else x.reshape(x.shape[:1] + x.shape[2:])
+
+
+def _scores(cfg: BlockwiseConfig, rs: tuple[int, ...], qi: jax.Array, kj: jax.Array, bias: Any, arrays: Any,
+            q0: Any, k0: Any) -> jax.Array:
+    """Masked, biased logits of one block: `[B, *rs, bq, bk]`, -inf where a key may not be attended."""
+    acc = _acc_dtype(qi)
+    s = _mm(qi, kj, 2, 2, acc, cfg.precision).reshape(qi.shape[:-1] + (kj.shape[1],))
+    valid = None
+    if bias is not None:
+        s = s + _fit(_block(bias, q0, cfg.block_q, k0, cfg.block_k), rs).astype(acc)
+        valid = s > MASK_VALUE
+    if cfg.plan is not None:
+        m = _fit(evaluate_plan(cfg.plan, arrays, q0, cfg.block_q, k0, cfg.block_k), rs)
+        valid = m if valid is None else valid & m
+    if cfg.k_len % cfg.block_k:
+        kv = (k0 + jnp.arange(cfg.block_k)) < cfg.k_len
+        valid = kv if valid is None else valid & kv
+    if valid is not None:
+        s = jnp.where(valid, s, -jnp.inf)
+    return s
+
+
+def _block_range(lo: Any, hi: Any, block: int, n: int) -> tuple[Any, Any]:
+    """Block indices `[first, last)` covering element range `[lo, hi)`, clipped to `[0, n)`."""
+    first = jnp.clip(jnp.floor_divide(lo, block), 0, n)
+    last = jnp.clip(jnp.floor_divide(hi + block - 1, block), 0, n)
+    return first, jnp.maximum(first, last)
+
+
+def _dims(q: jax.Array) -> tuple[int, tuple[int, ...], int, int]:
+    B, G, Qp, D = q.shape
+    return B, ((G,) if G != 1 else ()), Qp, D
+
+
+# ------------------------------------------------------------------------------------------------------------
+# forward
+
+
+def _forward(cfg: BlockwiseConfig, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> Any:
+    B, rs, Qp, D = _dims(q)
+    q = q.reshape(B, *rs, Qp, D)
+    qa = q.ndim - 2  # the query position dimension
+    Kp, F = k.shape[1], v.shape[2]
+    bq, bk = cfg.block_q, cfg.block_k
+    nq, nk = Qp // bq, Kp // bk
+    acc = _acc_dtype(q)
+    vmean = jnp.sum(v, axis=1, dtype=acc) / cfg.k_len  # padded rows of v are zero
+    vmean = vmean.reshape((B,) + (1,) * (len(rs) + 1) + (F,))
+
+    def q_step(i: Any, carry: Any) -> Any:
+        out, lse = carry
+        q0 = i * bq
+        qi = lax.dynamic_slice_in_dim(q, q0, bq, axis=qa)
+        klo, khi = key_range(cfg.plan, arrays, q0, q0 + bq, cfg.k_len)
+        jlo, jhi = _block_range(klo, khi, bk, nk)
+
+        def k_step(j: Any, c: Any) -> Any:
+            m, l, o = c
+            k0 = j * bk
+            kj = lax.dynamic_slice_in_dim(k, k0, bk, axis=1)
+            vj = lax.dynamic_slice_in_dim(v, k0, bk, axis=1)
+            s = _scores(cfg, rs, qi, kj, bias, arrays, q0, k0)
+            m_new = jnp.maximum(m, jnp.max(s, axis=-1))
+            m_safe = jnp.where(jnp.isneginf(m_new), 0.0, m_new)
+            p = jnp.exp(s - m_safe[..., None])
+            corr = jnp.exp(m - m_safe)
+            l = l * corr + jnp.sum(p, axis=-1)
+            pv = _mm(p.astype(v.dtype), vj, 2, 1, acc).reshape(o.shape)
+            return m_new, l, o * corr[..., None] + pv
+
+        row = (B, *rs, bq)
+        init = (jnp.full(row, -jnp.inf, acc), jnp.zeros(row, acc), jnp.zeros((*row, F), acc))
+        m, l, o = lax.fori_loop(jlo, jhi, k_step, init)
+        empty = l == 0
+        o = jnp.where(empty[..., None], vmean, o / jnp.where(empty, 1.0, l)[..., None])
+        lse_i = jnp.where(empty, jnp.inf, m + jnp.log(jnp.where(empty, 1.0, l)))
+        out = lax.dynamic_update_slice_in_dim(out, o.astype(out.dtype), q0, axis=qa)
+        lse = lax.dynamic_update_slice_in_dim(lse, lse_i, q0, axis=qa)
+        return out, lse
+
+    init = (jnp.zeros((B, *rs, Qp, F), cfg.out_dtype), jnp.zeros((B, *rs, Qp), acc))
+    out, lse = lax.fori_loop(0, nq, q_step, init)
+    return out.reshape(B, -1, Qp, F), lse
+
+
+# ------------------------------------------------------------------------------------------------------------
+# backward
+
+
+def _backward(cfg: BlockwiseConfig, res: Any, dout: jax.Array) -> Any:
+    q4, k, v, bias, arrays, out, lse = res
+    B, rs, Qp, D = _dims(q4)
+    q = q4.reshape(B, *rs, Qp, D)
+    qa = q.ndim - 2
+    Kp, F = k.shape[1], v.shape[2]
+    dout = dout.reshape(B, *rs, Qp, F)
+    out = out.reshape(B, *rs, Qp, F)
+    bq, bk = cfg.block_q, cfg.block_k
+    nq, nk = Qp // bq, Kp // bk
+    acc = _acc_dtype(q)
+    delta = jnp.sum(dout.astype(acc) * out.astype(acc), axis=-1)  # [B, *rs, Qp]
+
+    def k_step(j: Any, carry: Any) -> Any:
+        dq, dk, dv, db = carry
+        k0 = j * bk
+        kj = lax.dynamic_slice_in_dim(k, k0, bk, axis=1)
+        vj = lax.dynamic_slice_in_dim(v, k0, bk, axis=1)
+        qlo, qhi = query_range(cfg.plan, arrays, k0, k0 + bk, cfg.q_len)
+        ilo, ihi = _block_range(qlo, qhi, bq, nq)
+
+        def q_step(i: Any, c: Any) -> Any:
+            dq, dkj, dvj, db = c
+            q0 = i * bq
+            qi = lax.dynamic_slice_in_dim(q, q0, bq, axis=qa)
+            doi = lax.dynamic_slice_in_dim(dout, q0, bq, axis=qa)
+            lse_i = lax.dynamic_slice_in_dim(lse, q0, bq, axis=qa)
+            d_i = lax.dynamic_slice_in_dim(delta, q0, bq, axis=qa)
+            s = _scores(cfg, rs, qi, kj, bias, arrays, q0, k0)
+            p = jnp.exp(s - lse_i[..., None])
+            dvj = dvj + _mm(p.astype(dout.dtype), doi, 1, 1, acc)
+            dp = _mm(doi, vj, 2, 2, acc).reshape(p.shape)
+            ds = p * (dp - d_i[..., None])
+            dkj = dkj + _mm(ds.astype(q.dtype), qi, 1, 1, acc)
+            dqi = _mm(ds.astype(k.dtype), kj, 2, 1, acc).reshape(qi.shape)
+            dq = lax.dynamic_update_slice_in_dim(dq, lax.dynamic_slice_in_dim(dq, q0, bq, axis=qa) + dqi, q0, axis=qa)
+            if db is not None:
+                ds4 = ds if rs else ds[:, None]
+                sum_axes = tuple(d for d in range(4) if db.shape[d] == 1 and ds4.shape[d] != 1)
+                blk = jnp.sum(ds4, axis=sum_axes, keepdims=True)
+                start = (0, 0, q0 if db.shape[2] != 1 else 0, k0 if db.shape[3] != 1 else 0)
+                cur = lax.dynamic_slice(db, start, blk.shape)
+                db = lax.dynamic_update_slice(db, cur + blk, start)
+            return dq, dkj, dvj, db
+
+        init = (dq, jnp.zeros((B, bk, D), acc), jnp.zeros((B, bk, F), acc), db)
+        dq, dkj, dvj, db = lax.fori_loop(ilo, ihi, q_step, init)
+        dk = lax.dynamic_update_slice_in_dim(dk, dkj, k0, axis=1)
+        dv = lax.dynamic_update_slice_in_dim(dv, dvj, k0, axis=1)
+        return dq, dk, dv, db
+
+    db0 = jnp.zeros(bias.shape, acc) if bias is not None else None
+    init = (jnp.zeros(q.shape, acc), jnp.zeros(k.shape, acc), jnp.zeros(v.shape, acc), db0)
+    dq, dk, dv, db = lax.fori_loop(0, nk, k_step, init)
+    # rows with no visible key output mean(v): each real key gets 1/K of their cotangent
+    empty = jnp.isposinf(lse)
+    extra = jnp.sum(jnp.where(empty[..., None], dout.astype(acc), 0.0), axis=tuple(range(1, q.ndim - 1)))
+    dv = dv + (extra / cfg.k_len)[:, None, :]
+    dbias = db.astype(bias.dtype) if bias is not None else None
+    dq = dq.astype(q.dtype).reshape(q4.shape)
+    return dq, dk.astype(k.dtype), dv.astype(v.dtype), dbias, tuple(None for _ in arrays)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _attention(cfg: BlockwiseConfig, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> jax.Array:
+    return _forward(cfg, q, k, v, bias, arrays)[0]
+
+
+def _attention_fwd(cfg: BlockwiseConfig, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> Any:
+    out, lse = _forward(cfg, q, k, v, bias, arrays)
+    return out, (q, k, v, bias, arrays, out, lse)
+
+
+_attention.defvjp(_attention_fwd, _backward)
