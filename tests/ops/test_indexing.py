@@ -190,6 +190,11 @@ def test_dslice_traced_start_matches_eager_and_lowers_without_gather():
         exp_w = np.asarray(a.array).copy()
         exp_w[j[ok]] = np.asarray(v.array)[ok]
         np.testing.assert_array_equal(write(a, s, v).array, exp_w)
+    # an in-bounds promise gives a bare dynamic_slice with a clamped start
+    clip_read = jax.jit(lambda a, s: a.at["X", hax.ds(s, 3)].get(mode="clip"))
+    np.testing.assert_array_equal(clip_read(a, 4).array, np.asarray(a.array)[2:5])
+    np.testing.assert_array_equal(clip_read(a, -1).array, np.asarray(a.array)[0:3])
+    assert "concatenate" not in str(jax.make_jaxpr(clip_read)(a, 1))
     for f, args in [(read, (a, 1)), (write, (a, 1, v))]:
         text = str(jax.make_jaxpr(f)(*args))
         assert "gather" not in text and "scatter" not in text

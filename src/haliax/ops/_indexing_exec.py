@@ -34,8 +34,10 @@ def _roll_fix(arr: Any, d: int, start: Any, size: int, n: int) -> Any:
     return jnp.where(valid.reshape(shape), rolled, jnp.zeros((), arr.dtype))
 
 
-def slice_get(plan: Plan, arr: Any, dyn: list[Any]) -> Any:
-    """Run the slice path for a read: rev, slice, pad (static dslices), dynamic_slice, squeeze, transpose."""
+def slice_get(plan: Plan, arr: Any, dyn: list[Any], fill: bool = True) -> Any:
+    """Run the slice path for a read: rev, slice, pad (static dslices), dynamic_slice, squeeze, transpose.
+
+    Without ``fill``, traced dslice starts are only clamped (no realignment and zero-fill)."""
     if plan.rev:
         arr = lax.rev(arr, plan.rev)
     if plan.sl:
@@ -51,7 +53,8 @@ def slice_get(plan: Plan, arr: Any, dyn: list[Any]) -> Any:
             if kind == "di":
                 starts[d] = jnp.where(s < 0, s + n, s)
             else:  # lax.dynamic_slice would wrap a negative start: clamp it ourselves, then realign
-                fixes.append((d, s, size, n))
+                if fill:
+                    fixes.append((d, s, size, n))
                 starts[d] = jnp.clip(s, 0, n - size)
             sizes[d] = size
         arr = lax.dynamic_slice(arr, starts, sizes)

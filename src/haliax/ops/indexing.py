@@ -42,8 +42,12 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
     items = _p.normalize_items(x, idx, fn)
     struct, dyn = _p.parse(x, items, fn)
     plan = _p.make_plan(x.axes, struct, fn)
-    if not options and plan.slice_path:
-        return NamedArray(_x.slice_get(plan, x.array, dyn), plan.out_axes)
+    if plan.slice_path:
+        if not options:
+            return NamedArray(_x.slice_get(plan, x.array, dyn), plan.out_axes)
+        if options.get("mode") in ("clip", "promise_in_bounds") and "fill_value" not in options and not plan.pad:
+            # in-bounds promise: dynamic starts are clamped, no zero-fill fix-up
+            return NamedArray(_x.slice_get(plan, x.array, dyn, fill=False), plan.out_axes)
     options = dict(options or {})
     mode = options.get("mode")
     if mode not in _p._MODES and not hasattr(mode, "name"):
@@ -111,7 +115,11 @@ class _IndexUpdateRef:
         mode: str | None = None,
         fill_value: Any = None,
     ) -> NamedArray:
-        """Read the selected region, like ``x[idx]`` with gather options."""
+        """Read the selected region, like ``x[idx]`` with ``jnp`` gather options.
+
+        With ``mode="clip"`` or ``"promise_in_bounds"``, a dslice with a traced start becomes a bare
+        ``lax.dynamic_slice`` (start clamped into range) instead of a zero-filled read.
+        """
         opts: dict[str, Any] = {}
         if indices_are_sorted:
             opts["indices_are_sorted"] = True
