@@ -236,3 +236,37 @@ def test_torch_compatible_export_matches_torch_linear():
     np.testing.assert_allclose(lin(x).array, ref, rtol=1e-5, atol=1e-5)
     back = from_torch_compatible_state_dict(hnn.Linear.init((H, D), O, key=jax.random.PRNGKey(7)), sd, prefix="fc")
     assert back == lin
+
+
+def test_moe_linear_matches_per_row_expert_matmul():
+    Ex, T = hax.Axis("Experts", 3), hax.Axis("Tok", 4)
+    moe = hnn.MoELinear.init(Ex, H, O, key=KEY)
+    assert moe.weight.axes == (Ex, H, O) and moe.bias.axes == (O,) and not moe.out_first
+    np.testing.assert_array_equal(
+        moe.weight.array, jax.random.truncated_normal(KEY, -3, 3, (3, H.size, O.size)) / np.sqrt(H.size)
+    )
+    moe = eqx.tree_at(lambda m: m.bias, moe, hax.random.normal(jax.random.PRNGKey(4), (O,)))
+    x = _x((B, H, T))
+    sizes = jnp.array([3, 0, 5])
+    out = moe(x, hax.named(sizes, Ex))
+    assert out.axes == (B, O, T)
+    rows = jnp.moveaxis(x.array, 1, -1).reshape(-1, H.size)
+    expert = jnp.repeat(jnp.arange(3), sizes, total_repeat_length=8)
+    ref = jnp.einsum("mk,mkn->mn", rows, moe.weight.array[expert]) + moe.bias.array
+    np.testing.assert_allclose(jnp.moveaxis(out.array, 1, -1).reshape(-1, O.size), ref, rtol=1e-5, atol=1e-5)
+    # out-first layout computes the same function
+    moe_t = hnn.MoELinear(moe.weight.rearrange((Ex, O, H)), moe.bias, Ex, H, O)
+    assert moe_t.out_first
+    np.testing.assert_allclose(moe_t(x, sizes).array, out.array, rtol=1e-5, atol=1e-5)
+
+
+def test_moe_linear_errors():
+    Ex = hax.Axis("Experts", 2)
+    moe = hnn.MoELinear.init(Ex, H, O, key=KEY, use_bias=False)
+    assert moe.bias is None
+    with pytest.raises(ValueError, match="H"):
+        moe(_x((B, D)), jnp.array([1, 1]))
+    with pytest.raises(ValueError, match="group_sizes"):
+        moe(_x((B, H)), jnp.array([2]))
+    with pytest.raises(NotImplementedError):
+        hnn.MoELinear.init(Ex, H, O, key=KEY, use_gmm=True)

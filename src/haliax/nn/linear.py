@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 
 from ..axis import (
     Axis,
@@ -12,6 +15,7 @@ from ..axis import (
     axis_size,
     axis_spec_to_tuple,
     concat_axes,
+    name_index,
 )
 from ..core import NamedArray
 from ..ops.creation import zeros
@@ -29,7 +33,7 @@ from .mup import (
     ReparamEnabled,
 )
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "MoELinear"]
 
 _OUT = "__OUT__"
 _IN = "__IN__"
@@ -253,3 +257,90 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             'OutputLinearMup'
         """
         return OutputLinearMup if use_mup else LinearStandardParam
+
+
+class MoELinear(eqx.Module):
+    """A Linear layer per expert, applied to rows grouped by expert (a ragged matmul).
+
+    Fields: ``weight`` with axes ``(Experts, In, Out)`` (default) or ``(Experts, Out, In)`` when out-first, ``bias``
+    over ``Out`` (shared by the experts) or None, and the static axes ``Experts``, ``In``, ``Out``.
+
+    The call flattens every non-``In`` axis of the input into rows, which must already be sorted by expert:
+    ``group_sizes[e]`` consecutive rows go to expert ``e`` (`jax.lax.ragged_dot`). The output has the input's axes
+    with ``In`` replaced (in place) by ``Out``.
+
+    Example:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> Ex, T, In, Out = hax.make_axes(Experts=2, Tok=5, In=3, Out=4)
+        >>> moe = hnn.MoELinear.init(Ex, In, Out, key=jax.random.PRNGKey(0))
+        >>> moe(hax.ones((T, In)), hax.named(jnp.array([2, 3]), Ex)).axes == (T, Out)
+        True
+    """
+
+    weight: NamedArray
+    bias: NamedArray | None
+    Experts: Axis = eqx.field(static=True)
+    In: Axis = eqx.field(static=True)
+    Out: Axis = eqx.field(static=True)
+    use_gmm: bool = eqx.field(static=True, default=False)
+
+    @staticmethod
+    def init(
+        Experts: Axis,
+        In: Axis,
+        Out: Axis,
+        *,
+        key: jax.Array,
+        use_bias: bool = True,
+        out_first: bool = False,
+        init_scale: float = 1.0,
+        use_gmm: bool = False,
+    ) -> MoELinear:
+        """Build the layer: weight ``truncated_normal(-3, 3) * init_scale / sqrt(In.size)``, bias ``zeros(Out)``.
+
+        ``use_gmm`` (the Pallas grouped-matmul kernel of the reference) is not supported: ``NotImplementedError``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> Ex, In, Out = hax.make_axes(Experts=2, In=3, Out=4)
+            >>> hnn.MoELinear.init(Ex, In, Out, key=jax.random.PRNGKey(0), out_first=True).weight.axes == (Ex, Out, In)
+            True
+        """
+        if use_gmm:
+            raise NotImplementedError("MoELinear: use_gmm=True (Pallas grouped matmul) is not supported")
+        axes = (Experts, Out, In) if out_first else (Experts, In, Out)
+        weight = truncated_normal_init(key, axes, init_scale / axis_size(In) ** 0.5)
+        bias = zeros(Out) if use_bias else None
+        return MoELinear(weight, bias, Experts, In, Out, use_gmm)
+
+    @property
+    def out_first(self) -> bool:
+        """Whether the weight is laid out ``(Experts, Out, In)``."""
+        return self.weight.axes[-1].name != self.Out.name
+
+    def __call__(self, inputs: NamedArray, group_sizes: Any, *, key: jax.Array | None = None) -> NamedArray:
+        """Apply expert ``e``'s weight to the ``group_sizes[e]`` consecutive rows assigned to it.
+
+        Raises:
+            ValueError: if ``inputs`` lacks ``In``, or ``group_sizes`` has the wrong length.
+        """
+        del key
+        check_has_axes(inputs, self.In, "MoELinear", "inputs", "In")
+        sizes = group_sizes.array if isinstance(group_sizes, NamedArray) else jnp.asarray(group_sizes)
+        if sizes.shape != (self.Experts.size,):
+            raise ValueError(f"MoELinear: group_sizes must have shape ({self.Experts.size},), got {sizes.shape}")
+        i = name_index(inputs.axes)[self.In.name]
+        rows = jnp.moveaxis(inputs.array, i, -1)
+        batch_shape = rows.shape[:-1]
+        w = self.weight.rearrange((self.Experts, self.In, self.Out)).array
+        out = jax.lax.ragged_dot(rows.reshape(-1, self.In.size), w, sizes.astype(jnp.int32))
+        out = jnp.moveaxis(out.reshape(*batch_shape, self.Out.size), -1, i)
+        result = NamedArray(out, inputs.axes[:i] + (self.Out,) + inputs.axes[i + 1 :])
+        if self.bias is not None:
+            result = result + self.bias
+        return auto_sharded(result)
