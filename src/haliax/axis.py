@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from types import EllipsisType
+from typing import Any
 
 __all__ = [
     "Axis",
@@ -74,15 +74,16 @@ class Axis:
         return f"{self.name}({self.size})"
 
 
-AxisSelector = Union[Axis, str]
+AxisSelector = Axis | str
 """One existing axis: a name, or an Axis (which also asserts the size)."""
 ShapeDict = Mapping[str, int]
-PartialShapeDict = Mapping[str, Union[int, None]]
-AxisSelection = Union[AxisSelector, Sequence[AxisSelector], PartialShapeDict]
+PartialShapeDict = Mapping[str, int | None]
+AxisSelection = AxisSelector | Sequence[AxisSelector] | PartialShapeDict
 """Several existing axes. Dict values of None mean "any size"."""
-AxisSpec = Union[Axis, Sequence[Axis], ShapeDict]
+AxisSpec = Axis | Sequence[Axis] | ShapeDict
 """Full shape information (names and sizes), used for creation."""
-PartialAxisSpec = Sequence[Union[AxisSelector, "type(Ellipsis)"]]  # type: ignore[misc]
+PartialAxisSpec = Sequence[AxisSelector | EllipsisType]
+"""An ordering spec: selectors and ``...`` (for rearrange and ``out_axes``)."""
 
 
 def make_axes(**sizes: int) -> tuple[Axis, ...]:
@@ -102,7 +103,13 @@ def make_axes(**sizes: int) -> tuple[Axis, ...]:
 
 
 def closest_name(name: str, candidates: Sequence[str]) -> str | None:
-    """The candidate most similar to ``name``, if any is reasonably close."""
+    """The candidate most similar to ``name`` (case-insensitive match first), if any is reasonably close.
+
+    Example:
+        >>> from haliax.axis import closest_name
+        >>> closest_name("embd", ["batch", "embed"]), closest_name("zzz", ["batch"])
+        ('embed', None)
+    """
     cands = list(candidates)
     for c in cands:
         if c.lower() == name.lower():
@@ -111,9 +118,27 @@ def closest_name(name: str, candidates: Sequence[str]) -> str | None:
     return m[0] if m else None
 
 
-def axis_not_found_error(name: str, present: Sequence[Any], where: str = "", arg: str | None = None) -> ValueError:
-    """Build the ``ValueError`` for a missing axis: names the axis, lists the axes that exist and
-    suggests the closest name."""
+def axis_not_found_error(
+    name: str, present: Sequence[Any], where: str = "", arg: str | None = None, *, capitalize: bool = False
+) -> ValueError:
+    """Build the ``ValueError`` for a missing axis.
+
+    The message names the function (``where``) and argument (``arg``), the axis asked for, the axes that
+    exist and, when one is close, the most similar name.
+
+    Args:
+        name: the missing axis name.
+        present: the axes (or names) that exist.
+        where: the function name, e.g. ``"sum"``.
+        arg: the argument name, e.g. ``"axis"``.
+        capitalize: start the core of the message with ``Axis`` instead of ``axis``.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> str(hax.axis_not_found_error("x", (X, Y), "sum", "axis"))
+        "sum: argument 'axis': axis x not found in (X(2), Y(3)). Did you mean 'X'?"
+    """
     present_names = [a.name if isinstance(a, Axis) else str(a) for a in present]
     shown = ", ".join(str(a) for a in present) if present else "no axes"
     loc = ""
@@ -121,8 +146,9 @@ def axis_not_found_error(name: str, present: Sequence[Any], where: str = "", arg
         loc = f"{where}: "
     if arg:
         loc += f"argument {arg!r}: "
-    msg = f"{loc}axis {name} not found in ({shown})"
-    hint = closest_name(name, present_names)
+    word = "Axis" if capitalize else "axis"
+    msg = f"{loc}{word} {name} not found in ({shown})"
+    hint = closest_name(str(name), present_names)
     if hint is not None and hint != name:
         msg += f". Did you mean {hint!r}?"
     return ValueError(msg)
@@ -132,12 +158,15 @@ def axis_not_found_error(name: str, present: Sequence[Any], where: str = "", arg
 # spec conversion
 
 
-def _is_seq(x: Any) -> bool:
-    return isinstance(x, Sequence) and not isinstance(x, str)
-
-
 def axis_name(ax: AxisSelection) -> str | tuple[str, ...]:
-    """The name of an axis, or a tuple of names for several."""
+    """The name of an axis, or a tuple of names for several.
+
+    Example:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 2)
+        >>> hax.axis_name(X), hax.axis_name((X, "Y")), hax.axis_name({"Z": 3})
+        ('X', ('X', 'Y'), ('Z',))
+    """
     if isinstance(ax, Axis):
         return ax.name
     if isinstance(ax, str):
@@ -148,13 +177,24 @@ def axis_name(ax: AxisSelection) -> str | tuple[str, ...]:
 
 
 def axis_size(spec: AxisSpec) -> int:
-    """The size of an Axis, or the product of sizes for several axes."""
+    """The size of an Axis, or the product of the sizes of several axes (a tuple or a shape dict).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.axis_size(X), hax.axis_size((X, Y)), hax.axis_size({"A": 4, "B": 5})
+        (2, 6, 20)
+    """
     if isinstance(spec, Axis):
         return spec.size
     if isinstance(spec, Mapping):
         sizes = list(spec.values())
     else:
-        sizes = [a.size for a in spec]
+        sizes = []
+        for a in spec:
+            if not isinstance(a, Axis):
+                raise TypeError(f"axis_size: argument 'spec': expected Axis objects (sizes are needed), got {a!r}")
+            sizes.append(a.size)
     out = 1
     for s in sizes:
         out *= s
@@ -162,7 +202,13 @@ def axis_size(spec: AxisSpec) -> int:
 
 
 def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
-    """Normalise an AxisSpec (Axis, sequence of Axis, or shape dict) to a tuple of Axis."""
+    """Normalise an AxisSpec (an Axis, a sequence of Axis, or a shape dict) to a tuple of Axis.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.axis_spec_to_tuple({"X": 2})
+        (Axis(name='X', size=2),)
+    """
     if isinstance(spec, Axis):
         return (spec,)
     if isinstance(spec, Mapping):
@@ -177,7 +223,13 @@ def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
 
 
 def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
-    """Normalise a selection to ``{name: size or None}``."""
+    """Normalise a selection to ``{name: size or None}`` (None: a bare name, any size).
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.axis_spec_to_shape_dict((hax.Axis("X", 2), "Y"))
+        {'X': 2, 'Y': None}
+    """
     if isinstance(spec, Axis):
         return {spec.name: spec.size}
     if isinstance(spec, str):
@@ -194,12 +246,18 @@ def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
 
 
 def to_jax_shape(spec: AxisSpec) -> tuple[int, ...]:
-    """The positional shape of an AxisSpec."""
+    """The positional shape of an AxisSpec.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.to_jax_shape(hax.make_axes(X=2, Y=3))
+        (2, 3)
+    """
     if isinstance(spec, Axis):
         return (spec.size,)
     if isinstance(spec, Mapping):
         return tuple(spec.values())
-    return tuple(a.size for a in spec)
+    return tuple(a.size for a in axis_spec_to_tuple(spec))
 
 
 def _selection_tuple(sel: AxisSelection) -> tuple[AxisSelector, ...]:
@@ -220,7 +278,13 @@ def _name_of(a: AxisSelector) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
-    """``{name: position}`` for an axes tuple (cached)."""
+    """``{name: position}`` for an axes tuple (cached by the tuple; do not mutate the result).
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.axis.name_index(hax.make_axes(X=2, Y=3))
+        {'X': 0, 'Y': 1}
+    """
     return {a.name: i for i, a in enumerate(axes)}
 
 
@@ -228,20 +292,19 @@ def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
 # combining
 
 
-def _spec_kind(x: Any) -> str:
-    if isinstance(x, Mapping):
-        return "dict"
-    return "tuple"
-
-
-def concat_axes(a1: AxisSpec, a2: AxisSpec) -> Any:
+def concat_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
     """Concatenate two axis specs; any shared name raises ``ValueError``.
+
+    Two single Axis give a pair; if either side is a dict the result is a shape dict; otherwise a tuple.
+    ``concat_axis_specs`` is the older name of the same function.
 
     Example:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.concat_axes(X, Y)
         (Axis(name='X', size=2), Axis(name='Y', size=3))
+        >>> hax.concat_axes((X,), {"Z": 4})
+        {'X': 2, 'Z': 4}
     """
     if isinstance(a1, Axis) and isinstance(a2, Axis):
         if a1.name == a2.name:
@@ -252,14 +315,14 @@ def concat_axes(a1: AxisSpec, a2: AxisSpec) -> Any:
         d2 = axis_spec_to_shape_dict(a2)
         overlap = [k for k in d1 if k in d2]
         if overlap:
-            raise ValueError(f"AxisSpecs overlap! {overlap}")
+            raise ValueError(f"AxisSpecs overlap! {overlap} appear in both {a1} and {a2}")
         return {**d1, **d2}
-    t1 = axis_spec_to_tuple(a1)
-    t2 = axis_spec_to_tuple(a2)
-    n1 = {a.name for a in t1}
-    overlap = [a.name for a in t2 if a.name in n1]
+    t1 = _selection_tuple(a1)
+    t2 = _selection_tuple(a2)
+    n1 = {_name_of(a) for a in t1}
+    overlap = [_name_of(a) for a in t2 if _name_of(a) in n1]
     if overlap:
-        raise ValueError(f"AxisSpecs overlap! {overlap}")
+        raise ValueError(f"AxisSpecs overlap! {overlap} appear in both {t1} and {t2}")
     return t1 + t2
 
 
@@ -267,8 +330,16 @@ concat_axis_specs = concat_axes
 
 
 def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
-    """Union of two specs: shared axes kept once (order of first occurrence). Same name with
-    different sizes raises ``ValueError``."""
+    """Union of two specs: shared axes are kept once, in order of first occurrence.
+
+    The same name with different sizes raises ``ValueError``.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+        >>> hax.union_axes((X, Y), (Y, Z))
+        (Axis(name='X', size=2), Axis(name='Y', size=3), Axis(name='Z', size=4))
+    """
     if isinstance(a1, Mapping) or isinstance(a2, Mapping):
         d1 = axis_spec_to_shape_dict(a1)
         d2 = axis_spec_to_shape_dict(a2)
@@ -325,40 +396,67 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
             raise ValueError(f"{fn}: axis {n} has size {cur.size} in the spec but {r.size} was given")
         del items[i]
         del names[i]
-    if isinstance(spec, (Axis, str)):
-        return tuple(items)
     return tuple(items)
 
 
 def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
-    """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError``."""
+    """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError``.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.eliminate_axes((X, Y), "X")
+        (Axis(name='Y', size=3),)
+    """
     return _remove(spec, to_remove, strict=True, allow_mismatch=False, fn="eliminate_axes")
 
 
 def without_axes(spec: AxisSelection, to_remove: AxisSelection, allow_mismatched_sizes: bool = False) -> Any:
-    """Remove axes from a spec, ignoring ones that are missing."""
+    """Remove axes from a spec, ignoring ones that are missing (a size mismatch still raises unless allowed).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.without_axes((X, Y), ("Y", "Q"))
+        (Axis(name='X', size=2),)
+    """
     return _remove(spec, to_remove, strict=False, allow_mismatch=allow_mismatched_sizes, fn="without_axes")
 
 
 def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> Any:
-    """Replace Axis objects by their names (all of them, or the selected ones)."""
+    """Replace Axis objects by their names (all of them, or the selected ones).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.unsize_axes((X, Y)), hax.unsize_axes((X, Y), "Y")
+        (('X', 'Y'), (Axis(name='X', size=2), 'Y'))
+    """
     if to_unsize is None:
         if isinstance(spec, Mapping):
             return {k: None for k in spec}
         return tuple(_name_of(a) for a in _selection_tuple(spec))
-    sel = {_name_of(a) for a in _selection_tuple(to_unsize)}
+    sel = [_name_of(a) for a in _selection_tuple(to_unsize)]
     items = _selection_tuple(spec)
     present = {_name_of(a) for a in items}
     for n in sel:
         if n not in present:
-            raise ValueError(f"unsize_axes: axis {n} not present in {items}")
+            raise axis_not_found_error(n, items, "unsize_axes", "to_unsize")
+    sel_set = set(sel)
     if isinstance(spec, Mapping):
-        return {k: (None if k in sel else v) for k, v in spec.items()}
-    return tuple(_name_of(a) if _name_of(a) in sel else a for a in items)
+        return {k: (None if k in sel_set else v) for k, v in spec.items()}
+    return tuple(_name_of(a) if _name_of(a) in sel_set else a for a in items)
 
 
-def replace_axis(spec: AxisSpec, old: AxisSelector, new: AxisSpec) -> Any:
-    """Swap one axis for one or more axes, in place."""
+def replace_axis(spec: AxisSelection, old: AxisSelector, new: AxisSelection) -> Any:
+    """Swap one axis for one or more axes, in place.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+        >>> hax.replace_axis((X, Y), "X", Z)
+        (Axis(name='Z', size=4), Axis(name='Y', size=3))
+    """
     items = list(_selection_tuple(spec))
     names = [_name_of(a) for a in items]
     on = _name_of(old)
@@ -367,9 +465,12 @@ def replace_axis(spec: AxisSpec, old: AxisSelector, new: AxisSpec) -> Any:
     new_items = list(_selection_tuple(new))
     i = names.index(on)
     rest = set(names[:i] + names[i + 1 :])
+    seen: set[str] = set()
     for a in new_items:
-        if _name_of(a) in rest:
-            raise ValueError(f"replace_axis: axis {_name_of(a)} already present in {tuple(items)}")
+        n = _name_of(a)
+        if n in rest or n in seen:
+            raise ValueError(f"replace_axis: axis {n} would appear twice in {tuple(items)} with {on} -> {new}")
+        seen.add(n)
     out = items[:i] + new_items + items[i + 1 :]
     if isinstance(spec, Mapping):
         return axis_spec_to_shape_dict(out)
@@ -377,7 +478,14 @@ def replace_axis(spec: AxisSpec, old: AxisSelector, new: AxisSpec) -> Any:
 
 
 def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
-    """The axes of ``a1`` that are also in ``a2`` (``a1``'s order), size-checked."""
+    """The axes of ``a1`` that are also in ``a2`` (in ``a1``'s order), size-checked.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+        >>> hax.intersect_axes((X, Y, Z), (Z, X))
+        (Axis(name='X', size=2), Axis(name='Z', size=4))
+    """
     t1 = _selection_tuple(a1)
     t2 = {_name_of(a): a for a in _selection_tuple(a2)}
     out = []
@@ -392,7 +500,14 @@ def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
 
 
 def selects_axis(selector: AxisSelection, selected: AxisSelection) -> bool:
-    """True if every axis of ``selected`` is in ``selector`` with a matching size (None matches any)."""
+    """True if every axis of ``selected`` is in ``selector`` with a matching size (None matches any).
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.selects_axis((X, Y), "Y"), hax.selects_axis((X,), Y), hax.selects_axis((X, Y), X.resize(5))
+        (True, False, False)
+    """
     d = axis_spec_to_shape_dict(selector)
     for n, s in axis_spec_to_shape_dict(selected).items():
         if n not in d:
@@ -403,12 +518,27 @@ def selects_axis(selector: AxisSelection, selected: AxisSelection) -> bool:
 
 
 def is_axis_compatible(a: AxisSelector, b: AxisSelector) -> bool:
-    """True if the names are equal (sizes ignored)."""
+    """True if the names are equal (sizes are ignored).
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.is_axis_compatible(hax.Axis("X", 2), "X")
+        True
+    """
     return _name_of(a) == _name_of(b)
 
 
 def resolve_axis(spec: AxisSpec, selection: AxisSelection) -> Any:
-    """Full Axis (or tuple of Axis, or shape dict) for the selected names in ``spec``."""
+    """The full Axis (or tuple of Axis, or shape dict) in ``spec`` for the selected names.
+
+    A missing name or a size mismatch raises ``ValueError``.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.resolve_axis((X, Y), "Y"), hax.resolve_axis((X, Y), {"X": None})
+        (Axis(name='Y', size=3), {'X': 2})
+    """
     axes = axis_spec_to_tuple(spec)
     idx = name_index(axes)
 
@@ -416,7 +546,7 @@ def resolve_axis(spec: AxisSpec, selection: AxisSelection) -> Any:
         n = _name_of(s)
         i = idx.get(n)
         if i is None:
-            raise axis_not_found_error(n, axes, "resolve_axis")
+            raise axis_not_found_error(n, axes, "resolve_axis", "selection", capitalize=True)
         if isinstance(s, Axis) and s.size != axes[i].size:
             raise ValueError(f"resolve_axis: axis {n} has size {axes[i].size}, but {s.size} was asked for")
         return axes[i]
@@ -508,15 +638,16 @@ def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) ->
 
 
 class dslice:
-    """A dynamic slice: ``size`` elements starting at ``start`` (which may be traced).
+    """A dynamic slice: ``size`` elements starting at ``start`` (which may be traced; the size is static).
 
-    Reads out of range are filled with 0; writes out of range are dropped.
+    Used as an index (``x["X", hax.ds(i, 4)]``): reads out of range are filled with 0, writes out of range
+    are dropped. ``ds`` is a short alias.
 
     Example:
         >>> import haliax as hax
-        >>> X = hax.Axis("X", 5)
-        >>> hax.arange(X)["X", hax.dslice(3, 3)].tolist()
-        [3, 4, 0]
+        >>> s = hax.dslice(3, hax.Axis("X", 2))
+        >>> s.start, s.size, s.to_slice()
+        (3, 2, slice(3, 5, None))
     """
 
     __slots__ = ("start", "size")
@@ -527,11 +658,23 @@ class dslice:
 
     @staticmethod
     def block(idx: Any, size: int) -> dslice:
-        """``dslice(idx * size, size)``."""
+        """The ``idx``-th block of ``size`` elements: ``dslice(idx * size, size)``.
+
+        Example:
+            >>> import haliax as hax
+            >>> hax.dslice.block(2, 4)
+            dslice(8, 4)
+        """
         return dslice(idx * size, size)
 
     def to_slice(self) -> slice:
-        """A static Python slice (``start`` must be concrete)."""
+        """A static Python slice (``start`` must be concrete).
+
+        Example:
+            >>> import haliax as hax
+            >>> hax.ds(1, 2).to_slice()
+            slice(1, 3, None)
+        """
         return slice(self.start, self.start + self.size)
 
     def __repr__(self) -> str:
@@ -542,9 +685,11 @@ ds = dslice
 
 
 def dblock(idx: Any, size: int) -> dslice:
-    """``dslice(idx * size, size)``."""
+    """The ``idx``-th block of ``size`` elements: ``dslice(idx * size, size)``.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.dblock(1, 3)
+        dslice(3, 3)
+    """
     return dslice.block(idx, size)
-
-
-if typing.TYPE_CHECKING:  # pragma: no cover
-    pass

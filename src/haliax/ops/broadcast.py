@@ -1,12 +1,20 @@
-"""Broadcasting by name: the strict subset rule for operators, and explicit broadcast helpers."""
+"""Broadcasting by name: the strict subset rule for operators, and explicit broadcast helpers.
+
+Rules (core.md §2 with corrections C1/C2):
+
+* a binary op needs one operand's axis *set* (names and sizes) to be a subset of the other's; the result
+  takes the bigger operand's order, the left one's when the sets are equal (`binary_plan`);
+* `broadcast_to` / `broadcast_axis` prepend missing axes, and transpose only if the requested axes are not
+  already a subsequence of the result (then: requested axes, then the others in their original order);
+* `broadcast_arrays` uses the order of the array with the most elements (ties: the earliest argument).
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
 from ..axis import Axis, AxisSelection, axis_not_found_error, name_index
@@ -17,30 +25,48 @@ __all__ = [
     "broadcast_axis",
     "broadcast_arrays",
     "broadcast_arrays_and_return_axes",
-    "align_to",
-    "binary_plan",
 ]
 
 
 @functools.lru_cache(maxsize=8192)
-def _align_plan(src: tuple[Axis, ...], dst: tuple[Axis, ...]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
-    """How to make an array with axes ``src`` (a subset of ``dst`` by name) broadcastable against ``dst``:
-    a transpose permutation (None if identity) and a reshape target (None if not needed)."""
+def _align_plan(
+    src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank: bool
+) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """How to make an array with axes ``src`` (a subset of ``dst`` by name) broadcast NumPy-style against
+    ``dst``: a transpose permutation (None if identity) and a reshape target (None if not needed; without
+    ``full_rank`` also when the transposed axes are a suffix of ``dst``, as leading dims broadcast anyway)."""
     pos = name_index(dst)
     order = sorted(range(len(src)), key=lambda i: pos[src[i].name])
     perm = tuple(order) if order != list(range(len(src))) else None
     if len(src) == len(dst):
+        return perm, None
+    ordered = tuple(src[i] for i in order)
+    if not full_rank and ordered == dst[len(dst) - len(src) :]:
         return perm, None
     present = {a.name for a in src}
     shape = tuple(a.size if a.name in present else 1 for a in dst)
     return perm, shape
 
 
-def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...]) -> Any:
-    """Transpose/reshape a raw array with axes ``src`` so it broadcasts (NumPy-style) against ``dst``."""
+def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank: bool = True) -> Any:
+    """Transpose (and if needed reshape) a raw array with axes ``src`` so that it broadcasts NumPy-style
+    against an array with axes ``dst``. Every name of ``src`` must be in ``dst``, with the same size.
+
+    With ``full_rank`` (the default) the result has ``len(dst)`` dimensions (size 1 for missing axes);
+    otherwise leading size-1 dimensions are left out when NumPy broadcasting adds them anyway (this saves an
+    eager reshape dispatch in binary ops).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from haliax.ops.broadcast import align_to
+        >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+        >>> align_to(jnp.zeros((4, 2)), (Z, X), (X, Y, Z)).shape
+        (2, 1, 4)
+    """
     if src == dst:
         return array
-    perm, shape = _align_plan(src, dst)
+    perm, shape = _align_plan(src, dst, full_rank)
     if perm is not None:
         array = jnp.transpose(array, perm)
     if shape is not None:
@@ -56,17 +82,26 @@ def _no_subset(fn: str, a: tuple[Axis, ...], b: tuple[Axis, ...]) -> ValueError:
     for x in a:
         y = names_b.get(x.name)
         if y is not None and y.size != x.size:
-            detail = f" Axis {x.name} has size {x.size} in the first operand and {y.size} in the second."
+            detail = f" (axis {x.name} has size {x.size} in the first operand and {y.size} in the second)"
             break
     return ValueError(
-        f"{fn}: Cannot broadcast {sa} and {sb}: no subset relationship.{detail} If you want to broadcast anyway, "
-        "use the broadcast_axis function to explicitly add axes"
+        f"{fn}: Cannot broadcast {sa} and {sb}: no subset relationship. If you want to broadcast anyway, "
+        f"use the broadcast_axis function to explicitly add axes{detail}"
     )
 
 
 @functools.lru_cache(maxsize=8192)
 def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis, ...]:
-    """Result axes of a binary op under the strict subset rule (cached by the two axes tuples)."""
+    """Result axes of a binary op on operands with axes ``a`` and ``b`` under the strict subset rule
+    (cached). ``fn`` names the operation in the error.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.ops.broadcast import binary_plan
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> binary_plan((Y,), (X, Y), "add")
+        (Axis(name='X', size=2), Axis(name='Y', size=3))
+    """
     sa, sb = set(a), set(b)
     if sb <= sa:
         return a
@@ -75,94 +110,74 @@ def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis
     raise _no_subset(fn, a, b)
 
 
+def _common_axes(a: tuple[Axis, ...], b: tuple[Axis, ...], require_subset: bool) -> tuple[Axis, ...]:
+    """Fold step of `broadcast_arrays`: ``a`` is the running result (from bigger arrays), ``b`` the next."""
+    if a == b or not b:
+        return a
+    if not a:
+        return b
+    if require_subset:
+        return binary_plan(a, b, "broadcast_arrays")
+    idx = name_index(a)
+    for x in b:
+        i = idx.get(x.name)
+        if i is not None and a[i].size != x.size:
+            raise ValueError(f"broadcast_arrays: axis {x.name} has sizes {a[i].size} and {x.size} in different arrays")
+    return tuple(x for x in b if x.name not in idx) + a
+
+
 def broadcast_arrays_and_return_axes(
     *arrays: Any, require_subset: bool = True, ensure_order: bool = True
 ) -> tuple[tuple[Any, ...], tuple[Axis, ...]]:
-    """Broadcast NamedArrays to a common axes tuple; return them and that tuple.
+    """Broadcast NamedArrays to common axes; return them and the common axes tuple.
 
-    The common order is that of the array with the largest element count (ties: the earliest). With
-    ``require_subset=False`` axes missing from it are put in front. None entries and scalars pass through.
+    The common order is that of the array with the most elements (ties: the earliest argument), as in
+    corrections C2. With ``require_subset=False`` the union is used: axes missing from the bigger arrays are
+    put in front. None entries and scalars pass through unchanged.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Z = hax.make_axes(X=2, Z=3)
+        >>> (a, b), axes = hax.broadcast_arrays_and_return_axes(hax.ones((Z, X)), hax.arange(X))
+        >>> [ax.name for ax in axes], b.shape
+        (['Z', 'X'], {'Z': 3, 'X': 2})
     """
     named_arrays = [a for a in arrays if isinstance(a, NamedArray)]
     if not named_arrays:
         return tuple(arrays), ()
-    biggest = max(named_arrays, key=lambda x: (x.size, len(x.axes)))
-    full = biggest.axes
-    full_set = set(full)
-    extra: list[Axis] = []
-    for x in named_arrays:
-        for ax in x.axes:
-            if ax not in full_set:
-                if require_subset:
-                    raise _no_subset("broadcast_arrays", x.axes, biggest.axes)
-                for e in list(full) + extra:
-                    if e.name == ax.name:
-                        raise ValueError(
-                            f"broadcast_arrays: axis {ax.name} has sizes {e.size} and {ax.size} in different arrays"
-                        )
-                extra.append(ax)
-                full_set.add(ax)
-    out_axes = tuple(extra) + full
-    out = tuple(broadcast_to(a, out_axes, ensure_order=ensure_order) if isinstance(a, NamedArray) else a for a in arrays)
-    return out, out_axes
+    by_size = sorted(named_arrays, key=lambda x: x.size, reverse=True)  # stable: ties keep argument order
+    full: tuple[Axis, ...] = ()
+    for x in by_size:
+        full = _common_axes(full, x.axes, require_subset)
+    out = tuple(
+        broadcast_to(a, full, ensure_order=ensure_order) if isinstance(a, NamedArray) else a for a in arrays
+    )
+    return out, full
 
 
 def broadcast_arrays(*arrays: Any, require_subset: bool = True, ensure_order: bool = True) -> tuple[Any, ...]:
-    """Broadcast NamedArrays to a common set of axes; see `broadcast_arrays_and_return_axes`."""
-    return broadcast_arrays_and_return_axes(*arrays, require_subset=require_subset, ensure_order=ensure_order)[0]
-
-
-def broadcast_to(
-    a: Any, axes: Any, ensure_order: bool = True, enforce_no_extra_axes: bool = True
-) -> NamedArray:
-    """Broadcast ``a`` to ``axes`` (Axis objects and names of axes already in ``a``).
-
-    With ``ensure_order`` the result follows ``axes`` (extra axes of ``a``, if allowed, go at the end).
+    """Broadcast NamedArrays to common axes; see `broadcast_arrays_and_return_axes`.
 
     Example:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
-        >>> hax.broadcast_to(hax.arange(X), (Y, X)).axes == (Y, X)
-        True
+        >>> a, b = hax.broadcast_arrays(hax.ones((X, Y)), hax.arange(Y))
+        >>> b.shape
+        {'X': 2, 'Y': 3}
     """
-    if not isinstance(a, NamedArray):
-        a = NamedArray(jnp.asarray(a), ())
-    if isinstance(axes, (Axis, str)):
-        axes = (axes,)
-    elif isinstance(axes, dict):
-        axes = tuple(Axis(n, s) for n, s in axes.items())
-    resolved: list[Axis] = []
-    for ax in axes:
-        if isinstance(ax, str):
-            i = name_index(a.axes).get(ax)
-            if i is None:
-                raise axis_not_found_error(ax, a.axes, "broadcast_to", "axes")
-            resolved.append(a.axes[i])
-        else:
-            i = name_index(a.axes).get(ax.name)
-            if i is not None and a.axes[i].size != ax.size:
-                raise ValueError(
-                    f"broadcast_to: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in the target"
-                )
-            resolved.append(ax)
-    target = tuple(resolved)
-    tnames = name_index(target)
-    extra = tuple(x for x in a.axes if x.name not in tnames)
-    if extra and enforce_no_extra_axes:
-        raise ValueError(
-            f"broadcast_to: Cannot broadcast array with axes {tuple(str(x) for x in a.axes)} to "
-            f"{tuple(str(x) for x in target)}: extra axes present {[str(x) for x in extra]}"
-        )
-    if ensure_order:
-        out_axes = target + extra
-    else:
-        missing = tuple(x for x in target if x.name not in name_index(a.axes))
-        out_axes = missing + a.axes
-    if out_axes == a.axes:
+    return broadcast_arrays_and_return_axes(*arrays, require_subset=require_subset, ensure_order=ensure_order)[0]
+
+
+def _as_named(a: Any, fn: str) -> NamedArray:
+    if isinstance(a, NamedArray):
         return a
-    arr = align_to(a.array, a.axes, out_axes)
-    arr = jnp.broadcast_to(arr, tuple(x.size for x in out_axes))
-    return NamedArray(arr, out_axes)
+    arr = jnp.asarray(a)
+    if arr.ndim != 0:
+        raise ValueError(
+            f"{fn}: argument 'a' must be a NamedArray or a scalar, got a plain array of shape {arr.shape}; "
+            "wrap it with hax.named(...) first"
+        )
+    return NamedArray(arr, ())
 
 
 def _is_subsequence(sub: Sequence[str], seq: Sequence[str]) -> bool:
@@ -170,47 +185,116 @@ def _is_subsequence(sub: Sequence[str], seq: Sequence[str]) -> bool:
     return all(any(s == t for t in it) for s in sub)
 
 
-def broadcast_axis(a: NamedArray, axis: AxisSelection) -> NamedArray:
-    """Add any missing axes of ``axis`` (in front, in the given order) and make the given axes appear in the
-    given relative order.
-
-    If ``axis`` is already a subsequence of the result, nothing is transposed; otherwise the result is ``axis``
-    followed by the other axes in their original order.
-
-    Example:
-        >>> import haliax as hax
-        >>> X, Z = hax.make_axes(X=2, Z=3)
-        >>> [ax.name for ax in hax.arange(Z).broadcast_axis(X).axes]
-        ['X', 'Z']
-    """
-    if isinstance(axis, Axis):
-        if axis in a.axes:
-            return a
-        axis = (axis,)
-    elif isinstance(axis, dict):
-        axis = tuple(Axis(n, s) for n, s in axis.items())
-    axis = tuple(axis)
-    for ax in axis:
-        if not isinstance(ax, Axis):
-            raise TypeError(f"broadcast_axis: expected Axis objects (sizes are needed), got {ax!r}")
-    present = name_index(a.axes)
-    for ax in axis:
-        i = present.get(ax.name)
-        if i is not None and a.axes[i].size != ax.size:
-            raise ValueError(f"broadcast_axis: axis {ax.name} has size {a.axes[i].size} in the array, not {ax.size}")
-    missing = tuple(ax for ax in axis if ax.name not in present)
-    new_axes = missing + a.axes
-    names = [x.name for x in new_axes]
-    want = [x.name for x in axis]
-    if not _is_subsequence(want, names):
-        wset = set(want)
-        new_axes = axis + tuple(x for x in new_axes if x.name not in wset)
+def _expand(a: NamedArray, new_axes: tuple[Axis, ...]) -> NamedArray:
+    """Materialise ``a`` with axes ``new_axes`` (a superset of its axes, by name and size)."""
     if new_axes == a.axes:
         return a
     arr = align_to(a.array, a.axes, new_axes)
-    arr = jnp.broadcast_to(arr, tuple(x.size for x in new_axes))
+    if len(new_axes) != len(a.axes):
+        arr = jnp.broadcast_to(arr, tuple(x.size for x in new_axes))
     return NamedArray(arr, new_axes)
 
 
-def _unused() -> None:  # pragma: no cover
-    jax.numpy  # noqa: B018
+def _place(a: NamedArray, target: tuple[Axis, ...], extra: tuple[Axis, ...], ensure_order: bool) -> NamedArray:
+    """Corrections C1: prepend missing axes of ``target``; transpose to ``target + extra`` only if
+    ``target`` is not already a subsequence of the result."""
+    present = name_index(a.axes)
+    missing = tuple(x for x in target if x.name not in present)
+    new_axes = missing + a.axes
+    if ensure_order and not _is_subsequence([x.name for x in target], [x.name for x in new_axes]):
+        new_axes = target + extra
+    return _expand(a, new_axes)
+
+
+def _check_unique(axes: tuple[Axis, ...], fn: str, arg: str) -> None:
+    if len(name_index(axes)) != len(axes):
+        raise ValueError(f"{fn}: argument {arg!r} names an axis twice: {tuple(str(x) for x in axes)}")
+
+
+def broadcast_to(
+    a: Any, axes: AxisSelection, ensure_order: bool = True, enforce_no_extra_axes: bool = True
+) -> NamedArray:
+    """Broadcast ``a`` to ``axes``: Axis objects, or names of axes that ``a`` already has.
+
+    Missing axes are added in front. With ``ensure_order`` the result is transposed to follow ``axes`` when
+    they are not already in that relative order (then any extra axes of ``a`` follow, in their original
+    order; corrections C1). Extra axes of ``a`` raise ``ValueError`` unless ``enforce_no_extra_axes=False``.
+    A non-NamedArray ``a`` must be a scalar and is treated as 0-d.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> hax.broadcast_to(hax.arange(X), (Y, X)).axes == (Y, X)
+        True
+    """
+    a = _as_named(a, "broadcast_to")
+    if isinstance(axes, (Axis, str)):
+        axes = (axes,)
+    elif isinstance(axes, Mapping):
+        axes = tuple(Axis(n, s) if s is not None else n for n, s in axes.items())
+    present = name_index(a.axes)
+    resolved: list[Axis] = []
+    for ax in axes:
+        if isinstance(ax, str):
+            i = present.get(ax)
+            if i is None:
+                raise axis_not_found_error(ax, a.axes, "broadcast_to", "axes")
+            resolved.append(a.axes[i])
+        elif isinstance(ax, Axis):
+            i = present.get(ax.name)
+            if i is not None and a.axes[i].size != ax.size:
+                raise ValueError(
+                    f"broadcast_to: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in "
+                    f"argument 'axes'"
+                )
+            resolved.append(ax)
+        else:
+            raise TypeError(f"broadcast_to: argument 'axes': expected Axis objects or names, got {ax!r}")
+    target = tuple(resolved)
+    if target == a.axes:
+        return a
+    _check_unique(target, "broadcast_to", "axes")
+    tnames = name_index(target)
+    extra = tuple(x for x in a.axes if x.name not in tnames)
+    if extra and enforce_no_extra_axes:
+        raise ValueError(
+            f"broadcast_to: Cannot broadcast array with axes {tuple(str(x) for x in a.axes)} to "
+            f"{tuple(str(x) for x in target)}: extra axes present {[str(x) for x in extra]}"
+        )
+    return _place(a, target, extra, ensure_order)
+
+
+def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
+    """Add any missing axes of ``axis`` and make the given axes appear in the given relative order.
+
+    Missing axes go in front, in the given order; if ``axis`` is then not a subsequence of the axes, the
+    result is ``axis`` followed by the other axes in their original order (corrections C1). A single Axis that
+    is already present returns ``a`` unchanged. Sizes of present axes must match.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+        >>> x = hax.zeros((X, Z))
+        >>> [ax.name for ax in x.broadcast_axis((Y, Z)).axes], [ax.name for ax in x.broadcast_axis((Z, Y)).axes]
+        (['Y', 'X', 'Z'], ['Z', 'Y', 'X'])
+    """
+    a = _as_named(a, "broadcast_axis")
+    if isinstance(axis, Axis):
+        axis = (axis,)
+    elif isinstance(axis, Mapping):
+        axis = tuple(Axis(n, s) for n, s in axis.items())
+    axis = tuple(axis)
+    present = name_index(a.axes)
+    for ax in axis:
+        if not isinstance(ax, Axis):
+            raise TypeError(f"broadcast_axis: argument 'axis': expected Axis objects (sizes are needed), got {ax!r}")
+        i = present.get(ax.name)
+        if i is not None and a.axes[i].size != ax.size:
+            raise ValueError(
+                f"broadcast_axis: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in argument "
+                "'axis'"
+            )
+    _check_unique(axis, "broadcast_axis", "axis")
+    names = name_index(axis)
+    extra = tuple(x for x in a.axes if x.name not in names)
+    return _place(a, axis, extra, ensure_order=True)

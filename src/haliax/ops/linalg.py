@@ -11,8 +11,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error, rearrange_for_partial_order
-from ..core import NamedArray
+from ..axis import Axis, AxisSelection, AxisSelector, rearrange_for_partial_order
+from ..core import NamedArray, _unchecked
 from ..partitioning import auto_sharded
 from .reductions import resolve_indices
 
@@ -33,9 +33,25 @@ def _sel_names(axis: AxisSelection) -> tuple[tuple[str, int | None], ...]:
 
 @functools.lru_cache(maxsize=4096)
 def contraction_plan(
-    axes_list: tuple[tuple[Axis, ...], ...], contract: tuple[tuple[str, int | None], ...] | None, fn: str = "dot"
-) -> tuple[str, tuple[Axis, ...]]:
-    """An einsum subscript string and the output axes for contracting named axes (cached)."""
+    axes_list: tuple[tuple[Axis, ...], ...],
+    contract: tuple[tuple[str, int | None], ...] | None,
+    out_axes: tuple[Any, ...] | None = None,
+    fn: str = "dot",
+) -> tuple[str, tuple[Axis, ...], str]:
+    """Plan a contraction over names (cached): an einsum subscript string, the output axes and the
+    named-scope label ``"contract <axes> -> <out axes>"``.
+
+    ``contract`` is a tuple of ``(name, size or None)`` or None for "everything"; ``out_axes`` an optional
+    partial order (see `haliax.axis.rearrange_for_partial_order`).
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.ops.linalg import contraction_plan
+        >>> B, E, H = hax.make_axes(B=2, E=3, H=4)
+        >>> spec, axes, scope = contraction_plan(((B, E), (E, H)), (("E", None),))
+        >>> spec, [a.name for a in axes], scope
+        ('ab,bc->ac', ['B', 'H'], 'contract E -> B H')
+    """
     letters: dict[str, str] = {}
     sizes: dict[str, int] = {}
     order: list[Axis] = []
@@ -46,27 +62,85 @@ def contraction_plan(
                     raise ValueError(f"{fn}: Axis {ax.name} has multiple sizes: {sizes[ax.name]} and {ax.size}")
             else:
                 if len(letters) >= len(_LETTERS):
-                    raise ValueError(f"{fn}: too many distinct axes ({len(letters) + 1})")
+                    raise ValueError(f"{fn}: too many distinct axes ({len(letters) + 1} > {len(_LETTERS)})")
                 sizes[ax.name] = ax.size
                 letters[ax.name] = _LETTERS[len(letters)]
                 order.append(ax)
     if contract is None:
-        contracted = set(sizes)
+        contracted = list(sizes)
     else:
-        contracted = set()
+        contracted = []
         for name, size in contract:
             if name not in sizes:
-                raise ValueError(
-                    f"{fn}: Axis {name} not present in axis spec of any argument "
-                    f"{tuple(tuple(str(a) for a in axes) for axes in axes_list)}"
-                )
+                present = tuple(tuple(str(a) for a in axes) for axes in axes_list)
+                raise ValueError(f"{fn}: Axis {name} not present in axis spec of any argument: {present}")
             if size is not None and sizes[name] != size:
-                raise ValueError(f"{fn}: axis {name} has size {sizes[name]}, but {size} was asked for")
-            contracted.add(name)
-    out_axes = tuple(ax for ax in order if ax.name not in contracted)
+                raise ValueError(f"{fn}: argument 'axis': Axis {name} has size {sizes[name]}, but {size} was given")
+            if name not in contracted:
+                contracted.append(name)
+    contracted_set = set(contracted)
+    result_axes = tuple(ax for ax in order if ax.name not in contracted_set)
+    if out_axes is not None:
+        result_axes = rearrange_for_partial_order(out_axes, result_axes)
     lhs = ",".join("".join(letters[a.name] for a in axes) for axes in axes_list)
-    rhs = "".join(letters[a.name] for a in out_axes)
-    return f"{lhs}->{rhs}", out_axes
+    rhs = "".join(letters[a.name] for a in result_axes)
+    scope = f"contract {' '.join(contracted)} -> {' '.join(a.name for a in result_axes)}"
+    return f"{lhs}->{rhs}", result_axes, scope
+
+
+_FAST_PLANS: dict[Any, Any] = {}
+_Tracer = jax.core.Tracer
+
+
+@functools.lru_cache(maxsize=4096)
+def _contractor(spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> Callable[..., Any]:
+    """A jitted ``jnp.einsum`` for one spec and set of options, taking only the arrays (positionally).
+
+    Jitted so that an eager `dot` is one dispatch (``jnp.einsum`` re-runs opt_einsum's path search on every
+    eager call), and inlined when traced, so the traced program is what ``jnp.einsum`` would give."""
+
+    def contract(*arrays: Any) -> jax.Array:
+        return jnp.einsum(
+            spec,
+            *arrays,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+            _dot_general=dot_general,
+        )
+
+    return jax.jit(contract, inline=True)
+
+
+def _slow_plan(
+    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
+) -> tuple[tuple[Axis, ...], str | None, Callable[..., Any] | None]:
+    contract = None if axis is None else _sel_names(axis)
+    order = None if out_axes is None else tuple(out_axes)
+    spec, result_axes, scope = contraction_plan(axes_list, contract, order)
+    lhs, rhs = spec.split("->")
+    if lhs == rhs:
+        return result_axes, None, None
+    return result_axes, scope, _contractor(spec, *options)
+
+
+def _plan(
+    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
+) -> tuple[tuple[Axis, ...], str | None, Callable[..., Any] | None]:
+    """(result axes, named scope, jitted contraction); scope and function are None when there is nothing to
+    do. Fast path keyed by the identity of the axes tuples (held in the entry, so the ids stay valid), which
+    skips hashing every Axis."""
+    try:
+        key = (*map(id, axes_list), axis, out_axes, *options)
+        hit = _FAST_PLANS.get(key)
+    except TypeError:  # unhashable axis / out_axes (lists, dicts)
+        return _slow_plan(axes_list, axis, out_axes, options)
+    if hit is not None and hit[0] == axes_list:  # C-level compare; identical tuples short-circuit
+        return hit[1]
+    plan = _slow_plan(axes_list, axis, out_axes, options)
+    if len(_FAST_PLANS) >= 4096:
+        _FAST_PLANS.clear()
+    _FAST_PLANS[key] = (axes_list, plan)
+    return plan
 
 
 def dot(
@@ -79,9 +153,13 @@ def dot(
 ) -> NamedArray:
     """Contract named axes: a generalised einsum over names.
 
-    Output axes are the union of the inputs' axes in order of first appearance, minus the contracted
-    ones. Axes shared but not contracted are batch axes; ``axis=None`` contracts everything (0-d
-    result); ``axis=()`` contracts nothing. ``out_axes`` is a partial order (may hold ``...``).
+    ``axis`` is a required keyword. Output axes are the union of the inputs' axes in order of first
+    appearance (array by array), minus the contracted ones. Axes in ``axis`` are summed (also when only one
+    operand has them); axes shared but not contracted are batch axes; the others give an outer product.
+    ``axis=None`` contracts everything (0-d result); ``axis=()`` contracts nothing. ``out_axes`` is a partial
+    order (may hold ``...``) for the result. ``precision``, ``preferred_element_type`` and ``dot_general``
+    (any callable with `jax.lax.dot_general`'s signature; it must be hashable, as for `jax.numpy.einsum`)
+    are passed on. The old spelling ``dot(axis, *arrays)`` still works with a ``DeprecationWarning``.
 
     Example:
         >>> import haliax as hax
@@ -90,50 +168,62 @@ def dot(
         >>> y = hax.dot(x, w, axis="E")
         >>> [a.name for a in y.axes], float(y.array[0, 0])
         (['B', 'H'], 3.0)
+        >>> [a.name for a in hax.dot(x, w, axis=(), out_axes=("H", ...)).axes]
+        ['H', 'B', 'E']
     """
     if axis is ...:
         if arrays and not isinstance(arrays[0], NamedArray):
-            warnings.warn("dot(axis, *arrays) is deprecated; use dot(*arrays, axis=...)", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "dot(axis, *arrays) is deprecated; use dot(*arrays, axis=...)", DeprecationWarning, stacklevel=2
+            )
             axis, arrays = arrays[0], arrays[1:]
         else:
-            raise ValueError("Must provide an axis to dot")
-    if not arrays:
-        raise ValueError("dot: at least one array is required")
-    for i, a in enumerate(arrays):
-        if not isinstance(a, NamedArray):
-            raise TypeError(f"dot: argument {i} must be a NamedArray, got {type(a).__name__}")
-    contract = None if axis is None else _sel_names(axis)
-    spec, result_axes = contraction_plan(tuple(a.axes for a in arrays), contract)
-    if len(arrays) == 1 and spec.split("->")[0] == spec.split("->")[1]:
-        out = arrays[0].array
+            raise ValueError("Must provide an axis to dot (a required keyword argument: dot(*arrays, axis=...))")
+    if len(arrays) == 2 and type(arrays[0]) is NamedArray and type(arrays[1]) is NamedArray:  # fast path
+        x, y = arrays
+        raws: Any = (x.array, y.array)
+        axes_list: Any = (x.axes, y.axes)
     else:
-        with jax.named_scope(f"contract {spec}"):
-            out = jnp.einsum(
-                spec,
-                *(a.array for a in arrays),
-                precision=precision,
-                preferred_element_type=preferred_element_type,
-                _dot_general=dot_general,
-            )
-    result = NamedArray(out, result_axes)
-    if out_axes is not None:
-        from .shape import rearrange
+        if not arrays:
+            raise ValueError("dot: at least one array is required")
+        for i, a in enumerate(arrays):
+            if not isinstance(a, NamedArray):
+                raise TypeError(f"dot: argument arrays[{i}] must be a NamedArray, got {type(a).__name__}")
+        raws = tuple([a.array for a in arrays])
+        axes_list = tuple([a.axes for a in arrays])
+    if isinstance(precision, list):
+        precision = tuple(precision)
+    result_axes, scope, fn = _plan(axes_list, axis, out_axes, (precision, preferred_element_type, dot_general))
+    if fn is None:
+        return auto_sharded(arrays[0])
+    if any([isinstance(r, _Tracer) for r in raws]):
+        with jax.named_scope(scope):  # the scope only matters when tracing; eagerly it would cost ~2us
+            out = fn(*raws)
+    else:
+        out = fn(*raws)
+    return auto_sharded(_unchecked(out, result_axes))
 
-        result = rearrange(result, out_axes)
-    return auto_sharded(result)
 
+def trace(
+    array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, offset: int = 0, dtype: Any = None
+) -> NamedArray:
+    """Sum along a diagonal (``offset`` from the main one) of two named axes; both are removed.
 
-def trace(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, offset: int = 0, dtype: Any = None) -> NamedArray:
-    """Sum along a diagonal of two named axes; both are removed."""
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, B = hax.make_axes(X=3, Y=3, B=2)
+        >>> hax.trace(hax.ones((X, B, Y)), "X", "Y").tolist()
+        [3.0, 3.0]
+    """
     i, j = resolve_indices(array, (axis1, axis2), "trace")
     out = jnp.trace(array.array, offset=offset, axis1=i, axis2=j, dtype=dtype)
     return NamedArray(out, tuple(a for k, a in enumerate(array.axes) if k not in (i, j)))
 
 
-def _tri(fn: Callable[..., Any], name: str, array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int) -> NamedArray:
+def _tri(
+    fn: Callable[..., Any], name: str, array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int
+) -> NamedArray:
     i, j = resolve_indices(array, (axis1, axis2), name)
-    if i == j:
-        raise ValueError(f"{name}: axis1 and axis2 must differ, got {array.axes[i]} twice")
     other = tuple(a for n, a in enumerate(array.axes) if n not in (i, j))
     new_axes = other + (array.axes[i], array.axes[j])
     perm = tuple(n for n in range(len(array.axes)) if n not in (i, j)) + (i, j)
@@ -141,13 +231,25 @@ def _tri(fn: Callable[..., Any], name: str, array: NamedArray, axis1: AxisSelect
 
 
 def tril(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
-    """Lower triangle over (axis1, axis2); those two axes move to the end."""
+    """Lower triangle (below diagonal ``k``) over (axis1, axis2); those two axes move to the end.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y = hax.make_axes(X=2, Y=2)
+        >>> hax.tril(hax.ones((X, Y)), "X", "Y").tolist()
+        [[1.0, 0.0], [1.0, 1.0]]
+    """
     return _tri(jnp.tril, "tril", array, axis1, axis2, k)
 
 
 def triu(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
-    """Upper triangle over (axis1, axis2); those two axes move to the end."""
+    """Upper triangle (above diagonal ``k``) over (axis1, axis2); those two axes move to the end.
+
+    Example:
+        >>> import haliax as hax
+        >>> X, Y, B = hax.make_axes(X=2, Y=2, B=1)
+        >>> [a.name for a in hax.triu(hax.ones((X, B, Y)), "X", "Y").axes]
+        ['B', 'X', 'Y']
+    """
     return _tri(jnp.triu, "triu", array, axis1, axis2, k)
 
-
-_ = (axis_not_found_error, rearrange_for_partial_order)

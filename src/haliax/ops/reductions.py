@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
-from ..core import NamedArray
+from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error, name_index
+from ..core import NamedArray, _unchecked
 from .broadcast import broadcast_to
 
 __all__ = ["wrap_reduction_call", "wrap_axiswise_call", "top_k", "REDUCTIONS", "AXISWISE"]
@@ -20,26 +21,126 @@ def _is_named_leaf(x: Any) -> bool:
     return isinstance(x, NamedArray)
 
 
-def resolve_indices(a: NamedArray, axis: AxisSelection, fn: str) -> tuple[int, ...]:
-    """Positions of the selected axes of ``a``; a missing axis or wrong size raises ``ValueError``."""
+def _selectors(axis: AxisSelection, fn: str = "reduction") -> tuple[AxisSelector, ...]:
     if isinstance(axis, (Axis, str)):
-        sels: tuple[AxisSelector, ...] = (axis,)
-    elif isinstance(axis, Mapping):
-        sels = tuple(n if s is None else Axis(n, s) for n, s in axis.items())
-    else:
-        sels = tuple(axis)
-    out = []
+        return (axis,)
+    if isinstance(axis, Mapping):
+        return tuple(n if s is None else Axis(n, s) for n, s in axis.items())
+    try:
+        return tuple(axis)
+    except TypeError:
+        raise TypeError(f"{fn}: argument 'axis': expected axis names or Axis objects, got {axis!r}") from None
+
+
+def _resolve(axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str) -> tuple[int, ...]:
+    idx = name_index(axes)
+    out: list[int] = []
     for s in sels:
         name = s.name if isinstance(s, Axis) else s
         if not isinstance(name, str):
-            raise TypeError(f"{fn}: expected an axis name or Axis, got {s!r}")
-        i = a._lookup(name)
+            raise TypeError(f"{fn}: argument 'axis': expected an axis name or Axis, got {s!r}")
+        i = idx.get(name)
         if i is None:
-            raise axis_not_found_error(name, a.axes, fn, "axis")
-        if isinstance(s, Axis) and a.axes[i].size != s.size:
-            raise ValueError(f"{fn}: axis {name} has size {a.axes[i].size} in the array, but {s.size} was given")
+            raise axis_not_found_error(name, axes, fn, "axis")
+        if isinstance(s, Axis) and axes[i].size != s.size:
+            raise ValueError(
+                f"{fn}: argument 'axis': axis {name} has size {axes[i].size} in the array, but {s.size} was given"
+            )
+        if i in out:
+            raise ValueError(f"{fn}: argument 'axis': axis {name} is given more than once")
         out.append(i)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve_cached(axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str) -> tuple[int, ...]:
+    return _resolve(axes, sels, fn)
+
+
+def resolve_indices(a: NamedArray, axis: AxisSelection, fn: str) -> tuple[int, ...]:
+    """Positions of the selected axes of ``a`` (cached by the axes and selection).
+
+    A missing axis, a wrong-size Axis or a repeated axis raises ``ValueError`` naming ``fn`` and the
+    argument ``axis``.
+
+    Example:
+        >>> import haliax as hax
+        >>> from haliax.ops.reductions import resolve_indices
+        >>> resolve_indices(hax.zeros(hax.make_axes(X=2, Y=3, Z=4)), ("Z", "X"), "sum")
+        (2, 0)
+    """
+    sels = _selectors(axis, fn)
+    try:
+        return _resolve_cached(a.axes, sels, fn)
+    except TypeError as e:
+        if "unhashable" not in str(e):
+            raise
+        return _resolve(a.axes, sels, fn)
+
+
+def _make_plan(
+    axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str, single: bool
+) -> tuple[int | tuple[int, ...], tuple[Axis, ...]]:
+    idx = _resolve(axes, sels, fn)
+    if single and len(idx) != 1:
+        raise ValueError(f"{fn} only supports a single axis")
+    kept = tuple(ax for i, ax in enumerate(axes) if i not in idx)
+    return (idx[0] if len(idx) == 1 else idx), kept
+
+
+_plan_cached = functools.lru_cache(maxsize=8192)(_make_plan)
+_FAST_PLANS: dict[Any, Any] = {}
+
+
+def _reduction_plan(
+    axes: tuple[Axis, ...], axis: Any, fn: str, single: bool
+) -> tuple[int | tuple[int, ...] | None, tuple[Axis, ...]]:
+    """``(axis argument for the jnp function, remaining axes)`` for reducing ``axis`` (cached)."""
+    if axis is None:
+        return None, ()
+    # fast path: keyed by the identity of the axes tuple (held in the entry, so its id stays valid), which
+    # skips hashing every Axis; results of named ops reuse cached axes tuples, so this hits in loops
+    key = (id(axes), axis, fn, single)
+    try:
+        hit = _FAST_PLANS.get(key)
+    except TypeError:  # unhashable selection (a list or dict)
+        return _make_plan(axes, _selectors(axis, fn), fn, single)
+    if hit is not None and hit[0] is axes:
+        return hit[1]
+    plan = _plan_cached(axes, _selectors(axis, fn), fn, single)
+    if len(_FAST_PLANS) >= 4096:
+        _FAST_PLANS.clear()
+    _FAST_PLANS[key] = (axes, plan)
+    return plan
+
+
+def _reduce_named(
+    fn: Callable[..., Any], name: str, x: NamedArray, axis: Any, where: Any, single: bool, kw: dict, wrap: Any
+) -> NamedArray:
+    if where is not None:
+        if not isinstance(where, NamedArray):
+            raise TypeError(
+                f"{name}: argument 'where' must be a NamedArray when the input is one, got {type(where).__name__}"
+            )
+        kw = {**kw, "where": broadcast_to(where, x.axes).array}
+    ax_arg, kept = _reduction_plan(x.axes, axis, name, single)
+    return wrap(fn(x.array, axis=ax_arg, **kw), kept)
+
+
+def _reduction(
+    fn: Callable[..., Any], name: str, a: Any, axis: Any, where: Any, single: bool, kw: dict, wrap: Any
+) -> Any:
+    if isinstance(a, NamedArray):
+        return _reduce_named(fn, name, a, axis, where, single, kw, wrap)
+
+    def one(x: Any) -> Any:
+        if isinstance(x, NamedArray):
+            return _reduce_named(fn, name, x, axis, where, single, kw, wrap)
+        if where is not None:
+            return fn(x, axis=axis, where=where, **kw)
+        return fn(x, axis=axis, **kw)
+
+    return jax.tree_util.tree_map(one, a, is_leaf=_is_named_leaf)
 
 
 def wrap_reduction_call(
@@ -51,10 +152,13 @@ def wrap_reduction_call(
     supports_where: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """The shared reduction engine: reduce ``a`` over named ``axis`` (None = everything) with ``fn``.
+    """The shared reduction engine: reduce ``a`` over the named ``axis`` (None = everything) with ``fn``.
 
-    Maps over pytrees of NamedArrays. ``axis=None`` gives a 0-d NamedArray. ``where`` must be a NamedArray
-    (broadcast strictly to ``a``'s axes).
+    ``fn`` is called as ``fn(raw, axis=int_or_tuple, **kwargs)``. ``axis=None`` gives a 0-d NamedArray;
+    otherwise the reduced axes are removed and the others keep their order. ``where`` must be a NamedArray
+    when the input is one (``TypeError`` otherwise) and is broadcast strictly to the input's axes. Maps over
+    pytrees of NamedArrays; plain arrays get ``fn`` with the given (integer) axis. Keyword arguments whose
+    value is None are not passed on.
 
     Example:
         >>> import jax.numpy as jnp
@@ -65,35 +169,23 @@ def wrap_reduction_call(
     """
     name = getattr(fn, "__name__", "reduction")
     if where is not None and not supports_where:
-        raise ValueError(f"{name} does not support `where`")
-
-    def one(x: Any) -> Any:
-        if not isinstance(x, NamedArray):
-            if where is not None:
-                kwargs["where"] = where
-            return fn(x, axis=axis, **kwargs)
-        kw = dict(kwargs)
-        if where is not None:
-            if not isinstance(where, NamedArray):
-                raise TypeError(f"{name}: `where` must be a NamedArray when the input is one, got {type(where)}")
-            kw["where"] = broadcast_to(where, x.axes).array
-        if axis is None:
-            return NamedArray(fn(x.array, axis=None, **kw), ())
-        idx = resolve_indices(x, axis, name)
-        if single_axis_only and len(idx) != 1:
-            raise ValueError(f"{name} only supports a single axis")
-        ax_arg = idx[0] if single_axis_only else idx
-        result = fn(x.array, axis=ax_arg, **kw)
-        drop = set(idx)
-        return NamedArray(result, tuple(ax for i, ax in enumerate(x.axes) if i not in drop))
-
-    return jax.tree_util.tree_map(one, a, is_leaf=_is_named_leaf)
+        raise ValueError(f"{name} does not support the argument 'where'")
+    kw = {k: v for k, v in kwargs.items() if v is not None}
+    return _reduction(fn, name, a, axis, where, single_axis_only, kw, NamedArray)
 
 
 def wrap_axiswise_call(
     fn: Callable[..., Any], a: Any, axis: AxisSelection | None, *, single_axis_only: bool, **kwargs: Any
 ) -> Any:
-    """Apply a shape-preserving ``fn(array, axis=...)`` along named axes. ``axis=None`` returns a raw array."""
+    """Apply a shape-preserving ``fn(array, axis=...)`` along named axes; ``axis=None`` returns a raw array.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> x = hax.arange(hax.make_axes(X=2, Y=3))
+        >>> hax.wrap_axiswise_call(jnp.cumsum, x, "Y", single_axis_only=True).tolist()
+        [[0, 1, 3], [3, 7, 12]]
+    """
     name = getattr(fn, "__name__", "op")
     if not isinstance(a, NamedArray):
         return fn(a, axis=axis, **kwargs)
@@ -113,27 +205,41 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
         def red_ddof(
             array: Any, axis: AxisSelection | None = None, *, where: Any = None, ddof: int = 0, dtype: Any = None
         ) -> Any:
-            return wrap_reduction_call(jfn, array, axis, where, supports_where=where_ok, ddof=ddof, dtype=dtype)
+            kw = {"ddof": ddof} if dtype is None else {"ddof": ddof, "dtype": dtype}
+            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
 
         fn = red_ddof
     elif "dtype" in extra:
 
         def red_dtype(array: Any, axis: AxisSelection | None = None, *, where: Any = None, dtype: Any = None) -> Any:
-            return wrap_reduction_call(jfn, array, axis, where, supports_where=where_ok, dtype=dtype)
+            kw = {} if dtype is None else {"dtype": dtype}
+            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
 
         fn = red_dtype
     else:
 
         def red(array: Any, axis: AxisSelection | None = None, *, where: Any = None) -> Any:
-            return wrap_reduction_call(jfn, array, axis, where, supports_where=where_ok)
+            if where is not None and not where_ok:
+                raise ValueError(f"{name} does not support the argument 'where'")
+            return _reduction(jfn, name, array, axis, where, False, {}, _unchecked)
 
         fn = red
     fn.__name__ = name
     fn.__qualname__ = name
-    fn.__doc__ = (
-        f"Named version of `jax.numpy.{jfn.__name__}`: reduces over ``axis`` (a name, Axis, or several; "
-        "None = all axes, giving a 0-d NamedArray)."
-    )
+    params = "``where``" + (", ``dtype``" if "dtype" in extra else "") + (", ``ddof``" if "ddof" in extra else "")
+    fn.__doc__ = f"""Named `jax.numpy.{jfn.__name__}`: reduce over ``axis`` (a name, an Axis, several, or a dict).
+
+    ``axis=None`` reduces every axis and gives a 0-d NamedArray; otherwise the reduced axes are removed and
+    the others keep their order. Keywords: {params}{"" if where_ok else " (``where`` unsupported)"}.
+    ``where`` must be a NamedArray whose axes are a subset of the input's. ``keepdims``/``out`` are not
+    accepted (``TypeError``). Pytrees of NamedArrays are reduced leaf by leaf.
+
+    Example:
+        >>> import haliax as hax
+        >>> x = hax.arange(hax.make_axes(X=2, Y=3)) + 1.0
+        >>> hax.{name}(x, "Y").axes, hax.{name}(x).axes
+        ((Axis(name='X', size=2),), ())
+    """
     return fn
 
 
@@ -172,17 +278,28 @@ def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
         if axis is not None and not isinstance(axis, (str, Axis)):
             if len(tuple(axis)) != 1:
                 raise ValueError(f"{name} only supports a single axis")
-        return wrap_reduction_call(jfn, array, axis, None, single_axis_only=True, supports_where=False)
+        return _reduction(jfn, name, array, axis, None, True, {}, _unchecked)
 
     fn.__name__ = name
     fn.__qualname__ = name
-    fn.__doc__ = f"Index of the {name[3:]} along one named axis (None = flat index over all axes, as a 0-d array)."
+    fn.__doc__ = f"""Index of the {name[3:]} along one named axis (the axis is removed).
+
+    ``axis=None`` gives the flat index over all axes, as a 0-d NamedArray. Several axes raise
+    ``ValueError("{name} only supports a single axis")``.
+
+    Example:
+        >>> import haliax as hax
+        >>> x = hax.arange(hax.make_axes(X=2, Y=3))
+        >>> hax.{name}(x, "Y").axes, hax.{name}(x).axes
+        ((Axis(name='X', size=2),), ())
+    """
     return fn
 
 
-for _n in ("argmax", "argmin", "nanargmax", "nanargmin"):
+_ARG_REDUCTIONS = ("argmax", "argmin", "nanargmax", "nanargmin")
+for _n in _ARG_REDUCTIONS:
     setattr(_module, _n, _make_arg(_n, getattr(jnp, _n)))
-__all__ += ["argmax", "argmin", "nanargmax", "nanargmin"]
+__all__ += list(_ARG_REDUCTIONS)
 
 
 def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
@@ -191,7 +308,16 @@ def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
 
     fn.__name__ = name
     fn.__qualname__ = name
-    fn.__doc__ = f"Named `jax.numpy.{name}` along one axis (axes kept). ``axis=None`` returns a raw array."
+    fn.__doc__ = f"""Named `jax.numpy.{name}` along one axis; the axes are kept.
+
+    ``axis=None`` works on the flattened array and returns a raw JAX array (as in the reference).
+
+    Example:
+        >>> import haliax as hax
+        >>> x = hax.arange(hax.make_axes(X=2, Y=3)) + 1
+        >>> hax.{name}(x, "Y").axes == x.axes
+        True
+    """
     return fn
 
 
@@ -202,12 +328,24 @@ __all__ += list(AXISWISE) + ["sort", "argsort"]
 
 
 def sort(a: Any, axis: AxisSelector | None = None) -> Any:
-    """Sort along one named axis (axes kept). ``axis=None`` returns a raw sorted flat array."""
+    """Sort along one named axis (axes kept). ``axis=None`` returns a raw sorted flat array.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.sort(hax.named([3, 1, 2], "X"), "X").tolist()
+        [1, 2, 3]
+    """
     return wrap_axiswise_call(jnp.sort, a, axis, single_axis_only=True)
 
 
 def argsort(a: Any, axis: AxisSelector | None = None, *, stable: bool = False) -> Any:
-    """Indices that sort along one named axis (axes kept)."""
+    """Indices that sort along one named axis (axes kept). ``axis=None`` returns a raw flat array.
+
+    Example:
+        >>> import haliax as hax
+        >>> hax.argsort(hax.named([3, 1, 2], "X"), "X").tolist()
+        [1, 2, 0]
+    """
     return wrap_axiswise_call(jnp.argsort, a, axis, single_axis_only=True, stable=stable)
 
 
