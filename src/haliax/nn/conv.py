@@ -12,9 +12,10 @@ so the same key gives bit-identical parameters and an Equinox model can be porte
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -24,11 +25,7 @@ from jax import lax
 from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, name_index
 from ..core import NamedArray
 from ..partitioning import auto_sharded
-
-try:  # the state-dict layer may land after this module
-    from ..state_dict import ModuleWithStateDictSerialization as _ModuleBase
-except ImportError:  # pragma: no cover - depends on what has landed
-    _ModuleBase = eqx.Module  # type: ignore[misc, assignment]
+from ..state_dict import ModuleWithStateDictSerialization
 
 __all__ = ["Conv", "ConvTranspose"]
 
@@ -153,8 +150,48 @@ def _init_params(
 # the shared engine
 
 
-class _ConvBase(_ModuleBase):  # type: ignore[misc, valid-type]
-    """Fields and the named-axis plumbing shared by `Conv` and `ConvTranspose`."""
+class _ConvPlan(NamedTuple):
+    """Everything static about one convolution call (hashable: the jit cache key)."""
+
+    perm: tuple[int, ...] | None  # input transpose putting the batch axes first (None: already there)
+    inv_perm: tuple[int, ...] | None
+    flat_shape: tuple[int, ...]  # (prod(batch), *non-batch sizes in input order)
+    batch_shape: tuple[int, ...]
+    lhs_spec: tuple[int, ...]  # (batch dim, feature dim, *spatial dims in Spatial order)
+    pads: tuple[tuple[int, int], ...]
+    groups: int
+    conv_kwargs: tuple[tuple[str, Any], ...]
+
+
+@functools.partial(jax.jit, static_argnums=3, inline=True)
+def _conv_kernel(x: jax.Array, w: jax.Array, b: jax.Array | None, plan: _ConvPlan) -> jax.Array:
+    """The raw computation: one compiled dispatch when eager, inlined when traced."""
+    if plan.perm is not None:
+        x = jnp.transpose(x, plan.perm)
+    x = x.reshape(plan.flat_shape)
+    dtype = jnp.result_type(x.dtype, w.dtype)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(dtype, jnp.float32)
+    x, w = x.astype(dtype), w.astype(dtype)
+    dn = lax.ConvDimensionNumbers(lhs_spec=plan.lhs_spec, rhs_spec=tuple(range(w.ndim)), out_spec=plan.lhs_spec)
+    y = lax.conv_general_dilated(
+        x, w, padding=plan.pads, feature_group_count=plan.groups, dimension_numbers=dn, **dict(plan.conv_kwargs)
+    )
+    if b is not None:
+        b_shape = [1] * y.ndim
+        b_shape[plan.lhs_spec[1]] = b.shape[0]
+        y = y + b.astype(y.dtype).reshape(b_shape)
+    y = y.reshape(plan.batch_shape + y.shape[1:])
+    if plan.inv_perm is not None:
+        y = jnp.transpose(y, plan.inv_perm)
+    return y
+
+
+class _ConvBase(ModuleWithStateDictSerialization):
+    """Fields and the named-axis plumbing shared by `Conv` and `ConvTranspose`.
+
+    State dict (default field walk): `weight` `(Out, In // groups, *kernel)` and `bias` `(Out,)` if present.
+    """
 
     Spatial: Mapping[str, int | None] = eqx.field(static=True)
     In: Axis = eqx.field(static=True)
@@ -223,33 +260,22 @@ class _ConvBase(_ModuleBase):  # type: ignore[misc, valid-type]
         channel_like = set(sp_pos) | {in_pos}
         batch_pos = [i for i in range(len(axes)) if i not in channel_like]
         rest_pos = [i for i in range(len(axes)) if i in channel_like]
-        perm = batch_pos + rest_pos
-        x = inputs.array
-        if perm != list(range(len(axes))):
-            x = jnp.transpose(x, perm)
+        perm = tuple(batch_pos + rest_pos)
+        identity = perm == tuple(range(len(axes)))
         batch_shape = tuple(axes[i].size for i in batch_pos)
-        x = x.reshape((math.prod(batch_shape),) + tuple(axes[i].size for i in rest_pos))
-
-        w = self._weight_array()
-        dtype = jnp.result_type(x.dtype, w.dtype)
-        if not jnp.issubdtype(dtype, jnp.inexact):
-            dtype = jnp.result_type(dtype, jnp.float32)
-        x, w = x.astype(dtype), w.astype(dtype)
-
         where = {p: 1 + j for j, p in enumerate(rest_pos)}
-        lhs_spec = (0, where[in_pos]) + tuple(where[p] for p in sp_pos)
-        dn = lax.ConvDimensionNumbers(lhs_spec=lhs_spec, rhs_spec=tuple(range(w.ndim)), out_spec=lhs_spec)
-        y = lax.conv_general_dilated(
-            x, w, padding=tuple(pads), feature_group_count=self.groups, dimension_numbers=dn, **conv_kwargs
+        plan = _ConvPlan(
+            perm=None if identity else perm,
+            inv_perm=None if identity else tuple(perm.index(i) for i in range(len(axes))),
+            flat_shape=(math.prod(batch_shape),) + tuple(axes[i].size for i in rest_pos),
+            batch_shape=batch_shape,
+            lhs_spec=(0, where[in_pos]) + tuple(where[p] for p in sp_pos),
+            pads=tuple(tuple(p) for p in pads),  # type: ignore[misc]
+            groups=self.groups,
+            conv_kwargs=tuple(sorted(conv_kwargs.items())),
         )
-        if self.bias is not None:
-            b_shape = [1] * y.ndim
-            b_shape[where[in_pos]] = self.Out.size
-            y = y + self.bias.array.astype(y.dtype).reshape(b_shape)
-
-        y = y.reshape(batch_shape + y.shape[1:])
-        if perm != list(range(len(axes))):
-            y = jnp.transpose(y, [perm.index(i) for i in range(len(axes))])
+        b = self.bias.array if self.bias is not None else None
+        y = _conv_kernel(inputs.array, self._weight_array(), b, plan)
         new_size = dict(zip(sp_pos, out_sizes))
         out_axes = tuple(
             self.Out if i == in_pos else (a.resize(new_size[i]) if i in new_size else a) for i, a in enumerate(axes)

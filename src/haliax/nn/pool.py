@@ -10,8 +10,9 @@ name `pool` is this module).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -155,6 +156,20 @@ def _setup(
     return pos, window, strides, pads, extra
 
 
+class _PoolPlan(NamedTuple):
+    """The static description of one pooling call (hashable: the jit cache key)."""
+
+    pos: tuple[int, ...]
+    window: tuple[int, ...]
+    strides: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    extra: tuple[int, ...]
+
+
+def _plan(pos: Any, window: Any, strides: Any, pads: Any, extra: Any) -> _PoolPlan:
+    return _PoolPlan(tuple(pos), tuple(window), tuple(strides), tuple(tuple(p) for p in pads), tuple(extra))
+
+
 def _reduce(
     x: jax.Array,
     pos: Sequence[int],
@@ -170,7 +185,9 @@ def _reduce(
     pd = [(0, 0)] * x.ndim
     for p, k, s, (lo, hi), e in zip(pos, window, strides, pads, extra):
         dims[p], st[p], pd[p] = k, s, (lo, hi + e)
-    return lax.reduce_window(x, jnp.asarray(init, x.dtype), reduce_fn, tuple(dims), tuple(st), tuple(pd))
+    # a concrete (NumPy) init lets JAX pick the differentiable max/min/add window reductions
+    init = init.astype(x.dtype) if isinstance(init, jax.core.Tracer) else np.asarray(init, x.dtype)
+    return lax.reduce_window(x, init, reduce_fn, tuple(dims), tuple(st), tuple(pd))
 
 
 def _wrap(inputs: NamedArray, pos: Sequence[int], y: jax.Array) -> NamedArray:
@@ -246,10 +263,14 @@ def _extreme_pool(
     largest: bool,
     fn: str,
 ) -> NamedArray:
-    pos, window, strides, pads, extra = _setup(Window, inputs, stride, padding, use_ceil, fn)
-    init = _extreme(inputs.dtype, not largest)
+    plan = _plan(*_setup(Window, inputs, stride, padding, use_ceil, fn))
+    return _wrap(inputs, plan.pos, _extreme_kernel(inputs.array, plan, largest))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2), inline=True)
+def _extreme_kernel(x: jax.Array, plan: _PoolPlan, largest: bool) -> jax.Array:
     op = lax.max if largest else lax.min
-    return _wrap(inputs, pos, _reduce(inputs.array, pos, window, strides, pads, extra, init, op))
+    return _reduce(x, *plan, _extreme(x.dtype, not largest), op)
 
 
 def max_pool(
@@ -372,20 +393,24 @@ def mean_pool(
         >>> hnn.mean_pool(hax.Axis("D", 3), x, stride=3, padding="SAME").tolist()
         [1.0, 4.0, 7.0, 10.0, 12.5]
     """
-    fn = "mean_pool"
-    pos, window, strides, pads, extra = _setup(Window, inputs, stride, padding, use_ceil, fn)
-    acc, out_dtype = _accumulation_dtype(inputs.dtype)
-    total = _reduce(inputs.array.astype(acc), pos, window, strides, pads, extra, 0, lax.add)
+    plan = _plan(*_setup(Window, inputs, stride, padding, use_ceil, "mean_pool"))
+    return _wrap(inputs, plan.pos, _mean_kernel(inputs.array, plan, count_include_pad))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2), inline=True)
+def _mean_kernel(x: jax.Array, plan: _PoolPlan, count_include_pad: bool) -> jax.Array:
+    acc, out_dtype = _accumulation_dtype(x.dtype)
+    total = _reduce(x.astype(acc), *plan, 0, lax.add)
     divisor = np.ones([1] * total.ndim, dtype=np.float64)
-    if any(extra) or not (count_include_pad or all(q == (0, 0) for q in pads)):
-        for p, k, s, (lo, hi), e in zip(pos, window, strides, pads, extra):
+    if any(plan.extra) or not (count_include_pad or all(q == (0, 0) for q in plan.pads)):
+        for p, k, s, (lo, hi), e in zip(*plan):
             shape = [1] * total.ndim
             shape[p] = total.shape[p]
-            counts = _window_counts(inputs.axes[p].size, k, s, lo, hi, e, count_include_pad)
+            counts = _window_counts(x.shape[p], k, s, lo, hi, e, count_include_pad)
             divisor = divisor * counts.reshape(shape)
     else:
-        divisor = divisor * np.prod(window)
-    return _wrap(inputs, pos, _exact_divide(total, divisor).astype(out_dtype))
+        divisor = divisor * np.prod(plan.window)
+    return _exact_divide(total, divisor).astype(out_dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,15 +419,19 @@ def mean_pool(
 
 def _adaptive(Output: AxisSpec, inputs: NamedArray, kind: str, fn: str) -> NamedArray:
     target = _window_axes(Output, fn, "Output")
-    pos = _positions(inputs, target, fn, "Output")
+    pos = tuple(_positions(inputs, target, fn, "Output"))
+    return _wrap(inputs, pos, _adaptive_kernel(inputs.array, pos, tuple(a.size for a in target), kind))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3), inline=True)
+def _adaptive_kernel(x: jax.Array, pos: tuple[int, ...], targets: tuple[int, ...], kind: str) -> jax.Array:
     if kind == "mean":
-        acc, out_dtype = _accumulation_dtype(inputs.dtype)
-        x = inputs.array.astype(acc)
+        acc, out_dtype = _accumulation_dtype(x.dtype)
+        x = x.astype(acc)
     else:
-        x = inputs.array
         out_dtype = x.dtype
-    for p, ax in zip(pos, target):
-        n, m = x.shape[p], ax.size
+    for p, m in zip(pos, targets):
+        n = x.shape[p]
         if n % m == 0:  # equal, non-overlapping windows: a reshape
             x = x.reshape(x.shape[:p] + (m, n // m) + x.shape[p + 1 :])
             valid = None
@@ -424,7 +453,7 @@ def _adaptive(Output: AxisSpec, inputs: NamedArray, kind: str, fn: str) -> Named
             shape[p], shape[p + 1] = valid.shape
             x = jnp.sum(jnp.where(valid.reshape(shape), x, 0), axis=p + 1)
             x = _exact_divide(x, valid.sum(axis=1).reshape(shape[: p + 1] + shape[p + 2 :]))
-    return _wrap(inputs, pos, x.astype(out_dtype))
+    return x.astype(out_dtype)
 
 
 def adaptive_mean_pool(Output: AxisSpec, inputs: NamedArray) -> NamedArray:
