@@ -284,18 +284,19 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
                     "axis, but the sizes differ"
                 )
             batch.append(d)
-    entries = adv + [(d, (cur[d],)) for d in batch]  # type: ignore[misc]
+    present: list[Axis] = [c if c is not None else axes[d] for d, c in enumerate(cur)]
+    entries = adv + [(d, (present[d],)) for d in batch]
     union = union_axes_for_indices([g for _, g in entries], fn)
     adv_pos = sorted(p for p, _ in entries)
     kept_dims = [d for d in range(nd) if cur[d] is not None and d not in batch]
-    kept_axes = [cur[d] for d in kept_dims]
+    kept_axes = [present[d] for d in kept_dims]
     if adv_pos and adv_pos[-1] - adv_pos[0] + 1 == len(adv_pos):
         k = sum(1 for d in kept_dims if d < adv_pos[0])
         out = tuple(kept_axes[:k]) + union + tuple(kept_axes[k:])
     else:
         out = union + tuple(kept_axes)
-    if len(name_index(out)) != len(out):  # type: ignore[arg-type]
-        raise ValueError(f"{fn}: the result would have duplicate axis names: {_names(out)}")  # type: ignore[arg-type]
+    if len(name_index(out)) != len(out):
+        raise ValueError(f"{fn}: the result would have duplicate axis names: {_names(out)}")
 
     plan = Plan()
     plan.out_axes = out
@@ -309,7 +310,7 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
     plan.has_ds = any(k is not None and k[0] in ("ds", "dsd", "dsn") for k in kinds)
     if simple:
         _plan_slices(plan, axes, kinds, out)
-    _plan_gather(plan, axes, kinds, cur, batch, union, out)
+    _plan_gather(plan, axes, kinds, present, batch, union, out)
     return plan
 
 
@@ -377,14 +378,14 @@ def _plan_gather(
     plan: Plan,
     axes: tuple[Axis, ...],
     kinds: list[Any],
-    cur: list[Axis | None],
+    cur: list[Axis],
     batch: list[int],
     union: tuple[Axis, ...],
     out: tuple[Axis, ...],
 ) -> None:
     nd = len(axes)
     list_axes = tuple(cur[d] for d in range(nd) if kinds[d] is not None and kinds[d][0] == "l" and d not in batch)
-    u_axes = union + list_axes  # type: ignore[operator]
+    u_axes = union + list_axes
     gather: list[Any] = []
     adv_dims, slice_dims = [], []
     for d in range(nd):
@@ -397,13 +398,13 @@ def _plan_gather(
                 const = np.arange(k[1], k[2], k[3], dtype=np.int32)
             else:
                 const = np.asarray(k[1], dtype=np.int32)
-            gather.append(("const", const.reshape(_aligned_shape((c,), u_axes))))  # type: ignore[arg-type]
+            gather.append(("const", const.reshape(_aligned_shape((c,), u_axes))))
         elif k is None:
             gather.append(("slice", builtins.slice(None)))
         elif k[0] == "s":
             gather.append(("slice", builtins.slice(k[1], k[2] if k[2] >= 0 else None, k[3])))
         elif k[0] == "l":
-            gather.append(("const", np.asarray(k[1], dtype=np.int32).reshape(_aligned_shape((c,), u_axes))))  # type: ignore[arg-type]
+            gather.append(("const", np.asarray(k[1], dtype=np.int32).reshape(_aligned_shape((c,), u_axes))))
         elif k[0] == "i":
             gather.append(("int", k[1]))
         elif k[0] == "di":
@@ -431,7 +432,7 @@ def _plan_gather(
     plan.gather = tuple(gather)
     plan.u_axes = u_axes
     plan.jnp_axes = jnp_axes
-    names = [a.name for a in jnp_axes]  # type: ignore[union-attr]
+    names = [a.name for a in jnp_axes]
     perm = tuple(names.index(a.name) for a in out)
     plan.jnp_perm = None if perm == tuple(range(len(perm))) else perm
 
