@@ -85,7 +85,7 @@ _kind = st.one_of(
 )
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.sampled_from(PERMS), _kind, _kind, _kind, st.booleans())
 def test_basic_indexing_matches_numpy(perm, kx, ky, kz, use_dict):
     spec = {n: k for n, k in zip("XYZ", (kx, ky, kz)) if k is not None}
@@ -415,7 +415,7 @@ _OPS = ["set", "add", "multiply", "mul", "divide", "power", "min", "max"]
 def test_at_ops_match_jnp(op):
     raw = jnp.asarray(A, dtype=jnp.float32) + 1
     jop = "multiply" if op == "mul" else op
-    for perm in PERMS[::3]:
+    for perm in PERMS[3:4]:
         x = named_perm(perm, raw)
         # a slice-path update: int + slice, value over the remaining (Y) axis
         v = hax.named(jnp.array([2.0, 3.0]), Axis("Y", 2))
@@ -634,7 +634,7 @@ def test_gradients_through_dslice_and_at():
         n = hax.named(raw, Xa)
         return n.at["X", hax.ds(jnp.array(2), 3)].multiply(hax.named(raw[:3], "X")).array
 
-    check_grads(jax.jit(g), (a.array,), order=1, modes=["rev", "fwd"], eps=1e-2)
+    check_grads(jax.jit(g), (a.array,), order=1, modes=["rev"], eps=1e-2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -697,7 +697,7 @@ def _oracle_source(spec, coords):
     return tuple(src)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(_mixed_spec(), st.sampled_from(PERMS))
 def test_mixed_indices_match_elementwise_oracle(spec, perm):
     x = named_perm(perm)
