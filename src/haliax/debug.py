@@ -10,6 +10,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from .core import NamedArray
 
@@ -149,7 +150,7 @@ def describe_array(arr: Any) -> str:
     sharding = getattr(raw, "sharding", None) if isinstance(raw, jax.Array) else None
     if sharding is not None and not isinstance(sharding, jax.sharding.SingleDeviceSharding):
         parts.append(f"sharding={sharding}")
-    if isinstance(raw, jax.core.Tracer) or not hasattr(raw, "dtype"):
+    if isinstance(raw, Tracer) or not hasattr(raw, "dtype"):
         return ", ".join(parts) + ")"
     numeric = jnp.issubdtype(raw.dtype, jnp.integer) or jnp.issubdtype(raw.dtype, jnp.floating) or raw.dtype == bool
     if getattr(raw, "size", 0) > 0 and numeric:

@@ -15,6 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.ad_checkpoint import checkpoint_name
+from jax.core import Tracer
 
 from .axis import to_jax_shape as to_jax_shape  # re-exported for compatibility
 from .core import NamedArray
@@ -46,7 +47,7 @@ def is_in_jit() -> bool:
         >>> is_in_jit(), bool(jax.jit(lambda: is_in_jit())())
         (False, True)
     """
-    return isinstance(jnp.zeros(()), jax.core.Tracer)
+    return isinstance(jnp.zeros(()), Tracer)
 
 
 def is_scalarish(x: Any) -> bool:
