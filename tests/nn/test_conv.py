@@ -1,6 +1,9 @@
 """Conv / ConvTranspose: Equinox bit-equality (init and outputs), axis handling, padding forms, errors,
 transformations, gradients and state dicts. (Randomised torch parity lives in test_conv_parity.py.)"""
 
+import copy
+import pickle
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -82,6 +85,11 @@ def test_fields_and_weight_axes():
     assert convt.output_padding == (1,) and convt.Spatial == {"h": None}
     # no callable or Python leaves: only the two arrays
     assert len(jax.tree.leaves(conv)) == 2 and len(jax.tree.leaves(convt)) == 2
+    # the Spatial dict is hashable and immutable, and survives copies and pickling
+    for copied in (copy.deepcopy(conv.Spatial), pickle.loads(pickle.dumps(conv.Spatial))):
+        assert copied == conv.Spatial and hash(copied) == hash(conv.Spatial)
+    with pytest.raises(TypeError, match="immutable"):
+        conv.Spatial["h"] = 3
 
 
 # --------------------------------------------------------------------------------------------------

@@ -132,9 +132,9 @@ def test_conv_matches_torch(case):
         )
     )
     conv_fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(spatial)]
-    bias = torch.from_numpy(np.asarray(conv.bias.array)) if conv.bias is not None else None
+    bias = torch.from_numpy(np.array(conv.bias.array)) if conv.bias is not None else None
     ref = conv_fn(
-        _torch_pad(xt, _pairs(case)), torch.from_numpy(np.asarray(conv.weight.array)), bias,
+        _torch_pad(xt, _pairs(case)), torch.from_numpy(np.array(conv.weight.array)), bias,
         stride=case["s"], dilation=case["d"], groups=case["groups"],
     ).numpy()  # fmt: skip
     ref = ref.reshape(bshape + list(ref.shape[1:]))
@@ -210,7 +210,7 @@ def test_conv_transpose_matches_torch(case):
     )
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[len(spatial)]
     wt = torch.from_numpy(_torch_transpose_weight(np.asarray(m.weight.array), case["groups"]))
-    bias = torch.from_numpy(np.asarray(m.bias.array)) if m.bias is not None else None
+    bias = torch.from_numpy(np.array(m.bias.array)) if m.bias is not None else None
     # padding (lo, hi) of a transposed conv crops lo/hi from the unpadded result (torch only has lo == hi)
     ref = fn(xt, wt, bias, stride=case["s"], output_padding=case["op"], groups=case["groups"], dilation=case["d"])
     crop = (slice(None), slice(None)) + tuple(slice(lo, f - hi) for (lo, hi), f in zip(pairs, full))
@@ -229,7 +229,7 @@ def test_symmetric_padding_uses_torch_padding_argument():
                                                        dilation=2, key=key))  # fmt: skip
     x = _random_input(rng, ["b0", "c", "h", "w"], {"b0": 2, "c": 2, "h": 4, "w": 5})
     ref = F.conv_transpose2d(
-        torch.from_numpy(np.asarray(x.array)), torch.from_numpy(_torch_transpose_weight(np.asarray(m.weight.array), 1)),
-        torch.from_numpy(np.asarray(m.bias.array)), stride=2, padding=1, output_padding=1, dilation=2,
+        torch.from_numpy(np.array(x.array)), torch.from_numpy(_torch_transpose_weight(np.asarray(m.weight.array), 1)),
+        torch.from_numpy(np.array(m.bias.array)), stride=2, padding=1, output_padding=1, dilation=2,
     ).numpy()  # fmt: skip
     np.testing.assert_allclose(np.asarray(_call(m, x).array), ref, rtol=TOL, atol=TOL)

@@ -39,10 +39,13 @@ class _ShapeDict(dict):
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self.items()))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # copy/deepcopy/pickle rebuild from a plain dict
+        return (_ShapeDict, (dict(self),))
+
     def _immutable(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Spatial shape dicts are immutable")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _immutable  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _immutable  # type: ignore
 
 
 # --------------------------------------------------------------------------------------------------
