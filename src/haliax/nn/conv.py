@@ -248,7 +248,13 @@ class _ConvBase(ModuleWithStateDictSerialization):
         return in_pos, sp_pos
 
     def _apply(
-        self, inputs: NamedArray, pads: Sequence[tuple[int, int]], out_sizes: Sequence[int], **conv_kwargs: Any
+        self,
+        inputs: NamedArray,
+        pads: Sequence[tuple[int, int]],
+        out_sizes: Sequence[int],
+        kernel_size: tuple[int, ...],
+        groups: int,
+        **conv_kwargs: Any,
     ) -> NamedArray:
         """Run one ``lax.conv_general_dilated`` with the batch axes flattened; restore the input order."""
         in_pos, sp_pos = self._validate(inputs)
@@ -257,7 +263,7 @@ class _ConvBase(ModuleWithStateDictSerialization):
             if o < 1:
                 raise ValueError(
                     f"{self._fn}: the kernel (with dilation) is larger than the padded input along spatial axis "
-                    f"{n!r} (inputs {tuple(str(a) for a in axes)}, kernel_size={self.kernel_size}, padding={pads}): "
+                    f"{n!r} (inputs {tuple(str(a) for a in axes)}, kernel_size={kernel_size}, padding={pads}): "
                     f"the output would have size {o}"
                 )
         channel_like = set(sp_pos) | {in_pos}
@@ -274,7 +280,7 @@ class _ConvBase(ModuleWithStateDictSerialization):
             batch_shape=batch_shape,
             lhs_spec=(0, where[in_pos]) + tuple(where[p] for p in sp_pos),
             pads=tuple(tuple(p) for p in pads),  # type: ignore[misc]
-            groups=self.groups,
+            groups=groups,
             conv_kwargs=tuple(sorted(conv_kwargs.items())),
         )
         b = self.bias.array if self.bias is not None else None
@@ -373,7 +379,7 @@ class Conv(_ConvBase):
     def _pads(self, sizes: Sequence[int]) -> tuple[tuple[int, int], ...]:
         if isinstance(self.padding, str):
             window = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
-            return tuple(tuple(p) for p in lax.padtype_to_pads(tuple(sizes), window, self.stride, self.padding))
+            return tuple((lo, hi) for lo, hi in lax.padtype_to_pads(tuple(sizes), window, self.stride, self.padding))
         return self.padding
 
     def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:
@@ -400,7 +406,15 @@ class Conv(_ConvBase):
             (n + lo + hi - d * (k - 1) - 1) // s + 1 if n + lo + hi >= d * (k - 1) + 1 else 0
             for n, (lo, hi), k, s, d in zip(sizes, pads, self.kernel_size, self.stride, self.dilation)
         ]
-        return self._apply(inputs, pads, out_sizes, window_strides=self.stride, rhs_dilation=self.dilation)
+        return self._apply(
+            inputs,
+            pads,
+            out_sizes,
+            self.kernel_size,
+            self.groups,
+            window_strides=self.stride,
+            rhs_dilation=self.dilation,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -531,6 +545,8 @@ class ConvTranspose(_ConvBase):
             inputs,
             pads,
             out_sizes,
+            self.kernel_size,
+            self.groups,
             window_strides=(1,) * len(self.Spatial),
             lhs_dilation=self.stride,
             rhs_dilation=self.dilation,

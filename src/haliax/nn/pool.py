@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.core import Tracer
 
 from ..axis import Axis, AxisSpec, axis_not_found_error, name_index
 from ..core import NamedArray
@@ -186,7 +187,7 @@ def _reduce(
     for p, k, s, (lo, hi), e in zip(pos, window, strides, pads, extra):
         dims[p], st[p], pd[p] = k, s, (lo, hi + e)
     # a concrete (NumPy) init lets JAX pick the differentiable max/min/add window reductions
-    init = init.astype(x.dtype) if isinstance(init, jax.core.Tracer) else np.asarray(init, x.dtype)
+    init = init.astype(x.dtype) if isinstance(init, Tracer) else np.asarray(init, x.dtype)
     return lax.reduce_window(x, init, reduce_fn, tuple(dims), tuple(st), tuple(pd))
 
 
