@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -167,6 +167,10 @@ class NamedArray:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("NamedArray is immutable")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle / copy / deepcopy rebuild through the constructor (``__setattr__`` is blocked)
+        return (NamedArray, (self.array, self.axes))
+
     # pytree
     def tree_flatten(self) -> tuple[tuple[Any], tuple[Axis, ...]]:
         return (self.array,), self.axes
@@ -305,6 +309,8 @@ class NamedArray:
             return self._lookup(sel)
         if isinstance(sel, Mapping):
             return tuple(self._lookup(n if s is None else Axis(n, s)) for n, s in sel.items())
+        if not isinstance(sel, Iterable):
+            return self._lookup(sel)  # raises the TypeError
         return tuple(self._lookup(s) for s in sel)
 
     def has_axis(self, sel: AxisSelection) -> bool:
