@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.core import Tracer
 
 from ..axis import Axis
 from ..core import NamedArray
@@ -226,3 +228,87 @@ def gather_index(plan: Plan, dyn: list[Any], fill_ds: bool) -> tuple[Any, ...]:
                 idx = idx.reshape(g[4])
             out.append(idx)
     return tuple(out)
+
+
+def gather_get(plan: Plan, arr: Any, dyn: list[Any], fill_ds: bool, opts: tuple[Any, ...], fill_value: Any) -> Any:
+    """Run the gather path for a read: one ``jnp`` advanced index, then the transpose to the named placement."""
+    tup = gather_index(plan, dyn, fill_ds)
+    kw = dict(opts)
+    if fill_value is not None:
+        kw["fill_value"] = fill_value
+    out = arr.at[tup].get(**kw) if kw else arr[tup]
+    if plan.jnp_perm:
+        out = jnp.transpose(out, plan.jnp_perm)
+    return out
+
+
+def gather_update(
+    plan: Plan,
+    arr: Any,
+    dyn: list[Any],
+    drop_ds: bool,
+    op: str,
+    opts: tuple[Any, ...],
+    value: Any,
+    value_axes: tuple[Axis, ...],
+    fn_apply: Any,
+) -> Any:
+    """Run the gather path for a write: one ``jnp`` ``.at[...]`` scatter with the value in ``jnp``'s layout."""
+    ref = arr.at[gather_index(plan, dyn, drop_ds)]
+    if op == "apply":
+        return ref.apply(fn_apply, **dict(opts))
+    v = align_to(value, value_axes, plan.jnp_axes) if value_axes else value
+    return getattr(ref, op)(v, **dict(opts))
+
+
+# --------------------------------------------------------------------------------------------------
+# eager calls: one compiled executable per plan instead of one dispatch per lax op
+
+_slice_get_jit = jax.jit(slice_get, static_argnums=(0, 3))
+_slice_update_jit = jax.jit(slice_update, static_argnums=(0, 4, 5, 6, 7))
+_gather_get_jit = jax.jit(gather_get, static_argnums=(0, 3, 4, 5))
+_gather_update_jit = jax.jit(gather_update, static_argnums=(0, 3, 4, 5, 7, 8))
+
+
+def _tracing(*xs: Any) -> bool:
+    return any(isinstance(x, Tracer) for x in jax.tree_util.tree_leaves(xs))
+
+
+def run_slice_get(plan: Plan, arr: Any, dyn: list[Any], fill: bool = True) -> Any:
+    """`slice_get`, through a cached ``jax.jit`` when called eagerly (inlined as is under a trace)."""
+    if _tracing(arr, dyn):
+        return slice_get(plan, arr, dyn, fill)
+    return _slice_get_jit(plan, arr, dyn, fill)
+
+
+def run_slice_update(
+    plan: Plan, arr: Any, dyn: list[Any], value: Any, value_axes: tuple[Axis, ...], op: str, fn_apply: Any, mode: Any
+) -> Any:
+    """`slice_update`, through a cached ``jax.jit`` when called eagerly (inlined as is under a trace)."""
+    if op == "apply" or _tracing(arr, dyn, value):  # (a fresh lambda per call would recompile every time)
+        return slice_update(plan, arr, dyn, value, value_axes, op, fn_apply, mode)
+    return _slice_update_jit(plan, arr, dyn, value, value_axes, op, fn_apply, mode)
+
+
+def run_gather_get(plan: Plan, arr: Any, dyn: list[Any], fill_ds: bool, opts: tuple[Any, ...], fill_value: Any) -> Any:
+    """`gather_get`, through a cached ``jax.jit`` when called eagerly."""
+    if _tracing(arr, dyn) or not (fill_value is None or isinstance(fill_value, (int, float, complex, np.generic))):
+        return gather_get(plan, arr, dyn, fill_ds, opts, fill_value)
+    return _gather_get_jit(plan, arr, dyn, fill_ds, opts, fill_value)  # fill_value must be concrete: static
+
+
+def run_gather_update(
+    plan: Plan,
+    arr: Any,
+    dyn: list[Any],
+    drop_ds: bool,
+    op: str,
+    opts: tuple[Any, ...],
+    value: Any,
+    value_axes: tuple[Axis, ...],
+    fn_apply: Any,
+) -> Any:
+    """`gather_update`, through a cached ``jax.jit`` when called eagerly."""
+    if op == "apply" or _tracing(arr, dyn, value):
+        return gather_update(plan, arr, dyn, drop_ds, op, opts, value, value_axes, fn_apply)
+    return _gather_update_jit(plan, arr, dyn, drop_ds, op, opts, value, value_axes, fn_apply)

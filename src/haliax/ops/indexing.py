@@ -44,10 +44,10 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
     plan = _p.make_plan(x.axes, struct, fn)
     if plan.slice_path:
         if not options:
-            return NamedArray(_x.slice_get(plan, x.array, dyn), plan.out_axes)
+            return NamedArray(_x.run_slice_get(plan, x.array, dyn), plan.out_axes)
         if options.get("mode") in ("clip", "promise_in_bounds") and "fill_value" not in options and not plan.pad:
             # in-bounds promise: dynamic starts are clamped, no zero-fill fix-up
-            return NamedArray(_x.slice_get(plan, x.array, dyn, fill=False), plan.out_axes)
+            return NamedArray(_x.run_slice_get(plan, x.array, dyn, fill=False), plan.out_axes)
     options = dict(options or {})
     mode = options.get("mode")
     if mode not in _p._MODES and not hasattr(mode, "name"):
@@ -57,13 +57,8 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
         options["mode"] = "fill"
         if options.get("fill_value") is None:
             options["fill_value"] = 0
-    tup = _x.gather_index(plan, dyn, fill_ds)
-    if options:
-        arr = x.array.at[tup].get(**options)
-    else:
-        arr = x.array[tup]
-    if plan.jnp_perm:
-        arr = jnp.transpose(arr, plan.jnp_perm)
+    fill_value = options.pop("fill_value", None)
+    arr = _x.run_gather_get(plan, x.array, dyn, fill_ds, tuple(sorted(options.items())), fill_value)
     return NamedArray(arr, plan.out_axes)
 
 
@@ -148,18 +143,14 @@ class _IndexUpdateRef:
         else:
             raw, vaxes = None, ()
         if plan.slice_path and plan.update_ok:
-            arr = _x.slice_update(plan, x.array, dyn, raw, vaxes, op, fn_apply, mode)
+            arr = _x.run_slice_update(plan, x.array, dyn, raw, vaxes, op, fn_apply, mode)
             return NamedArray(arr, x.axes)
         opts = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         drop_ds = plan.has_ds and mode in (None, "drop", "fill")
         if drop_ds:
             opts["mode"] = "drop"
-        tup = _x.gather_index(plan, dyn, drop_ds)
-        ref = x.array.at[tup]
-        if op == "apply":
-            return NamedArray(ref.apply(fn_apply, **opts), x.axes)
-        v = align_to(raw, vaxes, plan.jnp_axes) if vaxes else raw
-        return NamedArray(getattr(ref, op)(v, **opts), x.axes)
+        arr = _x.run_gather_update(plan, x.array, dyn, drop_ds, op, tuple(sorted(opts.items())), raw, vaxes, fn_apply)
+        return NamedArray(arr, x.axes)
 
     def set(self, value: Any, **kwargs: Any) -> NamedArray:
         """``x[idx] = value``, functionally."""
