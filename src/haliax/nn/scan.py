@@ -1,3 +1,550 @@
-"""(being written)"""
+"""Stacks of identical layers: `Stacked` (one module, parameters stacked along a ``Block`` axis, run with
+`haliax.scan`) and `BlockSeq` (a Python list of modules, run with a Python loop), with one interface
+(`BlockFoldable`), the same gradient-checkpointing policies (`ScanCheckpointPolicy`) and the same state-dict
+layout (``prefix.{i}.…``, PyTorch's ``ModuleList``). See ``docs/scan.md``.
+"""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import dataclasses
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
+from ..axis import Axis
+from ..core import NamedArray, is_named_array
+from ..hof import fold as hax_fold
+from ..hof import scan as hax_scan
+from ..hof import vmap as hax_vmap
+from ..partitioning import auto_sharded
+from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
+
+__all__ = [
+    "BlockFoldable",
+    "ModuleInit",
+    "ScanCheckpointPolicy",
+    "ScanCheckpointSpec",
+    "Stacked",
+    "BlockSeq",
+]
+
+M = TypeVar("M", bound=eqx.Module)
+M_co = TypeVar("M_co", covariant=True)
+
+
+class ModuleInit(Protocol[M_co]):
+    """What `Stacked.init` / `BlockSeq.init` return: a function ``(*args, **kwargs) -> module`` that forwards its
+    arguments to the block class's ``init`` (per layer).
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=2, L=3)
+        >>> make: hnn.scan.ModuleInit = hnn.Stacked.init(L, hnn.MLP)
+        >>> make(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3)).Block == L
+        True
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> M_co: ...
+
+
+@runtime_checkable
+class BlockFoldable(Protocol[M]):
+    """The interface shared by `Stacked` and `BlockSeq`: a sequence of ``Block.size`` layers.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=2, L=3)
+        >>> keys = jax.random.split(jax.random.PRNGKey(0), 3)
+        >>> isinstance(hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=keys), hnn.scan.BlockFoldable)
+        True
+    """
+
+    Block: Axis
+
+    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any: ...
+
+    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]: ...
+
+    def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]: ...
+
+    def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]: ...
+
+    def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]: ...
+
+    def unstacked(self) -> Sequence[M]: ...
+
+    def get_layer(self, index: int) -> M: ...
+
+
+# --------------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _policy(gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None, where: str) -> ScanCheckpointPolicy:
+    policy = ScanCheckpointPolicy.from_bool_or_str(gradient_checkpointing)
+    if prevent_cse is not None:
+        warnings.warn(
+            f"{where}: prevent_cse is deprecated; pass a ScanCheckpointPolicy(prevent_cse=...) instead",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        policy = dataclasses.replace(policy, prevent_cse=prevent_cse)
+    return policy
+
+
+def _check_block_class(module: Any, where: str) -> None:
+    if not (isinstance(module, type) and issubclass(module, eqx.Module)):
+        raise TypeError(f"{where}: the block must be an equinox.Module subclass with an `init` method, got {module!r}")
+    if not callable(getattr(module, "init", None)):
+        raise TypeError(
+            f"{where}: the block class {module.__name__} has no `init` method (a static/class method building one "
+            "layer, e.g. `init(..., *, key)`)"
+        )
+
+
+def _check_unroll(unroll: int | bool | None, where: str) -> int | bool:
+    if unroll is None:
+        return 1
+    if isinstance(unroll, bool):
+        return unroll
+    if not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f"{where}: unroll must be None, a bool or an int >= 1, got {unroll!r}")
+    return unroll
+
+
+def _pair(out: Any, where: str) -> tuple[Any, Any]:
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise ValueError(
+            f"{where} expects the block to return a pair of (carry, extra), got {type(out).__name__}"
+            + (f" with axes {out.axes}" if isinstance(out, NamedArray) else "")
+        )
+    return out[0], out[1]
+
+
+def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
+    """Layer ``i`` of one leaf: NamedArrays with ``Block`` are indexed along it; plain arrays with ndim >= 1 are
+    indexed along dim 0 if their leading dim is ``Block.size``, otherwise kept (``plain="match"``) or rejected
+    (``plain="strict"``); everything else is kept."""
+    if isinstance(x, NamedArray):
+        idx = {a.name: k for k, a in enumerate(x.axes)}.get(Block.name)
+        if idx is None or x.array is None:
+            return x
+        if x.axes[idx].size != Block.size:
+            raise ValueError(f"{where}: an array has axis {x.axes[idx]} but the layer axis is {Block}")
+        return NamedArray(x.array[(slice(None),) * idx + (i,)], x.axes[:idx] + x.axes[idx + 1 :])
+    if hasattr(x, "shape") and hasattr(x, "dtype") and len(x.shape) >= 1:
+        if x.shape[0] == Block.size:
+            return x[i]
+        if plain == "strict":
+            raise ValueError(
+                f"{where}: a plain array of shape {tuple(x.shape)} has leading dim {x.shape[0]}, but the layer axis is "
+                f"{Block}; per-layer arrays need a leading dim of {Block.size} (or use a 0-d array / NamedArray "
+                "without the layer axis to share a value)"
+            )
+    return x
+
+
+def _take_layer(tree: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
+    return jax.tree_util.tree_map(lambda x: _take(x, Block, i, plain, where), tree, is_leaf=is_named_array)
+
+
+def _stack_layers(items: Sequence[Any], Block: Axis, where: str) -> Any:
+    """Stack a list of same-structured trees along a new leading Block axis; non-array leaves must agree."""
+    flat = [jax.tree_util.tree_flatten(t, is_leaf=is_named_array) for t in items]
+    treedef = flat[0][1]
+    for k, (_, td) in enumerate(flat):
+        if td != treedef:
+            raise ValueError(f"{where}: layer {k} returned a different structure than layer 0: {td} vs {treedef}")
+    out = []
+    for leaves in zip(*(f[0] for f in flat), strict=True):
+        first = leaves[0]
+        if isinstance(first, NamedArray):
+            from ..ops.shape import stack
+
+            out.append(stack(Block, leaves))
+        elif hasattr(first, "shape") and hasattr(first, "dtype"):
+            out.append(jnp.stack(leaves))
+        else:
+            if isinstance(first, (bool, int, float, str)) and any(x != first for x in leaves[1:]):
+                raise ValueError(
+                    f"{where}: a non-array value differs between layers ({list(leaves)}); it cannot be stacked"
+                )
+            out.append(first)
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stacked
+
+
+class Stacked(ModuleWithStateDictSerialization, Generic[M]):
+    """``Block.size`` copies of a module with their parameters stacked along the ``Block`` axis ("scan over
+    layers"): compiled once, whatever the depth.
+
+    Every NamedArray of `stacked` has ``Block`` prepended and every plain array a leading dim of size
+    ``Block.size``; non-array fields are shared. Build one with `Stacked.init`, run it with `fold` (carry only)
+    or `scan` (carry and per-layer outputs). ``gradient_checkpointing`` (a `ScanCheckpointPolicy`, bool or
+    string shorthand) controls what the backward pass stores; the default is no checkpointing.
+
+    State dicts use PyTorch's ``ModuleList`` layout, ``prefix.{i}.<layer keys>``, identical to `BlockSeq`'s.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=4, L=3)
+        >>> keys = jax.random.split(jax.random.PRNGKey(0), L.size)
+        >>> stack = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=keys)
+        >>> stack.stacked.layers[0].weight.axes[0] == L
+        True
+        >>> stack.fold(hax.ones(E)).axes == (E,)
+        True
+    """
+
+    stacked: M
+    Block: Axis = eqx.field(static=True)
+    gradient_checkpointing: ScanCheckpointPolicy = eqx.field(
+        static=True, default=ScanCheckpointPolicy(disable=True, save_inputs=True, save_block_internals=True)
+    )
+
+    @property
+    def Layers(self) -> Axis:
+        """Alias of `Block`."""
+        return self.Block
+
+    @classmethod
+    def init(
+        cls,
+        Block: Axis,
+        module: type[M],
+        *,
+        gradient_checkpointing: ScanCheckpointSpec = False,
+        prevent_cse: bool | None = None,
+    ) -> ModuleInit[Stacked[M]]:
+        """A function building the stack: ``init(Block, Module)(*args, **kwargs)`` calls
+        ``haliax.vmap(Module.init, Block)(*args, **kwargs)``.
+
+        So NamedArray arguments containing ``Block`` are split per layer, NamedArrays without it are shared,
+        plain arrays are split along dim 0 (``key=jax.random.split(key, Block.size)`` gives one key per layer)
+        and Python values are passed unchanged. ``prevent_cse`` is deprecated (use the policy's field).
+
+        Raises:
+            TypeError: ``module`` is not an Equinox Module class with an ``init``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=4)
+            >>> keys = jax.random.split(jax.random.PRNGKey(0), 4)
+            >>> s = hnn.Stacked.init(L, hnn.MLP, gradient_checkpointing="full")(E, E, 4, 1, key=keys)
+            >>> s.gradient_checkpointing.save_carries, s.stacked.layers[1].bias.axes == (L, E)
+            (False, True)
+        """
+        _check_block_class(module, "Stacked.init")
+        policy = _policy(gradient_checkpointing, prevent_cse, "Stacked.init")
+
+        def build(*args: Any, **kwargs: Any) -> Stacked[M]:
+            return cls(hax_vmap(module.init, Block)(*args, **kwargs), Block, policy)
+
+        return build
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def _rethrow(self, e: ValueError, where: str) -> ValueError:
+        if str(e).startswith("scan got `length`"):
+            return ValueError(f"{where} over {self.Block}: {e}")
+        return e
+
+    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any:
+        """Run the layers in order, ``carry = layer(carry, *args, **kwargs)``; return the final carry.
+
+        Extra arguments follow `haliax.scan`'s rule: NamedArrays containing ``Block`` and plain arrays with a
+        leading dim (e.g. per-layer keys) are sliced per layer; scalars and NamedArrays without ``Block`` are
+        passed to every layer. ``unroll``: None (= 1), a bool or an int >= 1, passed to `jax.lax.scan`.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> s.fold(hax.ones(E), unroll=True).shape
+            {'E': 2}
+        """
+        return self.fold_via(type(self.stacked).__call__, unroll=unroll)(init, *args, **kwargs)
+
+    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        """Like `fold`, but each layer returns ``(carry, output)``; returns ``(final_carry, outputs)`` with the
+        outputs stacked along ``Block`` (prepended).
+
+        Raises:
+            ValueError: a layer does not return a pair (e.g. a single NamedArray).
+
+        Example:
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> import equinox as eqx
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> class Acc(eqx.Module):
+            ...     w: hax.NamedArray
+            ...     @staticmethod
+            ...     def init(E, scale):
+            ...         return Acc(hax.ones(E) * scale)
+            ...     def __call__(self, x):
+            ...         return x + self.w, x.sum()
+            >>> s = hnn.Stacked.init(L, Acc)(E, hax.arange(L) * 1.0)
+            >>> carry, sums = s.scan(hax.zeros(E))
+            >>> carry.tolist(), sums.axes == (L,), sums.tolist()
+            ([3.0, 3.0], True, [0.0, 0.0, 2.0])
+        """
+        return self.scan_via(type(self.stacked).__call__, unroll=unroll)(init, *args, **kwargs)
+
+    def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
+        """``(init, *args, **kwargs) -> carry`` folding with ``fn(layer, carry, *args, **kwargs)`` (e.g. an
+        unbound method such as ``Block.intermediate``).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> s.fold_via(lambda mlp, x: x + mlp.layers[1].bias)(hax.ones(E)).tolist()
+            [1.0, 1.0]
+        """
+        unroll_ = _check_unroll(unroll, "Stacked.fold")
+
+        def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> Any:
+            return fn(layer, carry, *args, **kwargs)
+
+        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
+            folded = hax_fold(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll_)
+            try:
+                return folded(init, self.stacked, *args, **kwargs)
+            except ValueError as e:
+                raise self._rethrow(e, "Stacked.fold") from e
+
+        return do
+
+    def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
+        """``(init, *args, **kwargs) -> (carry, outputs)`` scanning with ``fn(layer, carry, *args, **kwargs) ->
+        (carry, output)``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> _, outs = s.scan_via(lambda mlp, x: (mlp(x), x))(hax.ones(E))
+            >>> outs.axes == (L, E)
+            True
+        """
+        unroll_ = _check_unroll(unroll, "Stacked.scan")
+
+        def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            return _pair(fn(layer, carry, *args, **kwargs), "Stacked.scan")
+
+        def do(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            scanned = hax_scan(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll_)
+            try:
+                return scanned(init, self.stacked, *args, **kwargs)
+            except ValueError as e:
+                raise self._rethrow(e, "Stacked.scan") from e
+
+        return do
+
+    def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``(*args, **kwargs) -> outputs``: apply ``fn(layer, *args, **kwargs)`` to every layer independently
+        (`haliax.vmap` over ``Block``); outputs get ``Block`` prepended. Arguments follow `haliax.vmap`'s rules
+        (NamedArrays without ``Block`` are shared, plain arrays are split along dim 0).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> s.vmap_via(lambda mlp, x: mlp.layers[1].bias + x)(hax.ones(E)).axes == (L, E)
+            True
+        """
+
+        def do(*args: Any, **kwargs: Any) -> Any:
+            return hax_vmap(fn, self.Block)(self.stacked, *args, **kwargs)
+
+        return do
+
+    def vmap(self, *args: Any, **kwargs: Any) -> Any:
+        """Apply every layer to the same inputs independently: ``vmap_via(type(stacked).__call__)``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> s.vmap(hax.ones(E)).axes == (L, E)
+            True
+        """
+        return self.vmap_via(type(self.stacked).__call__)(*args, **kwargs)
+
+    # -- layers ----------------------------------------------------------------------------------
+
+    def unstacked(self) -> tuple[M, ...]:
+        """The layers as a tuple of separate modules (arrays sliced along ``Block``; other fields shared).
+
+        Raises:
+            ValueError: a plain array's leading dim is not ``Block.size``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> layers = s.unstacked()
+            >>> len(layers), layers[1].layers[1].bias.axes == (E,)
+            (3, True)
+        """
+        return tuple(
+            _take_layer(self.stacked, self.Block, i, "strict", "Stacked.unstacked") for i in range(self.Block.size)
+        )
+
+    def get_layer(self, index: int) -> M:
+        """Layer ``index`` (may be traced); plain arrays whose leading dim is not ``Block.size`` are kept whole.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> bool((s.get_layer(2).layers[0].weight == s.unstacked()[2].layers[0].weight).all())
+            True
+        """
+        return _take_layer(self.stacked, self.Block, index, "match", "Stacked.get_layer")
+
+    # -- state dict ------------------------------------------------------------------------------
+
+    def _state_dict_key_map(self) -> dict[str, str | None]:
+        return {"stacked": None}
+
+    def to_state_dict(self, prefix: str | None = None) -> StateDict:
+        """Per-layer keys ``prefix.{i}.<layer keys>`` (the ``stacked`` field name does not appear), exactly what
+        a `BlockSeq` of the same layers (or a PyTorch ``ModuleList``) produces.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=2)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 2))
+            >>> sorted(s.to_state_dict("h"))[:3]
+            ['h.0.layers.0.bias', 'h.0.layers.0.weight', 'h.0.layers.1.bias']
+        """
+        out: StateDict = {}
+        for i, layer in enumerate(self.unstacked()):
+            out.update(to_state_dict(layer, with_prefix(prefix, str(i))))
+        return out
+
+    def from_state_dict(self, state_dict: StateDict, prefix: str | None = None) -> Stacked[M]:
+        """Load from per-layer keys ``prefix.{i}.…`` (as written by `to_state_dict` or by `BlockSeq`).
+
+        Each layer is loaded against a shape-only template of one layer and the results are stacked, which
+        also handles a `Stacked` nested inside the block correctly.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=2)
+            >>> s = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 2))
+            >>> back = s.from_state_dict(s.to_state_dict("h"), "h")
+            >>> bool((back.stacked.layers[0].weight == s.stacked.layers[0].weight).all())
+            True
+        """
+        template = eqx.filter_eval_shape(lambda s: s.get_layer(0), self)
+        layers = [from_state_dict(template, state_dict, with_prefix(prefix, str(i))) for i in range(self.Block.size)]
+        stacked = _stack_layers(layers, self.Block, "Stacked.from_state_dict")
+        return dataclasses.replace(self, stacked=auto_sharded(stacked))
+
+
+# --------------------------------------------------------------------------------------------------
+# state-dict helpers (reference-compatible)
+
+
+class _DuplicateLayerError(ValueError, AssertionError):
+    pass
+
+
+def _stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateDict:
+    """Merge per-layer keys ``{prefix}.{i}.{rest}`` into ``{prefix}.{rest}`` holding ``jnp.stack`` of the values
+    in layer order (dtypes promote, e.g. int and float layers give float). Other keys pass through.
+
+    Raises:
+        ValueError: a layer index appears twice (also an ``AssertionError``, as in the reference) or an index is
+            missing (the layers must be ``0 … n-1``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from haliax.nn.scan import _stack_state_dict
+        >>> sd = _stack_state_dict({"h.0.w": jnp.ones(2), "h.1.w": jnp.zeros(2), "other": 1}, "h")
+        >>> sorted(sd), sd["h.w"].shape
+        (['h.w', 'other'], (2, 2))
+    """
+    pattern = re.compile(r"^(\d+)\.(.*)$" if prefix is None else rf"^{re.escape(prefix)}\.(\d+)\.(.*)$")
+    groups: dict[str, dict[int, Any]] = {}
+    out: StateDict = {}
+    for k, v in state_dict.items():
+        m = pattern.match(k)
+        if m is None:
+            out[k] = v
+            continue
+        i, rest = int(m.group(1)), m.group(2)
+        layers = groups.setdefault(rest, {})
+        if i in layers:
+            raise _DuplicateLayerError(f"_stack_state_dict: layer index {i} appears twice for key {rest!r}")
+        layers[i] = v
+    for rest, layers in groups.items():
+        if sorted(layers) != list(range(len(layers))):
+            raise ValueError(
+                f"_stack_state_dict: key {rest!r} under prefix {prefix!r} has layers {sorted(layers)}, expected 0..n-1"
+            )
+        out[with_prefix(prefix, rest)] = jnp.stack([jnp.asarray(layers[i]) for i in range(len(layers))], axis=0)
+    return out
+
+
+def _unstack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateDict:
+    """Split every array under ``prefix.`` (every key if ``prefix`` is None) along dim 0 into per-layer keys
+    ``{prefix}.{i}.{rest}``. Other keys (and non-array or 0-d values) pass through.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from haliax.nn.scan import _unstack_state_dict
+        >>> sorted(_unstack_state_dict({"h.w": jnp.ones((2, 3)), "x": jnp.ones(1)}, "h"))
+        ['h.0.w', 'h.1.w', 'x']
+    """
+    out: StateDict = {}
+    for k, v in state_dict.items():
+        under = prefix is None or k.startswith(prefix + ".")
+        if not under or not (hasattr(v, "shape") and len(v.shape) >= 1):
+            out[k] = v
+            continue
+        rest = k if prefix is None else k[len(prefix) + 1 :]
+        for i in range(v.shape[0]):
+            out[with_prefix(prefix, f"{i}.{rest}")] = v[i]  # type: ignore[index]
+    return out
+
+
+from ._blockseq import BlockSeq  # noqa: E402  (BlockSeq lives in its own file to keep this one short)

@@ -1,0 +1,275 @@
+"""`BlockSeq`: the Python-loop twin of `haliax.nn.Stacked` (re-exported from `haliax.nn.scan`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, Generic
+
+import equinox as eqx
+
+from .._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
+from ..axis import Axis
+from ..jax_utils import tree_checkpoint_name
+from ..state_dict import ModuleWithStateDictSerialization
+from .scan import M, ModuleInit, _check_block_class, _check_unroll, _pair, _policy, _stack_layers, _take_layer
+
+__all__ = ["BlockSeq"]
+
+
+class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
+    """A sequence of separately stored layers with the interface of `haliax.nn.Stacked`, run with a Python loop.
+
+    Each layer is traced (and compiled) separately, so compile time grows with depth, but layers are free to
+    differ in shape, and it is handy for debugging. Results, gradients and state dicts (``prefix.{i}.…``) are
+    the same as `Stacked`'s for the same layers.
+
+    Unlike the reference, which stores ``gradient_checkpointing`` but never applies it, the policy is applied per
+    block, with the same meaning as in `Stacked` (block carries tagged ``"scan(<Block>)__carry"``, block weights
+    and sliced arguments ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). The
+    reference's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
+
+    Example:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=4, L=3)
+        >>> keys = jax.random.split(jax.random.PRNGKey(0), L.size)
+        >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=keys)
+        >>> stack = hnn.Stacked.init(L, hnn.MLP)(E, E, 4, 1, key=keys)
+        >>> bool(hax.allclose(seq.fold(hax.ones(E)), stack.fold(hax.ones(E)), atol=1e-5))
+        True
+    """
+
+    blocks: list[M]
+    Block: Axis = eqx.field(static=True)
+    gradient_checkpointing: ScanCheckpointPolicy = eqx.field(
+        static=True, default=ScanCheckpointPolicy(disable=True, save_inputs=True, save_block_internals=True)
+    )
+
+    @property
+    def Layers(self) -> Axis:
+        """Alias of `Block`."""
+        return self.Block
+
+    @classmethod
+    def init(
+        cls,
+        Block: Axis,
+        module: type[M],
+        *,
+        gradient_checkpointing: ScanCheckpointSpec = False,
+        prevent_cse: bool | None = None,
+    ) -> ModuleInit[BlockSeq[M]]:
+        """A function building the layers: ``Module.init`` is called once per layer ``i`` with the arguments
+        sliced the way `Stacked.init` (i.e. `haliax.vmap`) slices them: NamedArrays containing ``Block`` →
+        index ``i`` along it; plain arrays with a leading dim → ``x[i]``; everything else unchanged.
+
+        Raises:
+            TypeError: ``module`` is not an Equinox Module class with an ``init``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> len(seq.blocks), seq.blocks[0].layers[1].bias.axes == (E,)
+            (3, True)
+        """
+        _check_block_class(module, "BlockSeq.init")
+        policy = _policy(gradient_checkpointing, prevent_cse, "BlockSeq.init")
+
+        def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
+            blocks = []
+            for i in range(Block.size):
+                a, kw = _take_layer((args, kwargs), Block, i, "strict", "BlockSeq.init")
+                blocks.append(module.init(*a, **kw))
+            return cls(blocks, Block, policy)
+
+        return build
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def _run(self, fn: Callable[..., Any], init: Any, args: Any, kwargs: Any, want_pair: bool, where: str) -> Any:
+        # Outside a scan, XLA may CSE a rematerialised block with its forward pass, so prevent it (a scan does not
+        # need this, hence the policy's default of False).
+        policy = dataclasses.replace(self.gradient_checkpointing, prevent_cse=True)
+        n = len(self.blocks)
+        if n != self.Block.size:
+            raise ValueError(f"{where}: {n} blocks but the layer axis is {self.Block}")
+        carry_name, input_name = f"scan({self.Block.name})__carry", f"scan({self.Block.name})__input"
+        ref_tag = f"BlockSeq[{self.Block}, {type(self.blocks[0]).__name__ if n else 'None'}]"
+
+        def body(carry: Any, block: Any, a: Any, kw: Any) -> tuple[Any, Any]:
+            carry = tree_checkpoint_name(carry, carry_name)
+            block, a, kw = tree_checkpoint_name((block, a, kw), input_name)
+            out = fn(block, carry, *a, **kw)
+            return _pair(out, where) if want_pair else (out, None)
+
+        step = policy.checkpoint(carry_name, input_name, body)
+        layer_args = [_take_layer((args, kwargs), self.Block, i, "strict", where) for i in range(n)]
+
+        def run(carry: Any, blocks: Sequence[Any], largs: Sequence[Any]) -> tuple[Any, list[Any]]:
+            outs = []
+            for block, (a, kw) in zip(blocks, largs, strict=True):
+                carry, y = step(carry, block, a, kw)
+                carry = tree_checkpoint_name(carry, f"{ref_tag}.carry")
+                outs.append(tree_checkpoint_name(y, f"{ref_tag}.outputs"))
+            return carry, outs
+
+        outer = policy.outer_size(n)
+        if outer is None:
+            carry, outs = run(init, self.blocks, layer_args)
+        else:
+            size = n // outer
+            chunk = eqx.filter_checkpoint(run, prevent_cse=True)
+            carry, outs = init, []
+            for c in range(outer):
+                sl = slice(c * size, (c + 1) * size)
+                carry, o = chunk(carry, self.blocks[sl], layer_args[sl])
+                outs.extend(o)
+        if not want_pair:
+            return carry
+        return carry, (_stack_layers(outs, self.Block, where) if outs else None)
+
+    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any:
+        """Run the blocks in order, ``carry = block(carry, *args, **kwargs)`` (same slicing of extra arguments
+        as `Stacked.fold`); ``unroll`` is validated and ignored.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.fold(hax.ones(E)).axes == (E,)
+            True
+        """
+        return self.fold_via(type(self.blocks[0]).__call__, unroll=unroll)(init, *args, **kwargs)
+
+    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        """Like `fold`, but each block returns ``(carry, output)``; outputs are stacked along ``Block``.
+
+        Raises:
+            ValueError: a block does not return a pair (e.g. a single NamedArray).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> _, outs = seq.scan_via(lambda mlp, x: (mlp(x), x))(hax.ones(E))
+            >>> outs.axes == (L, E)
+            True
+        """
+        return self.scan_via(type(self.blocks[0]).__call__, unroll=unroll)(init, *args, **kwargs)
+
+    def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
+        """``(init, *args, **kwargs) -> carry`` folding with ``fn(block, carry, *args, **kwargs)``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.fold_via(lambda mlp, x: x + mlp.layers[1].bias)(hax.ones(E)).tolist()
+            [1.0, 1.0]
+        """
+        _check_unroll(unroll, "BlockSeq.fold")
+
+        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
+            return self._run(fn, init, args, kwargs, False, "BlockSeq.fold")
+
+        return do
+
+    def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
+        """``(init, *args, **kwargs) -> (carry, outputs)`` with ``fn(block, carry, *args, **kwargs) -> (carry, out)``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.scan_via(lambda mlp, x: (x, mlp.layers[1].bias))(hax.ones(E))[1].axes == (L, E)
+            True
+        """
+        _check_unroll(unroll, "BlockSeq.scan")
+
+        def do(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            return self._run(fn, init, args, kwargs, True, "BlockSeq.scan")
+
+        return do
+
+    def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``(*args, **kwargs) -> outputs``: ``fn(block, *args_i, **kwargs_i)`` for every block, outputs stacked
+        along ``Block`` (arguments sliced as in `Stacked.vmap_via`).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.vmap_via(lambda mlp, x: mlp.layers[1].bias + x)(hax.ones(E)).axes == (L, E)
+            True
+        """
+
+        def do(*args: Any, **kwargs: Any) -> Any:
+            outs = []
+            for i, block in enumerate(self.blocks):
+                a, kw = _take_layer((args, kwargs), self.Block, i, "strict", "BlockSeq.vmap")
+                outs.append(fn(block, *a, **kw))
+            return _stack_layers(outs, self.Block, "BlockSeq.vmap")
+
+        return do
+
+    def vmap(self, *args: Any, **kwargs: Any) -> Any:
+        """Apply every block to the same inputs: ``vmap_via(type(block).__call__)``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.vmap(hax.ones(E)).axes == (L, E)
+            True
+        """
+        return self.vmap_via(type(self.blocks[0]).__call__)(*args, **kwargs)
+
+    # -- layers and state dict -------------------------------------------------------------------
+
+    def unstacked(self) -> Sequence[M]:
+        """The blocks (the list itself).
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.unstacked() is seq.blocks
+            True
+        """
+        return self.blocks
+
+    def get_layer(self, index: int) -> M:
+        """Block ``index``.
+
+        Example:
+            >>> import jax
+            >>> import haliax as hax
+            >>> import haliax.nn as hnn
+            >>> E, L = hax.make_axes(E=2, L=3)
+            >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+            >>> seq.get_layer(1) is seq.blocks[1]
+            True
+        """
+        return self.blocks[index]
+
+    def _state_dict_key_map(self) -> dict[str, str | None]:
+        return {"blocks": None}
