@@ -210,6 +210,8 @@ def test_bad_decode_inputs():
         m.decode(x, other)
     with pytest.raises(ValueError, match=r"9 new positions are more than the cache size cache_position\(8\)"):
         m.decode(hax.zeros((Batch, Pos.resize(9), Embed)), m.init_cache(Cache, batch=Batch))
+    with pytest.raises(ValueError, match=r"the cache has axes \['layers\(2\)'\] that x .* lacks; a stacked cache"):
+        m.decode(x, m.init_cache(Cache, batch=Batch, Layers=L))
     with pytest.raises(TypeError, match="cache must be a KVCache"):
         m.decode(x, {"k": 0})
     with pytest.raises(ValueError, match="must not be named like Pos or KPos"):

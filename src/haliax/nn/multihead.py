@@ -47,10 +47,11 @@ Example:
     >>> Pos, Embed, Heads, HeadSize = hax.make_axes(position=5, embed=8, heads=2, head_size=4)
     >>> block = Block.init(Embed, Heads, HeadSize, key=jax.random.PRNGKey(0))
     >>> x = hax.random.normal(jax.random.PRNGKey(1), (Pos, Embed))
-    >>> full = block(x)
+    >>> full = eqx.filter_jit(Block.__call__)(block, x)
+    >>> decode = eqx.filter_jit(Block.decode)
     >>> cache = block.attn.init_cache(hax.Axis("cache_position", 8))
-    >>> prefix, cache = block.decode(x[Pos, :4], cache)   # chunked prefill of 4 tokens
-    >>> last, cache = block.decode(x[Pos, 4:], cache)      # then one token
+    >>> prefix, cache = decode(block, x[Pos, :4], cache)   # chunked prefill of 4 tokens
+    >>> last, cache = decode(block, x[Pos, 4:], cache)      # then one token
     >>> int(cache.length.scalar()), bool(hax.all(hax.abs(last - full[Pos, 4:]) < 1e-5))
     (5, True)
 """
@@ -213,7 +214,7 @@ class MultiHeadAttention(eqx.Module):
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> from haliax.nn.attention import AttentionMask
-        >>> B, Pos, Embed, H, KVH, D = hax.make_axes(batch=2, position=6, embed=16, heads=4, kv_heads=2, head_size=4)
+        >>> B, Pos, Embed, H, KVH, D = hax.make_axes(batch=2, position=5, embed=8, heads=2, kv_heads=1, head_size=4)
         >>> attn = hnn.MultiHeadAttention.init(Embed, H, D, KVHeads=KVH, key=jax.random.PRNGKey(0))
         >>> attn(hax.ones((B, Pos, Embed)), AttentionMask.causal()).axes == (B, Pos, Embed)
         True
@@ -485,6 +486,12 @@ class MultiHeadAttention(eqx.Module):
         for a in (self.KVHeads, self.HeadSize):
             if cache.k.shape.get(a.name) != a.size:
                 raise ValueError(f"{fn}: the cache {_axes_str(cache.k.axes)} does not match this layer's {a}")
+        own = {self.KVHeads.name, self.HeadSize.name, C.name}
+        extra = list(dict.fromkeys(str(a) for a in cache.k.axes + cache.length.axes
+                                   if a.name not in own and a.name not in x.shape))
+        if extra:
+            raise ValueError(f"{fn}: the cache has axes {extra} that x {_axes_str(x.axes)} lacks; a stacked cache (with "
+                             "a layer axis) is decoded one layer at a time, e.g. with Stacked.scan_via(Block.decode)")
         if n > C.size:
             raise ValueError(f"{fn}: {n} new positions are more than the cache size {C}")
         cache.check_room(n, fn)
