@@ -216,6 +216,15 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
             return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
 
         fn = red_dtype
+    elif "initial" in extra:
+
+        def red_initial(
+            array: Any, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None
+        ) -> Any:
+            kw = {} if initial is None else {"initial": initial}
+            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
+
+        fn = red_initial
     else:
 
         def red(array: Any, axis: AxisSelection | None = None, *, where: Any = None) -> Any:
@@ -226,7 +235,9 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
         fn = red
     fn.__name__ = name
     fn.__qualname__ = name
-    params = "``where``" + (", ``dtype``" if "dtype" in extra else "") + (", ``ddof``" if "ddof" in extra else "")
+    params = "``where``" + "".join(f", ``{p}``" for p in extra)
+    if "initial" in extra:
+        params += " (``initial`` is needed with ``where``, as in `jax.numpy`)"
     fn.__doc__ = f"""Named `jax.numpy.{jfn.__name__}`: reduce over ``axis`` (a name, an Axis, several, or a dict).
 
     ``axis=None`` reduces every axis and gives a 0-d NamedArray; otherwise the reduced axes are removed and
@@ -249,10 +260,10 @@ REDUCTIONS: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
     "mean": (jnp.mean, True, ("dtype",)),
     "prod": (jnp.prod, True, ("dtype",)),
     "product": (jnp.prod, True, ("dtype",)),
-    "max": (jnp.max, True, ()),
-    "min": (jnp.min, True, ()),
-    "amax": (jnp.max, True, ()),
-    "amin": (jnp.min, True, ()),
+    "max": (jnp.max, True, ("initial",)),
+    "min": (jnp.min, True, ("initial",)),
+    "amax": (jnp.max, True, ("initial",)),
+    "amin": (jnp.min, True, ("initial",)),
     "all": (jnp.all, True, ()),
     "any": (jnp.any, True, ()),
     "ptp": (jnp.ptp, False, ()),
@@ -261,8 +272,8 @@ REDUCTIONS: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
     "nansum": (jnp.nansum, True, ("dtype",)),
     "nanmean": (jnp.nanmean, True, ("dtype",)),
     "nanprod": (jnp.nanprod, True, ("dtype",)),
-    "nanmax": (jnp.nanmax, True, ()),
-    "nanmin": (jnp.nanmin, True, ()),
+    "nanmax": (jnp.nanmax, True, ("initial",)),
+    "nanmin": (jnp.nanmin, True, ("initial",)),
     "nanstd": (jnp.nanstd, True, ("ddof", "dtype")),
     "nanvar": (jnp.nanvar, True, ("ddof", "dtype")),
 }
