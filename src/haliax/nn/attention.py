@@ -68,6 +68,7 @@ from .attention_masks import (
     dropout_mask,
     evaluate_plan,
     forgetful_causal_mask,
+    is_positional_plan,
     mask_to_bias,
     prefix_lm_mask,
 )
@@ -235,31 +236,51 @@ def _scale_and_cast(query: NamedArray, key: NamedArray, scaling_factor: float | 
 
 
 def _dense_weights(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-                   out_dtype: Any) -> jax.Array:
+                   out_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+    """Weights `[*batch_shape, G, Q, K]` (`[*batch_shape, Q, K]` when G == 1) of canonical `q` and `k`.
+
+    `batch_shape` unmerges the canonical batch dimension into the sizes of the caller's batch axes, so the
+    score product is one `dot_general` with those batch dimensions, exactly as a hand-written `einsum` over the
+    caller's axes would be (merging them costs reshapes in the optimized HLO)."""
     B, G, Q, D = q.shape
     K = k.shape[1]
+    bs = tuple(batch_shape) if batch_shape else (B,)
+    nb = len(bs)
     acc = jnp.promote_types(q.dtype, jnp.float32)
-    # with one group, elementwise work runs on [B, Q, K] (XLA:CPU is slower with a size-1 dimension)
-    shape = (B, Q, K) if G == 1 else (B, G, Q, K)
-    fit = (lambda x: x.reshape(x.shape[:1] + x.shape[2:])) if G == 1 else (lambda x: x)
-    s = lax.dot_general(q.reshape(B, G * Q, D), k, (((2,), (2,)), ((0,), (0,))), precision=precision,
-                        preferred_element_type=acc).reshape(shape)
+    # with one group, elementwise work runs on [..., Q, K] (XLA:CPU is slower with a size-1 dimension)
+    shape = bs + ((Q, K) if G == 1 else (G, Q, K))
+
+    def fit(x: jax.Array) -> jax.Array:  # [b|1, g|1, q|1, k|1] -> broadcastable to `shape`
+        lead = bs if x.shape[0] != 1 else (1,) * nb
+        return x.reshape(lead + ((x.shape[1],) if G != 1 else ()) + x.shape[2:])
+
+    batch = tuple(range(nb))
+    s = lax.dot_general(q.reshape(bs + (G * Q, D)), k.reshape(bs + (K, D)), (((nb + 1,), (nb + 1,)), (batch, batch)),
+                        precision=precision, preferred_element_type=acc).reshape(shape)
     if bias is not None:
         s = s + fit(bias)
     if plan is not None:
-        s = jnp.where(fit(evaluate_plan(plan, arrays, 0, Q, 0, K)), s, MASK_VALUE)
+        if is_positional_plan(plan) and all(a.shape[:2] == (1, 1) for a in arrays):  # one [Q, K] mask for all rows
+            m = evaluate_plan(plan, [a.reshape(a.shape[2:]) for a in arrays], 0, Q, 0, K, ndim=2)
+        else:
+            m = fit(evaluate_plan(plan, arrays, 0, Q, 0, K))
+        s = jnp.where(m, s, MASK_VALUE)
     if bias is not None:
         s = jnp.maximum(s, MASK_VALUE)  # -inf bias entries act as masked: no NaN
     w = jax.nn.softmax(s.astype(jnp.promote_types(s.dtype, jnp.float32)), axis=-1)
-    return w.astype(out_dtype).reshape(B, G, Q, K)
+    return w.astype(out_dtype)
 
 
 def _dense(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-           orig_dtype: Any) -> jax.Array:
-    w = _dense_weights(q, k, bias, plan, arrays, precision, orig_dtype)
-    B, G, Q, K = w.shape
-    out = lax.dot_general(w.reshape(B, G * Q, K), v, (((2,), (1,)), ((0,), (0,))))
-    return out.reshape(B, G, Q, v.shape[-1])
+           orig_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+    B, G, Q, _ = q.shape
+    K, F = k.shape[1], v.shape[-1]
+    bs = tuple(batch_shape) if batch_shape else (B,)
+    nb = len(bs)
+    w = _dense_weights(q, k, bias, plan, arrays, precision, orig_dtype, bs)
+    batch = tuple(range(nb))
+    out = lax.dot_general(w.reshape(bs + (G * Q, K)), v.reshape(bs + (K, F)), (((nb + 1,), (nb,)), (batch, batch)))
+    return out.reshape(B, G, Q, F)
 
 
 def _static_int(a: jax.Array) -> int | None:
@@ -405,7 +426,7 @@ def dot_product_attention_weights(
     orig_dtype = query.dtype
     query, key = _scale_and_cast(query, key, scaling_factor, attention_dtype, call.Key)
     q, k, _, b, plan, arrays = call.prepare(query, key, None, bias, mask)
-    w = _dense_weights(q, k, b, plan, arrays, precision, orig_dtype)
+    w = _dense_weights(q, k, b, plan, arrays, precision, orig_dtype).reshape(q.shape[:-1] + k.shape[1:2])
     L = call.layout
     groups = (L.batch, L.group, (L.qpos,) if L.qpos else (), L.kpos)
     return call.unflatten(w, groups, call.weight_axes)
@@ -491,7 +512,7 @@ def dot_product_attention(
             reason = f"{B * G * Q * K} score entries, blockwise from {limit} on {jax.default_backend()}"
     logger.debug("%s: implementation=%s (%s)", fn, impl, reason)
     if impl == "dense":
-        out = _dense(q, k, v, b, plan, arrays, precision, orig_dtype)
+        out = _dense(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))
     elif impl == "blockwise":
         out_dtype = jnp.result_type(orig_dtype, v.dtype)
         out = blockwise_attention(q, k, v, b, plan, arrays, block_q=bq, block_k=bk, precision=precision,

@@ -110,7 +110,8 @@ class AttentionMask(eqx.Module):
     """An immutable, structured attention mask (True = may attend), evaluated lazily.
 
     Build one with `AttentionMask.causal`, `.sliding_window`, `.prefix_lm`, `.segment_ids` or `.explicit`;
-    combine with `&` and `|` (a NamedArray operand is taken as `.explicit`). Pass it as the `mask` of
+    combine with `&` and `|` (a NamedArray right operand is taken as `.explicit`; put the AttentionMask on the
+    left, since `NamedArray & AttentionMask` is NamedArray's own operator). Pass it as the `mask` of
     `haliax.nn.attention.dot_product_attention`, or build the dense array with `materialize(QPos, KPos)`.
 
     Positions are the 0-based indices along the query and key position axes. Parameters (offset, window size,
@@ -170,14 +171,8 @@ class AttentionMask(eqx.Module):
     def __and__(self, other: Any) -> AttentionMask:
         return _And(self, _as_mask(other, "&"))
 
-    def __rand__(self, other: Any) -> AttentionMask:
-        return _And(_as_mask(other, "&"), self)
-
     def __or__(self, other: Any) -> AttentionMask:
         return _Or(self, _as_mask(other, "|"))
-
-    def __ror__(self, other: Any) -> AttentionMask:
-        return _Or(_as_mask(other, "|"), self)
 
     # ---------------------------------------------------------------------------------------- evaluation
     def materialize(self, QPos: Axis, KPos: Axis) -> NamedArray:
@@ -334,10 +329,14 @@ def _block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
 
 
 def evaluate_plan(plan: Plan, arrays: list[jax.Array] | tuple[jax.Array, ...], q0: Any, bq: int, k0: Any,
-                  bk: int) -> jax.Array:
-    """Internal: the boolean mask for queries `q0..q0+bq` and keys `k0..k0+bk`, broadcastable to `[b, g, bq, bk]`."""
-    qi = (q0 + jnp.arange(bq, dtype=jnp.int32)).reshape(1, 1, bq, 1)
-    ki = (k0 + jnp.arange(bk, dtype=jnp.int32)).reshape(1, 1, 1, bk)
+                  bk: int, *, ndim: int = 4) -> jax.Array:
+    """Internal: the boolean mask for queries `q0..q0+bq` and keys `k0..k0+bk`, broadcastable to `[b, g, bq, bk]`.
+
+    `ndim=2` builds a `[bq, bk]` mask instead; only for positional plans (see `is_positional_plan`) whose arrays
+    have been reshaped to `[1, 1]` (the dense path uses it so its HLO matches a hand-written 2-D causal mask)."""
+    lead = (1,) * (ndim - 2)
+    qi = (q0 + jnp.arange(bq, dtype=jnp.int32)).reshape(*lead, bq, 1)
+    ki = (k0 + jnp.arange(bk, dtype=jnp.int32)).reshape(*lead, 1, bk)
 
     def go(p: Plan) -> jax.Array:
         kind = p[0]
@@ -358,6 +357,13 @@ def evaluate_plan(plan: Plan, arrays: list[jax.Array] | tuple[jax.Array, ...], q
         raise AssertionError(kind)
 
     return go(plan)
+
+
+def is_positional_plan(plan: Plan) -> bool:
+    """Internal: whether `plan` uses only the position rules (causal, window, prefix) combined with and/or."""
+    if plan[0] in ("and", "or"):
+        return is_positional_plan(plan[1]) and is_positional_plan(plan[2])
+    return plan[0] in ("causal", "window", "prefix")
 
 
 def key_range(plan: Plan | None, arrays: Any, qlo: Any, qhi: Any, K: int) -> tuple[Any, Any]:
