@@ -1,0 +1,128 @@
+"""Names are free: the optimized HLO of a jitted haliax module equals that of the same math in raw JAX.
+
+For Linear, LayerNorm, MLP, dense attention and one transformer block (those of ``bench/transformer.py``), the
+compiled HLO (``jax.jit(f).lower(...).compile().as_text()``) of the named version must have the same histogram of
+instruction opcodes (parameter/constant/tuple/get-tuple-element bookkeeping ignored; every other opcode, bitcasts
+and copies included, counts, inside fused computations too) and the same ``cost_analysis()["flops"]`` as the
+raw-JAX version written with ``jnp.einsum``. Weights are arguments (not closed-over constants), so XLA cannot
+fold them away. Shapes are small; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haliax as hax
+
+_BENCH = Path(__file__).resolve().parents[1] / "bench" / "transformer.py"
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_transformer", _BENCH)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses and equinox look the module up while building classes
+    spec.loader.exec_module(mod)
+    return mod
+
+
+T = _load_bench()
+
+BOOKKEEPING = frozenset({"parameter", "constant", "tuple", "get-tuple-element"})
+# `%name = <shape> opcode(operands), attributes`; shapes may be tuples, so take the first `word(` after `=`
+_INSTR = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*[^=]*?\s([a-z][a-z0-9\-]*)\(")
+
+
+def op_histogram(hlo_text: str) -> collections.Counter[str]:
+    """Opcode counts of every instruction in every computation of an HLO module's text."""
+    hist: collections.Counter[str] = collections.Counter()
+    for line in hlo_text.splitlines():
+        m = _INSTR.match(line)
+        if m and m.group(1) not in BOOKKEEPING:
+            hist[m.group(1)] += 1
+    return hist
+
+
+def compiled_profile(fn, *args) -> tuple[collections.Counter[str], float]:
+    compiled = jax.jit(fn).lower(*args).compile()
+    cost = compiled.cost_analysis()
+    if isinstance(cost, (list, tuple)):  # older JAX returned one dict per computation
+        cost = cost[0]
+    return op_histogram(compiled.as_text()), float(cost["flops"])
+
+
+CFG = T.Config(vocab=64, d_model=32, heads=4, mlp=64, layers=1, seq=16, batch=2)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    block = T.Block.init(CFG, key=jax.random.PRNGKey(0))
+    params = T.block_params_from_named(block)
+    x = hax.random.normal(jax.random.PRNGKey(1), (CFG.Batch, CFG.Pos, CFG.Embed))
+    return block, params, x
+
+
+CASES = {
+    "linear": (lambda m, x: m.attn.q_proj(x).array,
+               lambda p, x: jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]),
+    "layer_norm": (lambda m, x: m.ln1(x).array, lambda p, x: T.raw_layer_norm(x, p["ln1_w"], p["ln1_b"])),
+    "mlp": (lambda m, x: m.mlp(x).array, T.raw_mlp),
+    "attention_dense": (lambda m, x: m.attn(x).array, T.raw_attention),
+    "transformer_block": (lambda m, x: m(x).array, T.raw_block),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_named_hlo_matches_raw(setup, case):
+    block, params, x = setup
+    named_fn, raw_fn = CASES[case]
+    # same math first (else the comparison below would be meaningless)
+    np.testing.assert_allclose(np.asarray(jax.jit(named_fn)(block, x)), np.asarray(jax.jit(raw_fn)(params, x.array)),
+                               rtol=1e-5, atol=1e-5)
+    named_hist, named_flops = compiled_profile(named_fn, block, x)
+    raw_hist, raw_flops = compiled_profile(raw_fn, params, x.array)
+    assert named_hist["dot"] >= 1 or case == "layer_norm"
+    assert sum(named_hist.values()) > 0
+    diff = {op: (named_hist[op], raw_hist[op]) for op in named_hist | raw_hist if named_hist[op] != raw_hist[op]}
+    assert not diff, f"{case}: opcode counts differ (named, raw): {diff}"
+    assert named_flops == raw_flops, f"{case}: flops named {named_flops} vs raw {raw_flops}"
+
+
+def test_histogram_parser_sees_fused_and_tuple_shaped_instructions():
+    text = """
+%fused (p: f32[4]) -> f32[4] {
+  %p = f32[4]{0} parameter(0)
+  ROOT %t = f32[4]{0} tanh(%p), metadata={op_name="x"}
+}
+ENTRY %main (a: f32[4]) -> (f32[4], s32[]) {
+  %a = f32[4]{0} parameter(0)
+  %c = s32[] constant(1)
+  %f = f32[4]{0} fusion(%a), kind=kLoop, calls=%fused
+  %w = (f32[4]{0}, (s32[], f32[2]{0})) while(%a), condition=%cond, body=%body
+  %g = f32[4]{0} get-tuple-element(%w), index=0
+  ROOT %r = (f32[4]{0}, s32[]) tuple(%f, %c)
+}
+"""
+    assert op_histogram(text) == {"tanh": 1, "fusion": 1, "while": 1}
+
+
+def test_parity_check_detects_an_extra_transpose(setup):
+    """The comparison has teeth: a raw twin with a needless layout change differs."""
+    _, params, x = setup
+
+    def moved(p, x):
+        y = jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]
+        return jnp.swapaxes(y, 1, 2) * 2.0
+
+    plain, _ = compiled_profile(CASES["linear"][1], params, x.array)
+    other, _ = compiled_profile(moved, params, x.array)
+    assert plain != other
