@@ -7,10 +7,13 @@
 * `to_torch_compatible_state_dict` / `from_torch_compatible_state_dict` combine the two.
 * `save_state_dict` / `load_state_dict` write and read safetensors files.
 
-Loading is lenient about extra keys in the dict (they are ignored) and strict about missing array keys
-(``KeyError``) and shape mismatches (``ValueError``). The walkers are plain functions of
-``(tree, state_dict, prefix)``, so stricter policies (e.g. rejecting unused keys) can be layered on top by
-comparing ``to_state_dict(template).keys()`` with the dict's keys.
+Loading is **strict** by default: `from_state_dict`, every module's ``from_state_dict`` method,
+`from_torch_compatible_state_dict` and `load_state_dict` (given a template) raise one
+`StateDictMismatchError` naming every missing, unexpected and mis-shaped (or mis-typed) key. With
+``strict=False`` they return ``(tree, LoadReport)`` instead. Only the outermost call checks (against
+``to_state_dict(template)``, traced with `jax.eval_shape`); the calls modules make for their children are plain
+walks, so custom modules need no changes. Files are written atomically (temp file, fsync, rename) and validated
+when read (`StateDictFileError`). See ``docs/state_dict.md``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _state_dict_io as _io
+from ._state_dict_io import KeyMismatch, LoadReport, StateDictFileError, StateDictMismatchError
 from .core import NamedArray
+from .jax_utils import sync_global_devices
 from .partitioning import auto_sharded
 
 __all__ = [
@@ -43,6 +49,10 @@ __all__ = [
     "to_numpy_state_dict",
     "save_state_dict",
     "load_state_dict",
+    "LoadReport",
+    "KeyMismatch",
+    "StateDictMismatchError",
+    "StateDictFileError",
 ]
 
 StateDict = dict[str, Any]
@@ -97,9 +107,20 @@ class ModuleWithStateDictSerialization(eqx.Module):
         """This module's state dict (default: field by field, honouring `_state_dict_key_map`)."""
         return default_eqx_module_to_state_dict(self, prefix)
 
-    def from_state_dict(self: Mod, state_dict: StateDict, prefix: str | None = None) -> Mod:
-        """A copy of this module with values loaded from ``state_dict`` (default: field by field)."""
-        return default_eqx_module_from_state_dict(self, state_dict, prefix)
+    def from_state_dict(self: Mod, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
+        """A copy of this module with values loaded from ``state_dict`` (default: field by field).
+
+        Strict by default (see `from_state_dict`); ``strict=False`` returns ``(module, LoadReport)``. Subclasses
+        override this with the signature ``(self, state_dict, prefix=None)``; the strict check is added to the
+        override automatically (``__init_subclass__``) and only the outermost call checks.
+        """
+        return _io.checked_load(self, state_dict, prefix, strict, default_eqx_module_from_state_dict, _io.where(self))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        impl = cls.__dict__.get("from_state_dict")
+        if callable(impl) and not getattr(impl, "_haliax_strict", False):
+            cls.from_state_dict = _io.strict_method(impl)  # type: ignore[method-assign]
 
     def flatten_for_export(self: Mod) -> Mod:
         """This module in export layout (identity by default)."""
@@ -159,7 +180,7 @@ def _replace_fields(mod: Mod, updates: Mapping[str, Any]) -> Mod:
 
 def default_eqx_module_from_state_dict(mod: Mod, state_dict: StateDict, prefix: str | None = None) -> Mod:
     """Load every non-static field of ``mod`` from ``state_dict`` (key map applied); fields that are None
-    stay None.
+    stay None. This is the lenient walk (no strict check), for use inside custom ``from_state_dict`` methods.
 
     Example:
         >>> import jax
@@ -174,7 +195,8 @@ def default_eqx_module_from_state_dict(mod: Mod, state_dict: StateDict, prefix: 
     key_map = _key_map(mod)
     updates = {}
     for f in _dynamic_fields(mod):
-        updates[f.name] = from_state_dict(getattr(mod, f.name), state_dict, _field_key(mod, f.name, prefix, key_map))
+        field_key = _field_key(mod, f.name, prefix, key_map)
+        updates[f.name] = _walk_from_state_dict(getattr(mod, f.name), state_dict, field_key)
     return _replace_fields(mod, updates)
 
 
@@ -212,10 +234,10 @@ def to_state_dict(tree: Any, prefix: str | None = None) -> StateDict:
         ['layers.0.bias', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']
     """
     if tree is None:
-        return {}
+        return _io.none_entry(prefix)
     if isinstance(tree, NamedArray):
         if tree.array is None:
-            return {}
+            return _io.none_entry(prefix)
         return {_need_prefix(prefix, tree): tree.array}
     if isinstance(tree, eqx.Module):
         method = getattr(tree, "to_state_dict", None)
@@ -257,17 +279,30 @@ def _lookup_array(state_dict: StateDict, prefix: str | None, shape: tuple[int, .
     return value
 
 
-def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None) -> T:
+def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
     """A copy of ``tree`` (the template) with its arrays loaded from ``state_dict``; the mirror of
     `to_state_dict`.
 
     NamedArray leaves take ``state_dict[key]`` with the template's axes (NumPy values are put on device and
     sharded per the active axis mapping); plain array leaves become JAX arrays; None stays None; other
-    leaves (e.g. Python bools) take ``state_dict.get(key, template_value)``. Keys not used are ignored.
+    leaves (e.g. Python bools) take ``state_dict.get(key, template_value)``.
+
+    **Strict** (default): the dict must have exactly the template's array keys (``to_state_dict(template,
+    prefix)``), with the same shapes and dtypes (compared after JAX's canonicalisation, so float64 NumPy
+    values fit float32 leaves when x64 is off). Non-array leaves (e.g. Dropout's ``inference``) are optional.
+    With a ``prefix``, only keys under it can be unexpected. A key for a field the template holds as None
+    (e.g. ``bias`` of a bias-free Linear) is ignored, and the field stays None (PINNED reference behaviour).
+
+    **Lenient** (``strict=False``): returns ``(tree, report)`` with a `LoadReport`; missing and mis-shaped keys
+    keep the template's values (zeros for ShapeDtypeStruct leaves), dtype-only mismatches are cast to the
+    template's dtype, unexpected keys are unused.
+
+    Only the outermost call checks: a call made while another load is running (a module loading its
+    children) is a plain walk and returns just the tree.
 
     Raises:
-        KeyError: an array key is missing.
-        ValueError: an array has the wrong shape.
+        StateDictMismatchError: (strict) listing every missing, unexpected and mismatched key with the expected
+            shapes and dtypes. It subclasses both ``KeyError`` and ``ValueError``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -276,7 +311,16 @@ def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None) -
         >>> D = hax.Axis("D", 2)
         >>> from_state_dict({"w": hax.zeros(D)}, {"w": jnp.ones(2)})["w"].tolist()
         [1.0, 1.0]
+        >>> tree, report = from_state_dict({"w": hax.zeros(D)}, {"v": jnp.ones(2)}, strict=False)
+        >>> report.missing, report.unexpected
+        (('w',), ('v',))
     """
+    return _io.checked_load(tree, state_dict, prefix, strict, _walk_from_state_dict, "from_state_dict")
+
+
+def _walk_from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None) -> T:
+    """The lenient walk behind `from_state_dict` (KeyError on a missing array key, ValueError on a shape
+    mismatch, extra keys ignored)."""
     if tree is None:
         return None  # type: ignore[return-value]
     if isinstance(tree, NamedArray):
@@ -290,7 +334,7 @@ def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None) -
             return method(state_dict, prefix)
         return default_eqx_module_from_state_dict(tree, state_dict, prefix)
     if isinstance(tree, (list, tuple)):
-        items = [from_state_dict(x, state_dict, with_prefix(prefix, str(i))) for i, x in enumerate(tree)]
+        items = [_walk_from_state_dict(x, state_dict, with_prefix(prefix, str(i))) for i, x in enumerate(tree)]
         if isinstance(tree, list):
             return items  # type: ignore[return-value]
         if hasattr(tree, "_fields"):  # namedtuple
@@ -298,7 +342,7 @@ def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None) -
         return type(tree)(items)  # type: ignore[return-value]
     if isinstance(tree, Mapping):
         return type(tree)(  # type: ignore[call-arg]
-            {k: from_state_dict(x, state_dict, with_prefix(prefix, str(k))) for k, x in tree.items()}
+            {k: _walk_from_state_dict(x, state_dict, with_prefix(prefix, str(k))) for k, x in tree.items()}
         )
     if _is_array_like(tree):
         value = _lookup_array(state_dict, prefix, tuple(tree.shape), "an array")  # type: ignore[attr-defined]
@@ -388,18 +432,6 @@ def unflatten_modules_from_export(t: T, template: T) -> T:
 # torch-compatible and NumPy views
 
 
-def _to_numpy(x: Any) -> Any:
-    if isinstance(x, jax.Array):
-        if not x.is_fully_addressable:
-            from jax.experimental import multihost_utils
-
-            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-        return np.asarray(jax.device_get(x))
-    if _is_array_like(x) and not isinstance(x, jax.ShapeDtypeStruct):
-        return np.asarray(x)
-    return x
-
-
 def to_numpy_state_dict(model: Any, prefix: str | None = None) -> StateDict:
     """`to_state_dict` with every array moved to host NumPy (sharded arrays are gathered).
 
@@ -410,7 +442,7 @@ def to_numpy_state_dict(model: Any, prefix: str | None = None) -> StateDict:
         >>> isinstance(to_numpy_state_dict({"w": hax.zeros(hax.Axis("D", 2))})["w"], np.ndarray)
         True
     """
-    return {k: _to_numpy(v) for k, v in to_state_dict(model, prefix).items()}
+    return {k: _io.to_numpy(v) for k, v in to_state_dict(model, prefix).items()}
 
 
 def to_torch_compatible_state_dict(
@@ -436,16 +468,18 @@ def to_torch_compatible_state_dict(
     t = eqx.filter(t, filter)
     if flatten:
         t = flatten_modules_for_export(t)
-    return {k: _to_numpy(v) for k, v in to_state_dict(t, prefix).items()}
+    return {k: _io.to_numpy(v) for k, v in to_state_dict(t, prefix).items()}
 
 
 def from_torch_compatible_state_dict(
-    t: T, state_dict: StateDict, *, unflatten: bool = True, prefix: str | None = None
-) -> T:
+    t: T, state_dict: StateDict, *, unflatten: bool = True, prefix: str | None = None, strict: bool = True
+) -> Any:
     """Load a state dict written by `to_torch_compatible_state_dict` (or PyTorch) into the template ``t``.
 
     ShapeDtypeStruct leaves of ``t`` are materialised as zeros first; with ``unflatten`` the template is
-    flattened for loading and the result unflattened back to ``t``'s layout.
+    flattened for loading and the result unflattened back to ``t``'s layout. ``strict`` works as in
+    `from_state_dict` (shapes are checked in the flattened, exported layout); ``strict=False`` returns
+    ``(tree, LoadReport)``.
 
     Example:
         >>> import jax
@@ -466,67 +500,85 @@ def from_torch_compatible_state_dict(
 
     t = jax.tree.map(materialise, t)
     if not unflatten:
-        return from_state_dict(t, state_dict, prefix)
+        return from_state_dict(t, state_dict, prefix, strict=strict)
     flat = flatten_modules_for_export(t)
-    loaded = from_state_dict(flat, state_dict, prefix)
-    return unflatten_modules_from_export(loaded, t)
+    loaded = from_state_dict(flat, state_dict, prefix, strict=strict)
+    if strict:
+        return unflatten_modules_from_export(loaded, t)
+    return unflatten_modules_from_export(loaded[0], t), loaded[1]
 
 
 # --------------------------------------------------------------------------------------------------
 # safetensors
 
 
-def save_state_dict(state_dict: StateDict, path: str) -> None:
-    """Write a state dict to a safetensors file (metadata ``{"format": "pt"}``), from process 0 only,
-    then wait for every process.
+def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, str] | None = None) -> None:
+    """Write a state dict to a safetensors file, atomically, from process 0 only, then wait for every process.
+
+    The file is first written to a temporary file in the same folder, fsync'ed, and renamed over ``path``
+    (then the folder is fsync'ed), so an interrupted save (exception, crash, kill) leaves any previous file at
+    ``path`` intact. Header metadata is ``{"format": "pt"}`` (what PyTorch loaders expect) plus ``metadata``.
 
     None values and non-array values (e.g. Dropout's ``inference`` flag) are not written; arrays are moved
-    to host NumPy (sharded arrays are gathered).
+    to host NumPy (sharded arrays are gathered on every process) and written bit for bit, bfloat16 included.
 
     Example:
         >>> import os, tempfile
         >>> import jax.numpy as jnp
         >>> from haliax.state_dict import load_state_dict, save_state_dict
         >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-        >>> save_state_dict({"w": jnp.ones(2), "flag": True}, path)
-        >>> list(load_state_dict(path))
-        ['w']
+        >>> save_state_dict({"w": jnp.ones(2, jnp.bfloat16), "flag": True}, path)
+        >>> {k: str(v.dtype) for k, v in load_state_dict(path).items()}
+        {'w': 'bfloat16'}
     """
-    try:
-        import safetensors.numpy
-    except ImportError as e:  # pragma: no cover - safetensors is a hard dependency
-        raise ImportError("save_state_dict requires the safetensors package") from e
     arrays = {}
     for k, v in state_dict.items():
-        v = _to_numpy(v)
+        v = _io.to_numpy(v)
         if isinstance(v, (np.ndarray, np.generic)):
-            arrays[k] = np.ascontiguousarray(v)
+            arrays[k] = np.asarray(v, order="C")  # (np.ascontiguousarray would turn 0-d arrays into 1-d)
+    error: Exception | None = None
     if jax.process_index() == 0:
-        safetensors.numpy.save_file(arrays, path, metadata={"format": "pt"})
-    _barrier("save_state_dict")
+        try:
+            _io.atomic_write_safetensors(arrays, path, {"format": "pt", **(metadata or {})})
+        except Exception as e:  # still reach the barrier, so other processes do not hang
+            error = e
+    sync_global_devices("save_state_dict")
+    if error is not None:
+        raise error
 
 
-def load_state_dict(path: str) -> StateDict:
-    """Read a safetensors file into a dict of NumPy arrays.
+def load_state_dict(
+    path: str, template: Any = None, *, prefix: str | None = None, strict: bool = True, unflatten: bool = True
+) -> Any:
+    """Read a safetensors file; with a ``template``, load it into the template too.
+
+    Without a template, returns the file's dict of NumPy arrays (bfloat16 as ``ml_dtypes.bfloat16``). With
+    one, returns ``from_torch_compatible_state_dict(template, sd, prefix=prefix, strict=strict,
+    unflatten=unflatten)``: strict by default, ``(tree, LoadReport)`` when ``strict=False``. Use
+    ``unflatten=False`` for files written from `to_state_dict` (not `to_torch_compatible_state_dict`) of
+    models with multi-axis Linear or LayerNorm layers.
+
+    The whole file is validated (header against file size) and read before anything is returned, so a
+    truncated or corrupt file raises `StateDictFileError` and never yields a partial dict or module.
+
+    Raises:
+        StateDictFileError: not a complete, valid safetensors file.
+        StateDictMismatchError: (strict, with a template) the file does not match the template.
+        FileNotFoundError: no such file.
 
     Example:
         >>> import os, tempfile
         >>> import numpy as np
+        >>> import haliax as hax
         >>> from haliax.state_dict import load_state_dict, save_state_dict
         >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
         >>> save_state_dict({"w": np.arange(3)}, path)
         >>> load_state_dict(path)["w"].tolist()
         [0, 1, 2]
+        >>> load_state_dict(path, {"w": hax.zeros(hax.Axis("D", 3), dtype=int)})["w"].tolist()
+        [0, 1, 2]
     """
-    try:
-        import safetensors.numpy
-    except ImportError as e:  # pragma: no cover
-        raise ImportError("load_state_dict requires the safetensors package") from e
-    return dict(safetensors.numpy.load_file(path))
-
-
-def _barrier(name: str) -> None:
-    if jax.process_count() > 1:  # pragma: no cover - multi-host only
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices(name)
+    sd = _io.read_safetensors(path)
+    if template is None:
+        return sd
+    return from_torch_compatible_state_dict(template, sd, unflatten=unflatten, prefix=prefix, strict=strict)
