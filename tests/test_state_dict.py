@@ -94,10 +94,11 @@ def test_errors_in_to_state_dict():
 def test_round_trip_and_leniency():
     blk = _block()
     sd = to_state_dict(blk)
-    sd["unused.key"] = np.ones(2)  # extra keys are ignored
+    sd["unused.key"] = np.ones(2)  # extra keys are reported (strict loading is the default since issue 9)
     target = _block(jax.random.PRNGKey(9))
-    back = from_state_dict(target, sd)
-    assert back == blk
+    back, report = from_state_dict(target, sd, strict=False)
+    assert back == blk and report.unexpected == ("unused.key",)
+    del sd["unused.key"]
     assert back.drop.pdrop == 0.1 and back.nothing is None
     # NumPy values are placed on device
     back_np = from_state_dict(target, to_numpy_state_dict(blk))
