@@ -1,7 +1,6 @@
 """Both examples run in a tiny configuration, so they cannot rot."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -29,19 +28,20 @@ def test_digits_cnn_tiny(tmp_path):
     assert (tmp_path / "confusion.png").exists()
 
 
-def test_gpt_char_tiny(tmp_path):
-    if not (EXAMPLES / "gpt_char.py").exists():
-        pytest.skip("gpt_char example not written yet")
+def test_gpt_char_tiny_and_resume(tmp_path):
     mod = _load("gpt_char")
     data = tmp_path / "data.txt"
     data.write_text("def f(x):\n    return x + 1\n" * 200)
-    out = tmp_path / "out"
-    args = ["--data", str(data), "--out", str(out), "--tiny", "--steps", "6", "--eval-every", "3"]
-    first = mod.main(args)
-    assert (out / "checkpoint.safetensors").exists()
-    assert (out / "loss.png").exists()
-    assert isinstance(first["sample"], str)
-    # --resume continues with identical subsequent losses
-    resumed = mod.main(args[:-4] + ["--steps", "6", "--eval-every", "3", "--resume", "--resume-check", "3"])
-    assert resumed["resume_matches"]
-    del os
+    common = ["--data", str(data), "--tiny", "--eval-every", "3"]
+    straight = mod.main(common + ["--out", str(tmp_path / "a"), "--steps", "6"])
+    assert (tmp_path / "a" / "checkpoint.safetensors").exists()
+    assert (tmp_path / "a" / "loss.png").exists()
+    assert isinstance(straight["sample"], str) and straight["sample"].startswith("def ")
+    assert len(straight["history"]) == 6
+    # stop after 3 steps, then --resume to 6: the resumed losses equal the straight run's
+    mod.main(common + ["--out", str(tmp_path / "b"), "--steps", "6", "--stop-after", "3"])
+    resumed = mod.main(common + ["--out", str(tmp_path / "b"), "--steps", "6", "--resume"])
+    assert resumed["start_step"] == 3
+    assert [h[0] for h in resumed["history"]] == list(range(6))
+    for (s1, l1, _), (s2, l2, _) in zip(straight["history"][3:], resumed["history"][3:], strict=True):
+        assert s1 == s2 and l1 == l2, (s1, l1, l2)
