@@ -219,7 +219,7 @@ def compare_state_dicts(expected: Mapping[str, Any], given: Mapping[str, Any], p
             mismatched.append(KeyMismatch(k, got_shape, got_dtype, *shapes[k]))
     unexpected, ignored = [], []
     for k in given:
-        if k in expected or not _under(k, prefix):
+        if (k in expected and expected[k] is not NONE_FIELD) or not _under(k, prefix):
             continue
         if any(k == n or k.startswith(n + ".") for n in none_keys):
             ignored.append(k)
@@ -377,7 +377,9 @@ def atomic_write_safetensors(arrays: dict[str, np.ndarray], path: str, metadata:
     the folder. If anything fails (or the process dies) before the rename, ``path`` keeps its old content."""
     path = os.fspath(path)
     with _temp_beside(path) as tmp:
+        mode = os.stat(tmp).st_mode & 0o777  # 0o666 minus the umask
         _write_safetensors(arrays, tmp, metadata)
+        os.chmod(tmp, mode)  # safetensors itself creates 0o600 files
         _fsync(tmp)
         os.replace(tmp, path)
     with contextlib.suppress(OSError):  # not every filesystem can fsync a directory
