@@ -116,6 +116,9 @@ def test_pinned_offload_device_put_in_scan_body():
 def test_checkpoint_names_and_unroll_forwarded():
     m = _stack()
     text = str(jax.make_jaxpr(lambda m, x: m.fold(x))(m, hax.ones(E)))
+    # without a policy only the carry is tagged (an input tag would make autodiff store a copy of the weights)
+    assert "scan(L)__carry" in text and "scan(L)__input" not in text
+    text = str(jax.make_jaxpr(lambda m, x: m.fold(x))(_with_policy(m, "save_all"), hax.ones(E)))
     assert "scan(L)__carry" in text and "scan(L)__input" in text
     jaxpr = jax.make_jaxpr(lambda m, x: m.fold(x, unroll=2))(m, hax.ones(E))
     eqn = next(e for e in jaxpr.jaxpr.eqns if e.primitive.name == "scan")
