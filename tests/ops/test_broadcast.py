@@ -16,7 +16,7 @@ X, Y, Z, W = hax.make_axes(X=2, Y=3, Z=4, W=5)
 
 def rand(axes, seed=0):
     shape = tuple(a.size for a in axes)
-    return hax.named(jax.random.normal(jax.random.PRNGKey(seed), shape), tuple(axes))
+    return hax.named(jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32), tuple(axes))
 
 
 def names(x):
@@ -123,23 +123,21 @@ def test_broadcasting_under_jit_and_grad():
 AXES = (X, Y, Z, W)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.data())
 def test_property_broadcasting_commutes_up_to_axis_order(data):
     big = data.draw(st.permutations(AXES).flatmap(lambda p: st.integers(1, 4).map(lambda k: tuple(p[:k]))))
     small = data.draw(st.permutations(big).flatmap(lambda p: st.integers(0, len(p)).map(lambda k: tuple(p[:k]))))
     a, b = rand(big, 0), rand(small, 1)
-    for op in (hax.add, hax.multiply, hax.maximum):
-        ab, ba = op(a, b), op(b, a)
-        assert ab.axes == big
-        assert ba.axes == (small if set(small) == set(big) else big)  # equal sets: the left operand's order
-        np.testing.assert_allclose(as_order(ab, big), as_order(ba, big), rtol=1e-6)
-    # and both equal the jnp expression on the aligned raw arrays
-    b_aligned = np.asarray(hax.broadcast_to(b, big).array)
-    np.testing.assert_allclose(np.asarray((a - b).array), np.asarray(a.array) - b_aligned, rtol=1e-6)
-    # the same two arrays with the operands' axis orders shuffled give the same values
-    c = hax.named(as_order(b, tuple(reversed(small))), tuple(reversed(small))) if small else b
-    np.testing.assert_allclose(np.asarray((a + c).array), np.asarray((a + b).array), rtol=1e-6)
+    ab, ba = a + b, b + a
+    assert ab.axes == big
+    assert ba.axes == (small if set(small) == set(big) else big)  # equal sets: the left operand's order
+    np.testing.assert_allclose(as_order(ab, big), as_order(ba, big), rtol=1e-6)
+    # ... and equal the numpy expression on raw arrays aligned by hand
+    b_raw = np.asarray(b.array)
+    b_aligned = np.transpose(b_raw, sorted(range(len(small)), key=lambda i: big.index(small[i])))
+    b_aligned = b_aligned.reshape([ax.size if ax in small else 1 for ax in big])
+    np.testing.assert_allclose(as_order(ab, big), np.asarray(a.array) + b_aligned, rtol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------------

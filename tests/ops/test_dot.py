@@ -19,7 +19,7 @@ B, S, E, H, K = hax.make_axes(B=2, S=3, E=4, H=5, K=3)
 
 def rand(axes, seed=0, dtype=jnp.float32):
     shape = tuple(a.size for a in axes)
-    return hax.named(jax.random.normal(jax.random.PRNGKey(seed), shape, dtype), tuple(axes))
+    return hax.named(jnp.asarray(np.random.default_rng(seed).standard_normal(shape), dtype), tuple(axes))
 
 
 def close(x, y, rtol=1e-5):
@@ -166,7 +166,7 @@ def test_dot_under_jit_grad_and_vmap():
 AXES = (B, S, E, H)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.data())
 def test_property_dot_agrees_with_einsum(data):
     a_axes = tuple(data.draw(st.permutations(AXES)))[: data.draw(st.integers(1, 4))]

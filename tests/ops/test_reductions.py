@@ -15,7 +15,7 @@ X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
 
 def data(axes, seed=0, nan=False):
     shape = tuple(a.size for a in axes)
-    arr = jax.random.normal(jax.random.PRNGKey(seed), shape)
+    arr = jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32)
     if nan:
         arr = arr.at[(0,) * len(shape)].set(jnp.nan)
     return hax.named(arr, axes)
