@@ -73,7 +73,9 @@ MODULES = {
     "conv_transpose": lambda k: hnn.ConvTranspose.init(("h", "w"), C, Out, 2, stride=2, key=k),
     "stacked_linear": lambda k: hnn.Stacked.init(L, hnn.Linear)((H, D), Out, key=jax.random.split(k, L.size)),
     "blockseq_linear": lambda k: hnn.BlockSeq.init(L, hnn.Linear)((H, D), Out, key=jax.random.split(k, L.size)),
-    "multihead_attention": lambda k: hnn.MultiHeadAttention.init(E, Heads, HeadSize, use_bias=True, qk_norm=True, key=k),
+    "multihead_attention": lambda k: hnn.MultiHeadAttention.init(
+        E, Heads, HeadSize, use_bias=True, qk_norm=True, key=k
+    ),
     "nested_model": Model.init,
 }
 
@@ -187,6 +189,7 @@ def test_abstract_template_loads(tmp_path):
     model = _fill(_abstract("nested_model"), jnp.bfloat16, 0)
     path = str(tmp_path / "m.safetensors")
     save_state_dict(to_torch_compatible_state_dict(model), path)
+
     def bf16(x):
         return jax.ShapeDtypeStruct(x.shape, jnp.bfloat16) if isinstance(x, jax.ShapeDtypeStruct) else x
 
