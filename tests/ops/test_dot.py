@@ -215,3 +215,38 @@ def test_tril_triu_move_the_two_axes_last(name):
     with pytest.raises(ValueError, match=f"{name}: argument 'axis'"):
         fn(x, "K", "K")
     assert fn(x, Axis("K", 3), "B").axes == (S, K, B)
+
+
+class _ScaledDot(eqx.Module):
+    """A stateful dot_general (holds an array, so it is unhashable)."""
+
+    scale: jax.Array
+
+    def __call__(self, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+        out = jax.lax.dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+        return out * self.scale
+
+
+def test_stateful_unhashable_dot_general():
+    op = _ScaledDot(jnp.array(2.0))
+    with pytest.raises(TypeError):
+        hash(op)
+    x, w = rand((B, S, E)), rand((H, E, B), 1)
+    y = hax.dot(x, w, axis="E", dot_general=op)
+    assert y.axes == (B, S, H)
+    close(y.array, 2 * jnp.einsum("bse,heb->bsh", x.array, w.array))
+    y = hax.dot(x, w, axis=("E", "S"), dot_general=op)  # S is only in x: summed out first
+    close(y.array, 2 * jnp.einsum("bse,heb->bh", x.array, w.array))
+    a, b, c = rand((B, E)), rand((E, H), 1), rand((H, B, S), 2)
+    y = hax.dot(a, b, c, axis=("E", "H"), dot_general=op, out_axes=("S", ...))  # two dot_generals
+    assert y.axes == (S, B)
+    close(y.array, 4 * jnp.einsum("be,eh,hbs->sb", a.array, b.array, c.array), rtol=1e-4)
+
+    @eqx.filter_jit
+    def f(u, v, m):
+        return hax.dot(u, v, axis="E", dot_general=m)
+
+    close(f(x, w, op).array, 2 * jnp.einsum("bse,heb->bsh", x.array, w.array))
+    close(f(x, w, _ScaledDot(jnp.array(3.0))).array, 3 * jnp.einsum("bse,heb->bsh", x.array, w.array))
+    g = jax.grad(lambda m: hax.dot(x, w, axis=None, dot_general=m).scalar())(op)
+    close(g.scale, jnp.einsum("bse,heb->", x.array, w.array), rtol=1e-4)

@@ -120,7 +120,52 @@ def _slow_plan(
     lhs, rhs = spec.split("->")
     if lhs == rhs:
         return result_axes, None, None
-    return result_axes, scope, _contractor(spec, *options)
+    try:
+        return result_axes, scope, _contractor(spec, *options)
+    except TypeError:  # an unhashable dot_general (e.g. a Module holding arrays): no jit, no caching
+        precision, preferred_element_type, dot_general = options
+        return result_axes, scope, functools.partial(
+            _contract_pairwise, spec, precision=precision, preferred_element_type=preferred_element_type,
+            dot_general=dot_general,
+        )
+
+
+def _contract_pairwise(
+    spec: str, *arrays: Any, precision: Any, preferred_element_type: Any, dot_general: Any
+) -> jax.Array:
+    """Contract ``arrays`` per the einsum ``spec`` by calling ``dot_general`` on pairs, left to right.
+
+    Used for a stateful (unhashable) ``dot_general``, which ``jnp.einsum`` cannot take as a static argument:
+    letters that no later operand or the output needs are summed out first, then each pair is contracted
+    over the shared letters nothing later needs (the other shared letters are batch dimensions)."""
+    lhs, rhs = spec.split("->")
+    ops = list(zip(arrays, lhs.split(","), strict=True))
+    keep = set(rhs)
+
+    def sum_out(x: Any, t: str, needed: set[str]) -> tuple[Any, str]:
+        drop = tuple(i for i, c in enumerate(t) if c not in needed)
+        if drop:
+            x, t = jnp.sum(x, axis=drop), "".join(c for c in t if c in needed)
+        return x, t
+
+    acc, at = ops[0]
+    for k in range(1, len(ops)):
+        x, xt = ops[k]
+        later = keep | set("".join(t for _, t in ops[k + 1 :]))
+        acc, at = sum_out(acc, at, later | set(xt))
+        x, xt = sum_out(x, xt, later | set(at))
+        shared = [c for c in at if c in xt]
+        contract = [c for c in shared if c not in later]
+        batch = [c for c in shared if c in later]
+        dims = (
+            (tuple(at.index(c) for c in contract), tuple(xt.index(c) for c in contract)),
+            (tuple(at.index(c) for c in batch), tuple(xt.index(c) for c in batch)),
+        )
+        acc = dot_general(acc, x, dims, precision=precision, preferred_element_type=preferred_element_type)
+        at = "".join(batch) + "".join(c for c in at if c not in shared) + "".join(c for c in xt if c not in shared)
+    acc, at = sum_out(acc, at, keep)
+    perm = [at.index(c) for c in rhs]
+    return acc if perm == list(range(len(perm))) else jnp.transpose(acc, perm)
 
 
 def _plan(
