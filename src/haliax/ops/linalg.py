@@ -203,8 +203,11 @@ def dot(
     operand has them); axes shared but not contracted are batch axes; the others give an outer product.
     ``axis=None`` contracts everything (0-d result); ``axis=()`` contracts nothing. ``out_axes`` is a partial
     order (may hold ``...``) for the result. ``precision``, ``preferred_element_type`` and ``dot_general``
-    (any callable with `jax.lax.dot_general`'s signature; it must be hashable, as for `jax.numpy.einsum`)
-    are passed on. The old spelling ``dot(axis, *arrays)`` still works with a ``DeprecationWarning``.
+    (any callable with `jax.lax.dot_general`'s signature, including a stateful Module holding arrays) are
+    passed on. The old spelling ``dot(axis, *arrays)`` still works with a ``DeprecationWarning``.
+
+    Eagerly a call is one jitted dispatch (plans are cached by the operands' axes), and under ``jit`` the
+    program is exactly `jax.numpy.einsum`'s, inside a named scope ``"contract <axes> -> <out axes>"``.
 
     Example:
         >>> import haliax as hax
