@@ -338,3 +338,11 @@ def test_missing_file_and_strict_file_load(tmp_path, net):
         load_state_dict(path, hnn.Linear.init(E, O, key=KEY))
     loaded, report = load_state_dict(path, hnn.Linear.init(E, O, key=KEY), strict=False)
     assert [m.key for m in report.mismatched] == ["weight"] and loaded.weight.shape == {"O": 5, "E": 3}
+
+
+def test_private_module_doctests():
+    """tests/test_doctests.py skips private modules; the public classes defined in _state_dict_io have examples."""
+    import doctest
+
+    result = doctest.testmod(sd_io, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -124,8 +124,8 @@ class LoadReport:
             lines.append(f"  missing keys ({len(self.missing)}):")
             for k in self.missing:
                 shape, dtype = self.expected.get(k, ((), None))
-                close = difflib.get_close_matches(k, self.unexpected, n=1, cutoff=0.6)
-                hint = f"; closest unexpected key: {close[0]!r}" if close else ""
+                close = _mutual_closest(k, self.missing, self.unexpected)
+                hint = f"; closest unexpected key: {close!r}" if close else ""
                 lines.append(f"    {k!r}: expected shape {shape} {dtype}{hint}")
         if self.unexpected:
             lines.append(f"  unexpected keys ({len(self.unexpected)}): " + ", ".join(map(repr, self.unexpected)))
@@ -134,6 +134,14 @@ class LoadReport:
             lines.extend(f"    {m.describe()}" for m in self.mismatched)
         lines.append("Pass strict=False to load what matches and get these lists back as a LoadReport.")
         return "\n".join(lines)
+
+
+def _mutual_closest(key: str, missing: tuple[str, ...], unexpected: tuple[str, ...]) -> str | None:
+    """The unexpected key most like ``key``, if ``key`` is also the missing key most like it (likely a typo)."""
+    close = difflib.get_close_matches(key, unexpected, n=1, cutoff=0.6)
+    if close and difflib.get_close_matches(close[0], missing, n=1, cutoff=0.6) == [key]:
+        return close[0]
+    return None
 
 
 class StateDictMismatchError(KeyError, ValueError):
