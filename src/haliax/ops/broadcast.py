@@ -280,12 +280,14 @@ def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
     """
     a = _as_named(a, "broadcast_axis")
     if isinstance(axis, Axis):
-        axis = (axis,)
+        items: tuple[Any, ...] = (axis,)
     elif isinstance(axis, Mapping):
-        axis = tuple(Axis(n, s) for n, s in axis.items())
-    axis = tuple(axis)
+        items = tuple(Axis(n, s) if s is not None else n for n, s in axis.items())
+    else:
+        items = tuple(axis)
     present = name_index(a.axes)
-    for ax in axis:
+    target: list[Axis] = []
+    for ax in items:
         if not isinstance(ax, Axis):
             raise TypeError(f"broadcast_axis: argument 'axis': expected Axis objects (sizes are needed), got {ax!r}")
         i = present.get(ax.name)
@@ -294,6 +296,8 @@ def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
                 f"broadcast_axis: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in argument "
                 "'axis'"
             )
+        target.append(ax)
+    axis = tuple(target)
     _check_unique(axis, "broadcast_axis", "axis")
     names = name_index(axis)
     extra = tuple(x for x in a.axes if x.name not in names)
