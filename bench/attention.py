@@ -7,7 +7,7 @@ Measures haliax `dot_product_attention` with implementation="dense", "blockwise"
 Temp memory is `jit(grad).lower(...).compile().memory_analysis().temp_size_in_bytes`. Implementations that hold
 the [Heads, QPos, KPos] scores (dense, jax, the peer) are only compiled, not run, above `--max-dense-run` (their
 runs would take minutes or not fit in memory); the table says "compile-only" there. Times are the minimum over
-interleaved rounds (this machine is shared).
+interleaved rounds (this machine is shared); a call slower than `--slow` seconds is timed once.
 
 Usage: python bench/attention.py [--seqs 512 2048 8192 16384] [--json PATH]
 """
@@ -62,7 +62,8 @@ def main() -> None:
     p.add_argument("--max-dense-run", type=int, default=2048, help="longest sequence at which score-holding "
                    "implementations are run (above it they are compiled only)")
     p.add_argument("--block-size", type=int, default=None)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--slow", type=float, default=3.0, help="seconds; slower calls are timed once")
     p.add_argument("--json", type=str, default=None)
     args = p.parse_args()
 
@@ -82,15 +83,14 @@ def main() -> None:
                 results.append({"seq": seq, "order": oname, "impl": impl, "temp_bytes": int(temp), "time_s": None,
                                 "ran": run, "compile_s": time.perf_counter() - t0})
             rows = {r["impl"]: r for r in results if r["seq"] == seq and r["order"] == oname}
-            for impl, (c, run) in compiled.items():  # warm-up
+            for impl, (c, run) in compiled.items():  # first call (already compiled)
                 if run:
                     t0 = time.perf_counter()
                     jax.block_until_ready(c(*inputs))
                     rows[impl]["time_s"] = time.perf_counter() - t0
-            slow = max((r["time_s"] or 0) for r in rows.values()) > 10
-            for _ in range(1 if slow else args.rounds):
+            for _ in range(args.rounds):  # interleaved rounds; calls slower than --slow are not repeated
                 for impl, (c, run) in compiled.items():
-                    if run:
+                    if run and rows[impl]["time_s"] < args.slow:
                         t0 = time.perf_counter()
                         jax.block_until_ready(c(*inputs))
                         rows[impl]["time_s"] = min(rows[impl]["time_s"], time.perf_counter() - t0)

@@ -52,11 +52,11 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
+from ..partitioning import auto_sharded
 from .attention_masks import (
     MASK_VALUE,
     AttentionLayout,
@@ -68,11 +68,10 @@ from .attention_masks import (
     dropout_mask,
     evaluate_plan,
     forgetful_causal_mask,
-    is_positional_plan,
     mask_to_bias,
     prefix_lm_mask,
 )
-from .blockwise_attention import blockwise_attention
+from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
 __all__ = [
     "dot_product_attention",
@@ -217,7 +216,7 @@ class _Call:
     def unflatten(self, x: jax.Array, groups: Sequence[Sequence[Axis]], order: tuple[Axis, ...]) -> NamedArray:
         axes = tuple(a for g in groups for a in g)
         y = NamedArray(jnp.reshape(x, tuple(a.size for a in axes)), axes)
-        return broadcast_to(y, order) if axes != order else y
+        return auto_sharded(broadcast_to(y, order) if axes != order else y)
 
 
 def _scale_and_cast(query: NamedArray, key: NamedArray, scaling_factor: float | None, attention_dtype: Any,
@@ -233,54 +232,6 @@ def _scale_and_cast(query: NamedArray, key: NamedArray, scaling_factor: float | 
 
 # ------------------------------------------------------------------------------------------------------------
 # implementations on canonical arrays: q [B, G, Q, D], k [B, K, D], v [B, K, F]
-
-
-def _dense_weights(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-                   out_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
-    """Weights `[*batch_shape, G, Q, K]` (`[*batch_shape, Q, K]` when G == 1) of canonical `q` and `k`.
-
-    `batch_shape` unmerges the canonical batch dimension into the sizes of the caller's batch axes, so the
-    score product is one `dot_general` with those batch dimensions, exactly as a hand-written `einsum` over the
-    caller's axes would be (merging them costs reshapes in the optimized HLO)."""
-    B, G, Q, D = q.shape
-    K = k.shape[1]
-    bs = tuple(batch_shape) if batch_shape else (B,)
-    nb = len(bs)
-    acc = jnp.promote_types(q.dtype, jnp.float32)
-    # with one group, elementwise work runs on [..., Q, K] (XLA:CPU is slower with a size-1 dimension)
-    shape = bs + ((Q, K) if G == 1 else (G, Q, K))
-
-    def fit(x: jax.Array) -> jax.Array:  # [b|1, g|1, q|1, k|1] -> broadcastable to `shape`
-        lead = bs if x.shape[0] != 1 else (1,) * nb
-        return x.reshape(lead + ((x.shape[1],) if G != 1 else ()) + x.shape[2:])
-
-    batch = tuple(range(nb))
-    s = lax.dot_general(q.reshape(bs + (G * Q, D)), k.reshape(bs + (K, D)), (((nb + 1,), (nb + 1,)), (batch, batch)),
-                        precision=precision, preferred_element_type=acc).reshape(shape)
-    if bias is not None:
-        s = s + fit(bias)
-    if plan is not None:
-        if is_positional_plan(plan) and all(a.shape[:2] == (1, 1) for a in arrays):  # one [Q, K] mask for all rows
-            m = evaluate_plan(plan, [a.reshape(a.shape[2:]) for a in arrays], 0, Q, 0, K, ndim=2)
-        else:
-            m = fit(evaluate_plan(plan, arrays, 0, Q, 0, K))
-        s = jnp.where(m, s, MASK_VALUE)
-    if bias is not None:
-        s = jnp.maximum(s, MASK_VALUE)  # -inf bias entries act as masked: no NaN
-    w = jax.nn.softmax(s.astype(jnp.promote_types(s.dtype, jnp.float32)), axis=-1)
-    return w.astype(out_dtype)
-
-
-def _dense(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-           orig_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
-    B, G, Q, _ = q.shape
-    K, F = k.shape[1], v.shape[-1]
-    bs = tuple(batch_shape) if batch_shape else (B,)
-    nb = len(bs)
-    w = _dense_weights(q, k, bias, plan, arrays, precision, orig_dtype, bs)
-    batch = tuple(range(nb))
-    out = lax.dot_general(w.reshape(bs + (G * Q, K)), v.reshape(bs + (K, F)), (((nb + 1,), (nb,)), (batch, batch)))
-    return out.reshape(B, G, Q, F)
 
 
 def _static_int(a: jax.Array) -> int | None:
@@ -426,7 +377,7 @@ def dot_product_attention_weights(
     orig_dtype = query.dtype
     query, key = _scale_and_cast(query, key, scaling_factor, attention_dtype, call.Key)
     q, k, _, b, plan, arrays = call.prepare(query, key, None, bias, mask)
-    w = _dense_weights(q, k, b, plan, arrays, precision, orig_dtype).reshape(q.shape[:-1] + k.shape[1:2])
+    w = dense_weights(q, k, b, plan, arrays, precision, orig_dtype).reshape(q.shape[:-1] + k.shape[1:2])
     L = call.layout
     groups = (L.batch, L.group, (L.qpos,) if L.qpos else (), L.kpos)
     return call.unflatten(w, groups, call.weight_axes)
@@ -512,7 +463,7 @@ def dot_product_attention(
             reason = f"{B * G * Q * K} score entries, blockwise from {limit} on {jax.default_backend()}"
     logger.debug("%s: implementation=%s (%s)", fn, impl, reason)
     if impl == "dense":
-        out = _dense(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))
+        out = dense_attention(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))
     elif impl == "blockwise":
         out_dtype = jnp.result_type(orig_dtype, v.dtype)
         out = blockwise_attention(q, k, v, b, plan, arrays, block_q=bq, block_k=bk, precision=precision,

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, key_range, query_range
+from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, is_positional_plan, key_range, query_range
 
 __all__: list[str] = []
 
@@ -96,6 +96,132 @@ def blockwise_attention(
     cfg = BlockwiseConfig(bq, bk, Q, K, plan, precision, jnp.dtype(out_dtype), bias is not None)
     out = _attention(cfg, q, k, v, bias, tuple(arrays))
     return out[:, :, :Q] if Qp != Q else out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the dense kernel (implementation="dense" and the weights function)
+
+
+def dense_weights(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
+                  out_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+    """Softmax of `dense_logits`, in float32 at least, cast to `out_dtype` (if not None)."""
+    s = dense_logits(q, k, bias, plan, arrays, precision, batch_shape)
+    w = jax.nn.softmax(s.astype(jnp.promote_types(s.dtype, jnp.float32)), axis=-1)
+    return w.astype(out_dtype) if out_dtype is not None else w
+
+
+def dense_logits(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
+                 batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+    """Biased, masked logits `[*batch_shape, G, Q, K]` (`[*batch_shape, Q, K]` when G == 1) of canonical `q`, `k`.
+
+    `batch_shape` unmerges the canonical batch dimension into the sizes of the caller's batch axes, so the
+    score product is one `dot_general` with those batch dimensions, exactly as a hand-written `einsum` over the
+    caller's axes would be (merging them costs reshapes in the optimized HLO)."""
+    B, G, Q, D = q.shape
+    K = k.shape[1]
+    bs = tuple(batch_shape) if batch_shape else (B,)
+    nb = len(bs)
+    acc = jnp.promote_types(q.dtype, jnp.float32)
+    # with one group, elementwise work runs on [..., Q, K] (XLA:CPU is slower with a size-1 dimension)
+    shape = bs + ((Q, K) if G == 1 else (G, Q, K))
+
+    def fit(x: jax.Array) -> jax.Array:  # [b|1, g|1, q|1, k|1] -> broadcastable to `shape`
+        lead = bs if x.shape[0] != 1 else (1,) * nb
+        return x.reshape(lead + ((x.shape[1],) if G != 1 else ()) + x.shape[2:])
+
+    batch = tuple(range(nb))
+    s = lax.dot_general(q.reshape(bs + (G * Q, D)), k.reshape(bs + (K, D)), (((nb + 1,), (nb + 1,)), (batch, batch)),
+                        precision=precision, preferred_element_type=acc).reshape(shape)
+    if bias is not None:
+        s = s + fit(bias)
+    if plan is not None:
+        if is_positional_plan(plan) and all(a.shape[:2] == (1, 1) for a in arrays):  # one [Q, K] mask for all rows
+            m = evaluate_plan(plan, [a.reshape(a.shape[2:]) for a in arrays], 0, Q, 0, K, ndim=2)
+        else:
+            m = fit(evaluate_plan(plan, arrays, 0, Q, 0, K))
+        s = jnp.where(m, s, MASK_VALUE)
+    if bias is not None:
+        s = jnp.maximum(s, MASK_VALUE)  # -inf bias entries act as masked: no NaN
+    return s
+
+
+def dense_attention(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
+                    orig_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+    """Dense attention `[B, G, Q, F]`: `dense_weights` (cast to `orig_dtype`) times `v`.
+
+    The forward pass is the plain order of operations. Its VJP is hand-written: it keeps the float32 weights and
+    uses `rowsum(w * dp) = rowsum(dout * out)`, so the backward pass reads the `[Q, K]` arrays fewer times than
+    autodiff through softmax would (about 10% faster on CPU and a third less temp memory), with the same values.
+    """
+    bs = tuple(batch_shape) if batch_shape else (q.shape[0],)
+    cfg = (plan, precision, jnp.dtype(orig_dtype), bs)
+    return _dense_vjp(cfg, q, k, v, bias, tuple(arrays))
+
+
+def _dg(a: jax.Array, b: jax.Array, contract: tuple[int, int], nb: int, acc: Any) -> jax.Array:
+    """`dot_general` over `nb` leading batch dims, contracting `a`'s dim `contract[0]` with `b`'s `contract[1]`."""
+    dt = jnp.promote_types(a.dtype, b.dtype)
+    batch = tuple(range(nb))
+    return lax.dot_general(a.astype(dt), b.astype(dt), (((contract[0],), (contract[1],)), (batch, batch)),
+                           preferred_element_type=acc)
+
+
+def _dense_out(cfg: Any, w: jax.Array, v: jax.Array, q_shape: tuple[int, ...]) -> jax.Array:
+    _, _, orig_dtype, bs = cfg
+    B, G, Q, _ = q_shape
+    K, F = v.shape[1], v.shape[-1]
+    nb = len(bs)
+    batch = tuple(range(nb))
+    return lax.dot_general(w.astype(orig_dtype).reshape(bs + (G * Q, K)), v.reshape(bs + (K, F)),
+                           (((nb + 1,), (nb,)), (batch, batch))).reshape(B, G, Q, F)
+
+
+def _dense_fwd(cfg: Any, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> Any:
+    plan, precision, _, bs = cfg
+    s = dense_logits(q, k, bias, plan, arrays, precision, bs)
+    s = s.astype(jnp.promote_types(s.dtype, jnp.float32))
+    m = jnp.max(s, axis=-1, keepdims=True)  # softmax as jax.nn.softmax computes it, keeping the row maximum
+    e = jnp.exp(s - m)
+    w = e / jnp.sum(e, axis=-1, keepdims=True)
+    out = _dense_out(cfg, w, v, q.shape)
+    # rows with nothing visible get uniform weights but no gradient (their logits are the constant fill)
+    empty = None if plan is None and bias is None else m[..., 0] <= MASK_VALUE
+    return out, (q, k, v, bias, arrays, w, out, empty)
+
+
+def _dense_bwd(cfg: Any, res: Any, dout: jax.Array) -> Any:
+    plan, precision, orig_dtype, bs = cfg
+    q, k, v, bias, arrays, w, out, empty = res
+    B, G, Q, D = q.shape
+    K, F = k.shape[1], v.shape[-1]
+    nb = len(bs)
+    acc = w.dtype
+    rows = bs + (G * Q,)
+    do = dout.reshape(rows + (F,))
+    dp = _dg(do, v.reshape(bs + (K, F)), (nb + 1, nb + 1), nb, acc).reshape(w.shape)
+    delta = jnp.sum(dout.astype(acc) * out.astype(acc), axis=-1).reshape(w.shape[:-1])
+    ds = w * (dp - delta[..., None])
+    if empty is not None:
+        ds = jnp.where(empty[..., None], 0.0, ds)
+    ds2 = ds.reshape(rows + (K,)).astype(q.dtype)
+    dq = _dg(ds2, k.reshape(bs + (K, D)), (nb + 1, nb), nb, acc).reshape(q.shape)
+    dk = _dg(ds2, q.reshape(rows + (D,)), (nb, nb), nb, acc).reshape(k.shape)
+    dv = _dg(w.astype(orig_dtype).reshape(rows + (K,)), do, (nb, nb), nb, acc).reshape(v.shape)
+    dbias = None
+    if bias is not None:
+        ds4 = ds.reshape(B, G, Q, K)
+        axes = tuple(d for d in range(4) if bias.shape[d] == 1 and ds4.shape[d] != 1)
+        dbias = jnp.sum(ds4, axis=axes, keepdims=True).astype(bias.dtype)
+    return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype), dbias, tuple(None for _ in arrays)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _dense_vjp(cfg: Any, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> jax.Array:
+    plan, precision, _, bs = cfg
+    return _dense_out(cfg, dense_weights(q, k, bias, plan, arrays, precision, None, bs), v, q.shape)
+
+
+_dense_vjp.defvjp(_dense_fwd, _dense_bwd)
 
 
 # ------------------------------------------------------------------------------------------------------------
