@@ -222,10 +222,14 @@ def test_fully_masked_rows_inf_bias_and_bf16_are_finite(impl):
         g_inf = jax.grad(lambda q: jnp.sum(attn(q, k, v, bias=bias)))(q)
         qb, kb, vb = (x.astype(jnp.bfloat16) for x in (q, k, v))
         out_bf16 = attn(qb, kb, vb, mask=mask)
+        g_bf16 = jax.grad(lambda q, k, v: jnp.sum(attn(q, k, v, mask=mask).astype(jnp.float32)), argnums=(0, 1, 2))(
+            qb, kb, vb)
         ref_bf16 = _ref(*(x.array.astype(jnp.float32) for x in (qb, kb, vb)), shifted, None)
-        return out, g, gr, out_inf, g_inf, out_bf16, ref_bf16
+        return out, g, gr, out_inf, g_inf, out_bf16, ref_bf16, g_bf16
 
-    out, g, gr, out_inf, g_inf, out_bf16, ref_bf16 = run(q, k, v)
+    out, g, gr, out_inf, g_inf, out_bf16, ref_bf16, g_bf16 = run(q, k, v)
+    for x in g_bf16:
+        assert x.dtype == jnp.bfloat16 and np.isfinite(np.asarray(x.array, np.float32)).all()
     mean_v = np.broadcast_to(np.asarray(v.array).mean(axis=2, keepdims=True), (2, 2, 3, 8))
     np.testing.assert_allclose(np.asarray(out[:, :, :3]), mean_v, atol=1e-5, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(out), np.asarray(_ref(q.array, k.array, v.array, shifted, None)),

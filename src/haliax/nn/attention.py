@@ -301,11 +301,17 @@ def _jax(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays:
         mask = m if mask is None else mask & m
     if bias is not None:
         bias = jnp.maximum(bias, MASK_VALUE)
-    out = jax.nn.dot_product_attention(
-        jnp.swapaxes(q, 1, 2), k[:, :, None, :], v[:, :, None, :], bias=bias, mask=mask, scale=1.0,
-        is_causal=causal, local_window_size=(window - 1, 0) if window is not None else None,
-        implementation="cudnn" if cudnn else None,
-    )
+    args = (jnp.swapaxes(q, 1, 2), k[:, :, None, :], v[:, :, None, :])
+    kw = dict(bias=bias, mask=mask, scale=1.0, is_causal=causal,
+              local_window_size=(window - 1, 0) if window is not None else None)
+    out = None
+    if cudnn:
+        try:
+            out = jax.nn.dot_product_attention(*args, **kw, implementation="cudnn")
+        except (ValueError, NotImplementedError, RuntimeError) as e:  # cuDNN refused this shape: use XLA's version
+            logger.debug("%s: cuDNN attention refused the call (%s); using jax.nn's XLA implementation", fn, e)
+    if out is None:
+        out = jax.nn.dot_product_attention(*args, **kw, implementation="xla")
     return jnp.swapaxes(out, 1, 2)
 
 

@@ -1,15 +1,15 @@
-"""Memory-efficient (blockwise, "flash") attention on canonical arrays, with a recomputing custom VJP.
+"""Attention kernels on canonical arrays: blockwise ("flash") attention and dense attention, each with its VJP.
 
-This is the engine behind `dot_product_attention(..., implementation="blockwise")`; use that function, which
-handles names, scaling, masks and biases. Here everything is positional:
+These are the engines behind `dot_product_attention(..., implementation="blockwise" | "dense")`; use that function,
+which handles names, scaling, masks and biases. Here everything is positional:
 
 * `q`: `[B, G, Q, D]` (already scaled), `k`: `[B, K, D]`, `v`: `[B, K, F]`;
 * `bias`: `None` or 4-D, broadcastable to `[B, G, Q, K]` (each dimension 1 or full);
 * the mask is a static plan plus canonical arrays (see `haliax.nn.attention_masks`).
 
-Queries are tiled in blocks of `block_q` rows and keys in blocks of `block_k`. The forward pass keeps a running
-maximum and normaliser per row (online softmax) and saves only the output and the row log-sum-exp. The backward
-pass recomputes each block of scores. Neither pass holds a `[Q, K]` array. Key blocks that the mask proves
+Blockwise: queries are tiled in blocks of `block_q` rows and keys in blocks of `block_k`. The forward pass keeps a
+running maximum and normaliser per row (online softmax) and saves only the output and the row log-sum-exp. The
+backward pass recomputes each block of scores. Neither pass holds a `[Q, K]` array. Key blocks that the mask proves
 empty for a query block (causal, sliding window, prefix-LM) are never visited, in either pass.
 
 Semantics match the dense path: masked logits never contribute; a row with no visible key (or only logits at or
