@@ -280,12 +280,12 @@ def test_fold_and_map():
     np.testing.assert_allclose(m2.array, x.array.T + jnp.arange(4.0)[:, None] + 1.0, atol=1e-6)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
-    n=st.integers(1, 6),
+    n=st.integers(1, 4),
     pos=st.integers(0, 2),
     reverse=st.booleans(),
-    unroll=st.sampled_from([1, 2, True]),
+    unroll=st.sampled_from([1, True]),
 )
 def test_scan_property_matches_python_loop(n, pos, reverse, unroll):
     L = Axis("L", n)
