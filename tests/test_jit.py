@@ -197,3 +197,14 @@ def test_named_jit_method_binding():
 
     h = Holder(jnp.arange(3.0))
     np.testing.assert_allclose(h.apply(jnp.ones(3)), jnp.arange(3.0))
+
+
+def test_named_jit_of_a_module_traces_its_arrays():
+    m = _Mod(_named(jax.random.PRNGKey(0), (E,)))
+    x = _named(jax.random.PRNGKey(1), (Batch, E))
+    f = hax.named_jit(m)
+    np.testing.assert_allclose(f(x).array, m(x).array, atol=1e-6)
+    # the module's weight is an argument of the compiled function (2 array arguments), not a baked-in constant
+    assert len(jax.tree.leaves(f.lower(x).args_info)) == 2
+    bound = hax.named_jit(m.__call__)
+    np.testing.assert_allclose(bound(x).array, m(x).array, atol=1e-6)

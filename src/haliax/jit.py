@@ -130,14 +130,14 @@ class _NamedJitWrapper:
                 leaves.append(leaf)
             else:
                 leaves.append(next(d_it) if flag else next(k_it))
-        args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
+        fn, args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
         ctx: Any = contextlib.nullcontext()
         if mapping is not None:
             from .partitioning import axis_mapping
 
             ctx = axis_mapping(dict(mapping))
         with ctx:
-            out = self._fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
             out = _shard(out, self._out_axis_resources)
         out_leaves, out_def = jax.tree_util.tree_flatten(out)
         dyn = [x for x in out_leaves if eqx.is_array(x)]
@@ -147,8 +147,10 @@ class _NamedJitWrapper:
     def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], list[Any], _Static]:
         if self._in_axis_resources is not None:
             args, kwargs = _shard((args, kwargs), self._in_axis_resources)
-        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs))
-        donate = self._donation(args, kwargs)
+        # `fn` itself is partitioned too: a Module (or a bound method of one) has its arrays traced, not baked in
+        leaves, treedef = jax.tree_util.tree_flatten((self._fn, args, kwargs))
+        n_fn = len(jax.tree_util.tree_leaves(self._fn))
+        donate = [False] * n_fn + self._donation(args, kwargs)
         donated: list[Any] = []
         kept: list[Any] = []
         static_leaves: list[Any] = []
