@@ -172,3 +172,15 @@ def test_torch_module_list_parity():
         blocks2.load_state_dict({k: torch.tensor(np.array(v)) for k, v in exported.items()}, strict=True)
         for k, v in blocks.state_dict().items():
             np.testing.assert_array_equal(blocks2.state_dict()[k].numpy(), v.numpy())
+
+
+def test_torch_compatible_export_flattens_per_layer():
+    D, F, O = hax.make_axes(D=2, F=3, O=4)
+    s = hnn.Stacked.init(L, hnn.Linear)((D, F), O, key=jax.random.split(jax.random.PRNGKey(0), L.size))
+    sd = to_torch_compatible_state_dict(s, prefix="h")
+    assert sorted(sd) == [f"h.{i}.{n}" for i in range(3) for n in ("bias", "weight")]
+    assert sd["h.1.weight"].shape == (4, 6) and isinstance(sd["h.1.weight"], np.ndarray | jax.Array)
+    np.testing.assert_array_equal(np.asarray(sd["h.2.weight"]), np.asarray(s.stacked.weight.array[2]).reshape(4, 6))
+    back = from_torch_compatible_state_dict(s, sd, prefix="h")
+    assert back.stacked.weight.axes == s.stacked.weight.axes
+    np.testing.assert_array_equal(back.stacked.weight.array, s.stacked.weight.array)
