@@ -9,7 +9,8 @@ Mask convention everywhere: boolean, **True = may attend**. Masks are NamedArray
 float32 rounding (outputs and gradients):
 
 * `"dense"`: the reference order of operations (scale the query, cast, scores, add bias, mask with -1e9, softmax
-  over KPos in float32, cast back, weight the values). Holds the `[QPos, KPos]` scores.
+  over KPos in float32, cast back, weight the values). Holds the `[QPos, KPos]` scores. Its VJP is hand-written
+  (same values as autodiff, fewer passes over the scores: see `haliax.nn.blockwise_attention.dense_attention`).
 * `"blockwise"`: tiles queries and keys (`block_size`), online softmax, and a custom VJP that recomputes scores in
   the backward pass, so neither pass holds a `[QPos, KPos]` array. Blocks that an `AttentionMask` proves fully
   masked (causal, sliding window, prefix-LM) are skipped. See `haliax.nn.blockwise_attention`.
