@@ -103,7 +103,8 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
 
         def body(carry: Any, block: Any, a: Any, kw: Any) -> tuple[Any, Any]:
             carry = tree_checkpoint_name(carry, carry_name)
-            block, a, kw = tree_checkpoint_name((block, a, kw), input_name)
+            if not policy.disable:  # as in `haliax.scan`: inputs are tagged only when a policy reads the tag
+                block, a, kw = tree_checkpoint_name((block, a, kw), input_name)
             out = fn(block, carry, *a, **kw)
             return _pair(out, where) if want_pair else (out, None)
 
