@@ -57,7 +57,7 @@ class ScanCheckpointPolicy:
     | ``"offload"`` | offload carries and inputs to host |
     | ``"nested"`` | ``nested=True`` |
 
-    Example:
+    Examples:
         >>> from haliax import ScanCheckpointPolicy
         >>> ScanCheckpointPolicy.from_bool_or_str("full").save_carries
         False
@@ -96,7 +96,7 @@ class ScanCheckpointPolicy:
     def from_bool_or_str(remat: ScanCheckpointSpec) -> ScanCheckpointPolicy:
         """Convert a policy, bool or string shorthand (see the class docstring) to a policy.
 
-        Example:
+        Examples:
             >>> from haliax import ScanCheckpointPolicy
             >>> ScanCheckpointPolicy.from_bool_or_str(False).disable
             True
@@ -169,7 +169,7 @@ class ScanCheckpointPolicy:
         """Wrap a scan step ``fn`` with the checkpointing this policy describes (``nested`` is handled by
         the scan itself, see `haliax.scan`).
 
-        Example:
+        Examples:
             >>> import jax.numpy as jnp
             >>> from haliax import ScanCheckpointPolicy
             >>> step = ScanCheckpointPolicy(simple=True).checkpoint("c", "i", lambda c, x: (c + x, c))
@@ -187,7 +187,7 @@ class ScanCheckpointPolicy:
         """The number of outer chunks for ``nested`` checkpointing of a scan of ``length`` steps (None if
         not nested). Raises ``ValueError`` if an explicit ``nested=k`` does not divide ``length``.
 
-        Example:
+        Examples:
             >>> from haliax import ScanCheckpointPolicy
             >>> ScanCheckpointPolicy(nested=True).outer_size(16), ScanCheckpointPolicy(nested=True).outer_size(12)
             (4, 3)

@@ -57,7 +57,7 @@ def none_entry(prefix: str | None) -> dict[str, Any]:
 class KeyMismatch(NamedTuple):
     """A key present in both the state dict and the template whose shape or dtype differ.
 
-    Example:
+    Examples:
         >>> from haliax.state_dict import KeyMismatch
         >>> m = KeyMismatch("fc.bias", (3,), "float32", (4,), "float32")
         >>> m.key, m.expected_shape
@@ -91,7 +91,7 @@ class LoadReport:
         ignored: keys naming a field that the template holds as None (e.g. ``bias`` for a bias-free Linear).
             They are not errors even when strict: the reference pins that such a field stays None.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> from haliax.state_dict import from_state_dict
@@ -150,7 +150,7 @@ class StateDictMismatchError(KeyError, ValueError):
     It is both a ``KeyError`` (what a missing key raised before strict loading existed) and a ``ValueError``
     (what a shape mismatch raised). The full `LoadReport` is in ``.report``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> from haliax.state_dict import StateDictMismatchError, from_state_dict
@@ -173,7 +173,7 @@ class StateDictMismatchError(KeyError, ValueError):
 class StateDictFileError(ValueError):
     """A file given to `haliax.state_dict.load_state_dict` is not a complete, valid safetensors file.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> from haliax.state_dict import StateDictFileError, load_state_dict
         >>> path = os.path.join(tempfile.mkdtemp(), "broken.safetensors")

@@ -52,7 +52,7 @@ class Axis:
 
     Equality and hashing compare both the name and the size.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> E = hax.Axis("embed", 4)
         >>> str(E), E.resize(8).size, E.alias("hidden").name
@@ -89,7 +89,7 @@ PartialAxisSpec = Sequence[AxisSelector | EllipsisType]
 def make_axes(**sizes: int) -> tuple[Axis, ...]:
     """Make several axes at once, in keyword order.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=10, Y=20)
         >>> Y
@@ -105,7 +105,7 @@ def make_axes(**sizes: int) -> tuple[Axis, ...]:
 def closest_name(name: str, candidates: Sequence[str]) -> str | None:
     """The candidate most similar to ``name`` (case-insensitive match first), if any is reasonably close.
 
-    Example:
+    Examples:
         >>> from haliax.axis import closest_name
         >>> closest_name("embd", ["batch", "embed"]), closest_name("zzz", ["batch"])
         ('embed', None)
@@ -133,7 +133,7 @@ def axis_not_found_error(
         arg: the argument name, e.g. ``"axis"``.
         capitalize: start the core of the message with ``Axis`` instead of ``axis``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> str(hax.axis_not_found_error("x", (X, Y), "sum", "axis"))
@@ -161,7 +161,7 @@ def axis_not_found_error(
 def axis_name(ax: AxisSelection) -> str | tuple[str, ...]:
     """The name of an axis, or a tuple of names for several.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> hax.axis_name(X), hax.axis_name((X, "Y")), hax.axis_name({"Z": 3})
@@ -179,7 +179,7 @@ def axis_name(ax: AxisSelection) -> str | tuple[str, ...]:
 def axis_size(spec: AxisSpec) -> int:
     """The size of an Axis, or the product of the sizes of several axes (a tuple or a shape dict).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.axis_size(X), hax.axis_size((X, Y)), hax.axis_size({"A": 4, "B": 5})
@@ -204,7 +204,7 @@ def axis_size(spec: AxisSpec) -> int:
 def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
     """Normalise an AxisSpec (an Axis, a sequence of Axis, or a shape dict) to a tuple of Axis.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.axis_spec_to_tuple({"X": 2})
         (Axis(name='X', size=2),)
@@ -225,7 +225,7 @@ def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
 def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
     """Normalise a selection to ``{name: size or None}`` (None: a bare name, any size).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.axis_spec_to_shape_dict((hax.Axis("X", 2), "Y"))
         {'X': 2, 'Y': None}
@@ -248,7 +248,7 @@ def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
 def to_jax_shape(spec: AxisSpec) -> tuple[int, ...]:
     """The positional shape of an AxisSpec.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.to_jax_shape(hax.make_axes(X=2, Y=3))
         (2, 3)
@@ -280,7 +280,7 @@ def _name_of(a: AxisSelector) -> str:
 def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
     """``{name: position}`` for an axes tuple (cached by the tuple; do not mutate the result).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.axis.name_index(hax.make_axes(X=2, Y=3))
         {'X': 0, 'Y': 1}
@@ -298,7 +298,7 @@ def concat_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
     Two single Axis give a pair; if either side is a dict the result is a shape dict; otherwise a tuple.
     ``concat_axis_specs`` is the older name of the same function.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.concat_axes(X, Y)
@@ -334,7 +334,7 @@ def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
 
     The same name with different sizes raises ``ValueError``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
         >>> hax.union_axes((X, Y), (Y, Z))
@@ -402,7 +402,7 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
 def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
     """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.eliminate_axes((X, Y), "X")
@@ -414,7 +414,7 @@ def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
 def without_axes(spec: AxisSelection, to_remove: AxisSelection, allow_mismatched_sizes: bool = False) -> Any:
     """Remove axes from a spec, ignoring ones that are missing (a size mismatch still raises unless allowed).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.without_axes((X, Y), ("Y", "Q"))
@@ -426,7 +426,7 @@ def without_axes(spec: AxisSelection, to_remove: AxisSelection, allow_mismatched
 def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> Any:
     """Replace Axis objects by their names (all of them, or the selected ones).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.unsize_axes((X, Y)), hax.unsize_axes((X, Y), "Y")
@@ -451,7 +451,7 @@ def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> 
 def replace_axis(spec: AxisSelection, old: AxisSelector, new: AxisSelection) -> Any:
     """Swap one axis for one or more axes, in place.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
         >>> hax.replace_axis((X, Y), "X", Z)
@@ -480,7 +480,7 @@ def replace_axis(spec: AxisSelection, old: AxisSelector, new: AxisSelection) -> 
 def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
     """The axes of ``a1`` that are also in ``a2`` (in ``a1``'s order), size-checked.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
         >>> hax.intersect_axes((X, Y, Z), (Z, X))
@@ -502,7 +502,7 @@ def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
 def selects_axis(selector: AxisSelection, selected: AxisSelection) -> bool:
     """True if every axis of ``selected`` is in ``selector`` with a matching size (None matches any).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.selects_axis((X, Y), "Y"), hax.selects_axis((X,), Y), hax.selects_axis((X, Y), X.resize(5))
@@ -520,7 +520,7 @@ def selects_axis(selector: AxisSelection, selected: AxisSelection) -> bool:
 def is_axis_compatible(a: AxisSelector, b: AxisSelector) -> bool:
     """True if the names are equal (sizes are ignored).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.is_axis_compatible(hax.Axis("X", 2), "X")
         True
@@ -533,7 +533,7 @@ def resolve_axis(spec: AxisSpec, selection: AxisSelection) -> Any:
 
     A missing name or a size mismatch raises ``ValueError``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.resolve_axis((X, Y), "Y"), hax.resolve_axis((X, Y), {"X": None})
@@ -574,7 +574,7 @@ def rearrange_for_partial_order(partial_order: Sequence[Any], axes: tuple[Axis, 
     pointer: it starts at the first ``...``; when the walk meets a named axis at slot ``p`` it moves to the
     first still-empty ``...`` slot at or after ``max(p + 1, pointer)`` (staying put if there is none).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> a, b, c = hax.make_axes(a=1, b=2, c=3)
         >>> [x.name for x in hax.axis.rearrange_for_partial_order(("c", ...), (a, b, c))]
@@ -643,7 +643,7 @@ class dslice:
     Used as an index (``x["X", hax.ds(i, 4)]``): reads out of range are filled with 0, writes out of range
     are dropped. ``ds`` is a short alias.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> s = hax.dslice(3, hax.Axis("X", 2))
         >>> s.start, s.size, s.to_slice()
@@ -660,7 +660,7 @@ class dslice:
     def block(idx: Any, size: int) -> dslice:
         """The ``idx``-th block of ``size`` elements: ``dslice(idx * size, size)``.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> hax.dslice.block(2, 4)
             dslice(8, 4)
@@ -670,7 +670,7 @@ class dslice:
     def to_slice(self) -> slice:
         """A static Python slice (``start`` must be concrete).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> hax.ds(1, 2).to_slice()
             slice(1, 3, None)
@@ -687,7 +687,7 @@ ds = dslice
 def dblock(idx: Any, size: int) -> dslice:
     """The ``idx``-th block of ``size`` elements: ``dslice(idx * size, size)``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.dblock(1, 3)
         dslice(3, 3)

@@ -40,7 +40,7 @@ _SHAPE_CHECKS = [True]
 def enable_shape_checks(enabled: bool) -> Iterator[bool]:
     """Context manager turning the NamedArray shape check on or off; yields the previous value.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> with hax.enable_shape_checks(False) as previous:
@@ -59,7 +59,7 @@ def enable_shape_checks(enabled: bool) -> Iterator[bool]:
 def are_shape_checks_enabled() -> bool:
     """Whether NamedArray construction checks the array shape against the axes.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.are_shape_checks_enabled()
         True
@@ -129,7 +129,7 @@ class NamedArray:
     ``NamedArray(array, axes)``: ``axes`` may be an Axis, a tuple of Axis or a shape dict. Names must be
     unique and the array shape must equal the axis sizes.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
@@ -186,7 +186,7 @@ class NamedArray:
     def shape(self) -> dict[str, int]:
         """A dict ``{name: size}`` in axis order (not a tuple).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> hax.zeros(hax.make_axes(X=2, Y=3)).shape
             {'X': 2, 'Y': 3}
@@ -237,7 +237,7 @@ class NamedArray:
     def scalar(self) -> jax.Array:
         """The raw array of a 0-d NamedArray (``ValueError`` for any other).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> float(hax.ones(hax.Axis("X", 3)).sum().scalar())
             3.0
@@ -266,7 +266,7 @@ class NamedArray:
         ``astype(None)`` converts to JAX's *default* float dtype: float32, or float64 when x64 is enabled
         (corrections C10).
 
-        Example:
+        Examples:
             >>> import jax.numpy as jnp
             >>> import haliax as hax
             >>> x = hax.arange(hax.Axis("X", 2))
@@ -299,7 +299,7 @@ class NamedArray:
 
         An Axis whose name matches but whose size differs raises ``RuntimeError``.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> x = hax.zeros(hax.make_axes(X=2, Y=3))
             >>> x.axis_indices("Y"), x.axis_indices(("Y", "Q", "X"))
@@ -320,7 +320,7 @@ class NamedArray:
         here every axis of a sequence or dict is checked. A same-name Axis of another size raises
         ``RuntimeError``, as in the reference.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> x = hax.zeros(hax.make_axes(X=2, Y=3))
             >>> x.has_axis("X"), x.has_axis(("X", "Y")), x.has_axis(("X", "Q"))
@@ -343,7 +343,7 @@ class NamedArray:
         A missing axis raises ``ValueError("... Axis Q not found ...")``; a same-name Axis of another size
         raises ``RuntimeError``.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> x = hax.zeros(hax.make_axes(X=2, Y=3))
             >>> x.resolve_axis("Y"), x.resolve_axis({"X": None})
@@ -362,7 +362,7 @@ class NamedArray:
     def axis_size(self, sel: AxisSelection) -> Any:
         """Size of one axis, or a tuple of sizes for several (missing → ``ValueError``).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> x = hax.zeros(hax.make_axes(X=2, Y=3))
             >>> x.axis_size("Y"), x.axis_size(("Y", "X"))
@@ -528,7 +528,7 @@ for _n in ("sum", "mean", "prod", "product", "std", "var"):
 def is_named_array(x: Any) -> bool:
     """True for a NamedArray.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> hax.is_named_array(hax.zeros(hax.Axis("X", 2))), hax.is_named_array(jnp.zeros(2))
@@ -543,7 +543,7 @@ def named(a: Any, axis: AxisSelection) -> NamedArray:
     ``jnp.asarray(a)``, then axes from ``axis``: string entries take their size from the array, Axis
     entries are size-checked; a single name is fine for a 1-D array; shape dicts are accepted.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> hax.named(jnp.zeros((2, 3)), ("X", "Y")).shape
@@ -583,7 +583,7 @@ def flatten_all_axes_but(
 
     Despite its (reference-compatible) name, this merges the *given* axes (corrections B11).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.zeros(hax.make_axes(B=2, S=3, E=4))
         >>> flat, unflatten = hax.flatten_all_axes_but(x, "BS", ("B", "S"))

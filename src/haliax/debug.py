@@ -24,7 +24,7 @@ class ModuleProblems(Exception):
         reused_arrays: one entry per array object that appears more than once: the list of paths where it appears.
         static_arrays: paths of static fields that contain arrays or NamedArrays.
 
-    Example:
+    Examples:
         >>> from haliax.debug import ModuleProblems
         >>> p = ModuleProblems()
         >>> bool(p), p.static_arrays
@@ -107,7 +107,7 @@ def diagnose_common_issues(module: Any) -> None:
     Detected: the same array object stored in several places (tied weights that JAX will treat as separate
     parameters), and arrays or NamedArrays stored in static fields.
 
-    Example:
+    Examples:
         >>> import equinox as eqx
         >>> import haliax as hax
         >>> from haliax.debug import diagnose_common_issues, ModuleProblems
@@ -134,7 +134,7 @@ def describe_array(arr: Any) -> str:
     """A one-line description of an array: axes (or shape), dtype, sharding, and for concrete arrays the
     min/max/mean/std and the number of NaNs.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.debug import describe_array
         >>> describe_array(hax.arange(hax.Axis("X", 3)) * 1.0)

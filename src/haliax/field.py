@@ -31,7 +31,7 @@ def field(
     Raises:
         ValueError: if ``static=True`` and ``axis_names`` are both given (a static field holds no array).
 
-    Example:
+    Examples:
         >>> import dataclasses
         >>> import equinox as eqx
         >>> import jax.numpy as jnp

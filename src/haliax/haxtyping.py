@@ -26,7 +26,7 @@ unions and ``None``); `matches_axes(x, spec)` checks axes (and dtype, if the spe
 `typechecked` checks every NamedArray-annotated argument and the return value of a function on each call and raises
 `TypeError` naming the function, the argument, what it got and what was expected.
 
-Example:
+Examples:
     >>> import jax.numpy as jnp
     >>> import haliax as hax
     >>> from haliax.haxtyping import f32, matches
@@ -100,7 +100,7 @@ class DTypeCategory:
     ``concrete`` an exact dtype; neither means any dtype. ``jaxtyping_name`` is the jaxtyping type used when the
     first argument is not a NamedArray.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.haxtyping import Float
         >>> Float.matches(jnp.bfloat16), Float.matches(jnp.int32)
@@ -207,7 +207,7 @@ class NamedArrayAxes:
         sizes: ``(name, size)`` pairs for entries given as `Axis` objects.
         dtype: a `DTypeCategory` the array's dtype must belong to, or None.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.haxtyping import NamedArrayAxes
         >>> spec = NamedArrayAxes.parse("batch ... embed")
@@ -356,7 +356,7 @@ def _make_axes_spec(item: Any, dtype: Any = None) -> NamedArrayAxes:
 def named_array_annotation(item: Any) -> Any:
     """What ``NamedArray[item]`` returns: ``Annotated[NamedArray, NamedArrayAxes(...)]``.
 
-    Example:
+    Examples:
         >>> import typing
         >>> import haliax as hax
         >>> typing.get_args(hax.NamedArray["batch embed"])[1].axes
@@ -383,7 +383,7 @@ def matches_axes(named_array: Any, spec: Any) -> bool:
     """Whether ``named_array``'s axes (and dtype, if the spec has one) match ``spec``: a spec string like
     ``"batch embed ..."``, a sequence, a set, a `NamedArrayAxes` or a ``NamedArray[...]`` annotation.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.haxtyping import matches_axes
         >>> x = hax.zeros({"batch": 2, "embed": 3})
@@ -403,7 +403,7 @@ def matches(x: Any, annotation: Any) -> bool:
     (``f32``, ``Float``: checks the dtype of any array), spec strings/sequences/sets (meaning a NamedArray with those
     axes), unions (``X | None``, ``Optional``), ``Any``, ``None`` and ordinary classes (including jaxtyping types).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.haxtyping import Int, matches
         >>> x = hax.arange(hax.Axis("seq", 4))
@@ -468,7 +468,7 @@ def typechecked(fn: F) -> F:
     ``return``), the axes and dtype received and the expected spec. Works with ``from __future__ import
     annotations``. The check runs at trace time under `jax.jit`, so it costs nothing in compiled code.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.haxtyping import f32, typechecked
         >>> @typechecked

@@ -167,7 +167,7 @@ def vmap(
     * The JAX axis name is the axis name (so collectives such as ``jax.lax.psum(x, "batch")`` work), and
       ``spmd_axis_name`` is the axis's mesh axis when an axis mapping is active.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> B, E = hax.make_axes(B=3, E=2)
@@ -425,7 +425,7 @@ def scan(
     * ``reverse``, ``unroll`` (int or bool) are passed to `jax.lax.scan`. Runs under the named scope
       ``"scan(<axis>)"``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> T, E = hax.make_axes(T=4, E=2)
         >>> xs = hax.ones((E, T))
@@ -453,7 +453,7 @@ def fold(
 ) -> Callable[..., Any]:
     """`scan` for ``fn(carry, *xs, **kxs) -> carry``: returns only the final carry.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> T, E = hax.make_axes(T=3, E=2)
         >>> hax.fold(lambda c, x: c + x, T)(hax.zeros(E), hax.ones((T, E))).tolist()
@@ -487,7 +487,7 @@ def map(
     reference, which takes exactly one positional argument and crashes on 0-d arrays, ``map(fn, axis)`` accepts
     any number of positional and keyword arguments, and passes 0-d arrays whole to every call.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> T, E = hax.make_axes(T=3, E=2)
         >>> hax.map(lambda x: x.sum("E"), T)(hax.arange((T, E))).tolist()

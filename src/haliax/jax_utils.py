@@ -28,7 +28,7 @@ def is_jax_array_like(x: Any) -> bool:
     """True for anything with ``.shape`` and ``.dtype``: JAX/NumPy arrays, ShapeDtypeStructs, tracers and also
     NamedArrays.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from haliax.jax_utils import is_jax_array_like
         >>> is_jax_array_like(np.zeros(3)), is_jax_array_like(3.0)
@@ -41,7 +41,7 @@ def is_in_jit() -> bool:
     """Whether we are inside a staged trace: `jax.jit` (also `eqx.filter_jit`, `lax.scan`/`cond` bodies,
     `jax.make_jaxpr`). Eager `grad`/`vmap` alone do not count: there a fresh constant is not a tracer.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from haliax.jax_utils import is_in_jit
         >>> is_in_jit(), bool(jax.jit(lambda: is_in_jit())())
@@ -53,7 +53,7 @@ def is_in_jit() -> bool:
 def is_scalarish(x: Any) -> bool:
     """True for a 0-d NamedArray, a Python/NumPy scalar, or anything whose ``shape`` is ``()``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.jax_utils import is_scalarish
         >>> is_scalarish(1.0), is_scalarish(hax.zeros(())), is_scalarish(hax.zeros(hax.Axis("X", 2)))
@@ -67,7 +67,7 @@ def is_scalarish(x: Any) -> bool:
 def ensure_scalar(x: Any, *, name: str = "value") -> Any:
     """Unwrap a 0-d NamedArray to its array; other values pass through. A NamedArray with axes raises TypeError.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.jax_utils import ensure_scalar
         >>> float(ensure_scalar(hax.named(2.0, ())))
@@ -86,7 +86,7 @@ def maybe_rng_split(key: Any, num: int = 2) -> Any:
     With ``num == 1`` the key is *not* split: it is returned reshaped to a leading dimension of 1 (as the reference
     does), so a single consumer gets the caller's key unchanged.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from haliax.jax_utils import maybe_rng_split
         >>> maybe_rng_split(None, 3)
@@ -104,7 +104,7 @@ def maybe_rng_split(key: Any, num: int = 2) -> Any:
 def shaped_rng_split(key: Any, split_shape: int | Sequence[int] = 2) -> Any:
     """Split ``key`` into an array of keys with leading shape ``split_shape``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from haliax.jax_utils import shaped_rng_split
         >>> shaped_rng_split(jax.random.PRNGKey(0), (2, 3)).shape
@@ -124,7 +124,7 @@ def named_call(f: Callable[..., T] | None = None, name: str | None = None) -> An
     """Decorator running ``f`` under `jax.named_scope` (``name`` defaults to ``f.__name__``), so its operations are
     grouped in profiles and HLO dumps. Usable as ``@named_call`` or ``@named_call(name="...")``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.jax_utils import named_call
         >>> @named_call(name="double")
@@ -149,7 +149,7 @@ def tree_checkpoint_name(x: T, name: str) -> T:
     """Tag every array leaf of ``x`` (including the arrays inside NamedArrays) with `checkpoint_name` ``name``, so
     remat policies such as ``save_only_these_names`` can refer to it. Non-array leaves are untouched.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> hax.tree_checkpoint_name({"a": hax.zeros(X), "b": 3}, "acts")["b"]
@@ -162,7 +162,7 @@ def filter_checkpoint(fun: Callable[..., T], *, prevent_cse: bool = True, policy
                       ) -> Callable[..., T]:
     """`jax.checkpoint` for functions of arbitrary pytrees (non-arrays are static): `equinox.filter_checkpoint`.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.jax_utils import filter_checkpoint
         >>> float(filter_checkpoint(lambda x, n: x * n)(jnp.array(2.0), 3))
@@ -179,7 +179,7 @@ def multilevel_scan(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: An
     inner `lax.scan` of length ``length // outer_size`` over ``f``. Results equal ``lax.scan(f, carry, xs)``.
     As with `lax.scan`, every leaf of ``xs`` is scanned along its leading dimension (of size ``length``).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.jax_utils import multilevel_scan
         >>> c, ys = multilevel_scan(lambda c, x: (c + x, c), 0.0, jnp.arange(6.0), outer_size=2, length=6)
@@ -209,7 +209,7 @@ def multilevel_scan(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: An
 class Static(eqx.Module):
     """A module holding one static (non-leaf, hashable) value, to smuggle it through JAX transformations.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from haliax.jax_utils import Static
         >>> jax.tree_util.tree_leaves(Static("hello"))
@@ -222,7 +222,7 @@ class Static(eqx.Module):
 def broadcast_prefix(prefix: Any, full: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """Expand a pytree ``prefix`` of ``full`` to ``full``'s structure, repeating each prefix leaf over its subtree.
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import broadcast_prefix
         >>> broadcast_prefix((1, 2), ([0, 0], {"a": 0}))
         ([1, 1], {'a': 2})
@@ -239,7 +239,7 @@ def broadcast_prefix(prefix: Any, full: Any, is_leaf: Callable[[Any], bool] | No
 def filter_eval_shape(fun: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
     """`equinox.filter_eval_shape`: shapes of ``fun(*args, **kwargs)`` without computing (non-arrays are static).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.jax_utils import filter_eval_shape
         >>> filter_eval_shape(hax.zeros, hax.Axis("X", 3)).axes
@@ -251,7 +251,7 @@ def filter_eval_shape(fun: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
 def combine(*pytrees: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """`equinox.combine`: merge trees of the same structure, taking the first non-None value at each leaf.
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import combine
         >>> combine([1, None], [None, 2])
         [1, 2]
@@ -262,7 +262,7 @@ def combine(*pytrees: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
 def is_pallas_dslice(x: Any) -> bool:
     """True for a Pallas dynamic slice (``jax.experimental.pallas.ds(...)``).
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import is_pallas_dslice
         >>> is_pallas_dslice(slice(0, 2))
         False
@@ -277,7 +277,7 @@ def is_pallas_dslice(x: Any) -> bool:
 def sync_global_devices(name: str) -> None:
     """Barrier across all processes (a no-op with a single process).
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import sync_global_devices
         >>> sync_global_devices("checkpoint")
     """
@@ -292,7 +292,7 @@ def broadcast_one_to_all(tree: T, is_source: bool | None = None) -> T:
 
     With a single process the tree is returned unchanged.
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import broadcast_one_to_all
         >>> broadcast_one_to_all({"step": 3})
         {'step': 3}
@@ -307,7 +307,7 @@ def broadcast_one_to_all(tree: T, is_source: bool | None = None) -> T:
 def assert_equal(tree: Any, msg: str = "") -> None:
     """Assert that ``tree`` is identical on every process (a no-op with a single process).
 
-    Example:
+    Examples:
         >>> from haliax.jax_utils import assert_equal
         >>> assert_equal({"step": 3}, "steps differ")
     """

@@ -245,7 +245,7 @@ def named_jit(
       positional argument; ``donate_kwargs``: a bool or a dict ``{name: bool}``.
     * ``.lower(*args, **kwargs)`` returns a `jax.stages.Lowered`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> @hax.named_jit
@@ -282,7 +282,7 @@ def fsdp(
 
     Also usable as a decorator: ``@fsdp(parameter_mapping, compute_mapping)``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> X = hax.Axis("X", 4)

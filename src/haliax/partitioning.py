@@ -72,7 +72,7 @@ def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any
     With ``merge=True`` the new entries are merged into the active mapping; on a conflict the *outer*
     (existing) entry wins (reference-compatible).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> with hax.axis_mapping({"batch": "data"}):
         ...     hax.partitioning.physical_axis_name("batch")
@@ -174,7 +174,7 @@ def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) 
     A mesh axis can shard only one dimension: when several axes of one array map to the same mesh axis, the
     first (in array order) is sharded and the others are replicated.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.partitioning.pspec_for_axis(("batch", "mlp", "embed"), {"batch": "data", "mlp": "model", "embed": "model"})
         PartitionSpec('data', 'model', None)
@@ -236,7 +236,7 @@ def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> A
     Outside jit this is a ``device_put``; inside jit a sharding constraint. Without a mapping or a mesh it
     warns (outside jit) and returns ``x``; inside jit it is silently a no-op.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.zeros(hax.Axis("batch", 8))
         >>> hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged

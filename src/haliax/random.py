@@ -8,7 +8,7 @@ Parameters given as NamedArrays are broadcast *by name* to the requested shape (
 passed as full arrays; scalars and plain arrays pass straight through to JAX. Every result is a NamedArray with the
 requested axes, passed through `haliax.partitioning.auto_sharded`.
 
-Example:
+Examples:
     >>> import jax
     >>> import haliax as hax
     >>> X, Y = hax.make_axes(X=2, Y=3)
@@ -102,7 +102,7 @@ def _sample(fn: str, jfn: Callable[..., jax.Array], key: Any, shape: AxisSpec, p
 def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, maxval: Any = 1.0) -> NamedArray:
     """Uniform samples in ``[minval, maxval)``; same numbers as `jax.random.uniform`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> u = hax.random.uniform(jax.random.PRNGKey(0), X, minval=-1.0, maxval=hax.full(X, 2.0))
@@ -115,7 +115,7 @@ def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, ma
 def normal(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard normal samples; same numbers as `jax.random.normal`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.normal(jax.random.PRNGKey(0), {"X": 2, "Y": 3}).shape
         {'X': 2, 'Y': 3}
@@ -126,7 +126,7 @@ def normal(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
     """Boolean samples that are True with probability ``p``; same numbers as `jax.random.bernoulli`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.bernoulli(jax.random.PRNGKey(0), hax.Axis("X", 4), 0.5).dtype
         dtype('bool')
@@ -137,7 +137,7 @@ def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
 def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = int) -> NamedArray:
     """Integers in ``[minval, maxval)``; same numbers as `jax.random.randint`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> r = hax.random.randint(jax.random.PRNGKey(0), hax.Axis("X", 5), 0, 3)
         >>> bool(((r.array >= 0) & (r.array < 3)).all())
@@ -149,7 +149,7 @@ def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = in
 def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: Any = float) -> NamedArray:
     """Normal samples truncated to ``(lower, upper)``; same numbers as `jax.random.truncated_normal`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> x = hax.random.truncated_normal(jax.random.PRNGKey(0), hax.Axis("X", 100), -2, 2)
         >>> bool((abs(x.array) <= 2).all())
@@ -162,7 +162,7 @@ def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: A
 def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray:
     """Poisson samples with rate ``lam``; same numbers as `jax.random.poisson`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.poisson(jax.random.PRNGKey(0), hax.Axis("X", 3), 2.0).axes
         (Axis(name='X', size=3),)
@@ -173,7 +173,7 @@ def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray
 def exponential(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard exponential samples; same numbers as `jax.random.exponential`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> bool((hax.random.exponential(jax.random.PRNGKey(0), hax.Axis("X", 4)).array >= 0).all())
         True
@@ -184,7 +184,7 @@ def exponential(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def laplace(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Laplace samples; same numbers as `jax.random.laplace`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.laplace(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
@@ -195,7 +195,7 @@ def laplace(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def cauchy(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Cauchy samples; same numbers as `jax.random.cauchy`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.cauchy(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
@@ -206,7 +206,7 @@ def cauchy(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def logistic(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard logistic samples; same numbers as `jax.random.logistic`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.logistic(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
@@ -217,7 +217,7 @@ def logistic(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def gumbel(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Gumbel samples; same numbers as `jax.random.gumbel`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.gumbel(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
@@ -230,7 +230,7 @@ def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 
     Unlike `jax.random.rademacher` (integer by default) the default dtype here is float.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> r = hax.random.rademacher(jax.random.PRNGKey(0), hax.Axis("X", 6))
         >>> bool((abs(r.array) == 1).all())
@@ -242,7 +242,7 @@ def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Gamma samples with concentration ``a``; same numbers as `jax.random.gamma`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> hax.random.gamma(jax.random.PRNGKey(0), X, hax.arange(X) + 1.0).axes
@@ -254,7 +254,7 @@ def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
 def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> NamedArray:
     """Beta samples with parameters ``a`` and ``b``; same numbers as `jax.random.beta`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> x = hax.random.beta(jax.random.PRNGKey(0), hax.Axis("X", 3), 2.0, 3.0)
         >>> bool(((x.array >= 0) & (x.array <= 1)).all())
@@ -266,7 +266,7 @@ def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> Named
 def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
     """Student's t samples with ``df`` degrees of freedom; same numbers as `jax.random.t`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.t(jax.random.PRNGKey(0), hax.Axis("X", 2), 3.0).shape
         {'X': 2}
@@ -277,7 +277,7 @@ def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
 def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype: Any = float) -> NamedArray:
     """Weibull samples; same numbers as `jax.random.weibull_min`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.weibull_min(jax.random.PRNGKey(0), hax.Axis("X", 2), 1.0, 2.0).shape
         {'X': 2}
@@ -289,7 +289,7 @@ def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype
 def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
     """Pareto samples with shape parameter ``b``; same numbers as `jax.random.pareto`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> bool((hax.random.pareto(jax.random.PRNGKey(0), hax.Axis("X", 4), 3.0).array >= 1).all())
         True
@@ -300,7 +300,7 @@ def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
 def loggamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Log-gamma samples with concentration ``a``; same numbers as `jax.random.loggamma`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> hax.random.loggamma(jax.random.PRNGKey(0), hax.Axis("X", 2), 0.5).shape
         {'X': 2}
@@ -313,7 +313,7 @@ def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float)
 
     Same numbers as `jax.random.ball(key, D.size, p, shape)`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> B, D = hax.make_axes(B=4, D=3)
         >>> hax.random.ball(jax.random.PRNGKey(0), B, D).shape
@@ -359,7 +359,7 @@ def choice(key: Any, shape: AxisSpec, a: NamedArray, axis: AxisSelector, replace
     (or silently mislabels the axes) whenever ``axis`` is not ``a``'s leading axis. Here the axis is moved to the
     front first, so the labels are always right.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> S, Y, Z = hax.make_axes(S=5, Y=3, Z=2)
         >>> hax.random.choice(jax.random.PRNGKey(0), S, hax.arange((Y, Z)), "Z").axes
@@ -395,7 +395,7 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
     shape=...)` is called, so with ``shape=None`` the numbers equal ``jax.random.categorical(key, logits.array,
     axis=i)``.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> B, V = hax.make_axes(B=4, V=3)
         >>> hax.random.categorical(jax.random.PRNGKey(0), hax.zeros((B, V)), V).axes
@@ -426,7 +426,7 @@ def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool =
 
     With ``independent=True`` every slice along the other axes is shuffled independently.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> X = hax.Axis("X", 5)
         >>> sorted(hax.random.permutation(jax.random.PRNGKey(0), hax.arange(X), X).tolist())

@@ -65,7 +65,7 @@ Mod = TypeVar("Mod", bound=eqx.Module)
 def with_prefix(prefix: str | None, leaf: str | None) -> str | None:
     """Join two optional key parts with ``.`` (None-aware).
 
-    Example:
+    Examples:
         >>> from haliax.state_dict import with_prefix
         >>> with_prefix("encoder", "weight"), with_prefix(None, "weight"), with_prefix("encoder", None)
         ('encoder.weight', 'weight', 'encoder')
@@ -87,7 +87,7 @@ class ModuleWithStateDictSerialization(eqx.Module):
       under the parent's prefix (``{field: None}``);
     * `flatten_for_export` / `unflatten_from_export` to change the exported shapes (identity by default).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> from haliax.state_dict import ModuleWithStateDictSerialization, to_state_dict
@@ -153,7 +153,7 @@ def _field_key(mod: Any, name: str, prefix: str | None, key_map: Mapping[str, st
 def default_eqx_module_to_state_dict(mod: eqx.Module, prefix: str | None = None) -> StateDict:
     """State dict of an Equinox module: every non-static field under ``prefix.field`` (key map applied).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -182,7 +182,7 @@ def default_eqx_module_from_state_dict(mod: Mod, state_dict: StateDict, prefix: 
     """Load every non-static field of ``mod`` from ``state_dict`` (key map applied); fields that are None
     stay None. This is the lenient walk (no strict check), for use inside custom ``from_state_dict`` methods.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -224,7 +224,7 @@ def to_state_dict(tree: Any, prefix: str | None = None) -> StateDict:
     Raises:
         ValueError: for a leaf with no key (prefix None) or an unsupported type.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -304,7 +304,7 @@ def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None, *
         StateDictMismatchError: (strict) listing every missing, unexpected and mismatched key with the expected
             shapes and dtypes. It subclasses both ``KeyError`` and ``ValueError``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> from haliax.state_dict import from_state_dict
@@ -382,7 +382,7 @@ def flatten_modules_for_export(t: T) -> T:
     """Apply `ModuleWithStateDictSerialization.flatten_for_export` to every such module in ``t``
     (outermost first, then recursively inside each).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -406,7 +406,7 @@ def flatten_modules_for_export(t: T) -> T:
 def unflatten_modules_from_export(t: T, template: T) -> T:
     """Undo `flatten_modules_for_export`, using ``template`` (a tree in the original layout).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -435,7 +435,7 @@ def unflatten_modules_from_export(t: T, template: T) -> T:
 def to_numpy_state_dict(model: Any, prefix: str | None = None) -> StateDict:
     """`to_state_dict` with every array moved to host NumPy (sharded arrays are gathered).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import haliax as hax
         >>> from haliax.state_dict import to_numpy_state_dict
@@ -455,7 +455,7 @@ def to_torch_compatible_state_dict(
     """A PyTorch-style state dict of NumPy arrays: non-array leaves are dropped, multi-axis layers are
     flattened (`flatten_modules_for_export`), everything is moved to host.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -481,7 +481,7 @@ def from_torch_compatible_state_dict(
     `from_state_dict` (shapes are checked in the flattened, exported layout); ``strict=False`` returns
     ``(tree, LoadReport)``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -522,7 +522,7 @@ def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, 
     None values and non-array values (e.g. Dropout's ``inference`` flag) are not written; arrays are moved
     to host NumPy (sharded arrays are gathered on every process) and written bit for bit, bfloat16 included.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> import jax.numpy as jnp
         >>> from haliax.state_dict import load_state_dict, save_state_dict
@@ -566,7 +566,7 @@ def load_state_dict(
         StateDictMismatchError: (strict, with a template) the file does not match the template.
         FileNotFoundError: no such file.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> import numpy as np
         >>> import haliax as hax

@@ -2,7 +2,7 @@
 
 NamedArrays are leaves everywhere; ``is_leaf`` is keyword-only.
 
-Example:
+Examples:
     >>> import haliax as hax
     >>> X = hax.Axis("X", 2)
     >>> hax.tree.map(lambda a: a + 1, {"w": hax.zeros(X)})["w"].tolist()
@@ -22,7 +22,7 @@ __all__ = ["map", "scan_aware_map", "flatten", "unflatten", "leaves", "structure
 def map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:  # noqa: A001
     """`haliax.tree_util.tree_map`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.tree.map(lambda a: a.axes, [hax.zeros(hax.Axis("X", 2))])
         [(Axis(name='X', size=2),)]
@@ -33,7 +33,7 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], 
 def scan_aware_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """`haliax.tree_util.scan_aware_tree_map`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.tree.scan_aware_map(lambda a: a * 3, [hax.ones(hax.Axis("X", 2))])[0].tolist()
         [3.0, 3.0]
@@ -44,7 +44,7 @@ def scan_aware_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Calla
 def flatten(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], Any]:
     """`haliax.tree_util.tree_flatten`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> leaves, treedef = hax.tree.flatten([hax.zeros(hax.Axis("X", 2)), 1])
         >>> len(leaves)
@@ -56,7 +56,7 @@ def flatten(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> tuple
 def unflatten(treedef: Any, leaves: Any) -> Any:
     """`haliax.tree_util.tree_unflatten`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> leaves, treedef = hax.tree.flatten((1, 2))
         >>> hax.tree.unflatten(treedef, [3, 4])
@@ -68,7 +68,7 @@ def unflatten(treedef: Any, leaves: Any) -> Any:
 def leaves(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
     """`haliax.tree_util.tree_leaves`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> len(hax.tree.leaves({"a": hax.zeros(hax.Axis("X", 2)), "b": [1, 2]}))
         3
@@ -79,7 +79,7 @@ def leaves(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> list[A
 def structure(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """`haliax.tree_util.tree_structure`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.tree.structure([hax.zeros(hax.Axis("X", 2))]).num_leaves
         1

@@ -47,7 +47,7 @@ def _named_or(is_leaf: IsLeaf) -> Callable[[Any], bool]:
 def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
     """`jax.tree.map` with NamedArrays treated as leaves (in addition to ``is_leaf``).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> out = hax.tree_util.tree_map(lambda a: a.sum(), {"w": hax.ones(X)})
@@ -70,7 +70,7 @@ def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: 
     """Like `tree_map`, but when it meets a `haliax.nn.Stacked` it maps over the stacked module under
     `haliax.vmap` over its ``Block`` axis, so ``fn`` sees one layer at a time (without the Block axis).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> hax.tree_util.scan_aware_tree_map(lambda a: a * 2, [hax.ones(X)])[0].tolist()
@@ -104,7 +104,7 @@ def tree_flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], Any]:
 
     REF-BUG fixed: a custom ``is_leaf`` works (the reference recursed forever).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> leaves, treedef = hax.tree_util.tree_flatten({"a": hax.zeros(hax.Axis("X", 2)), "b": (1, 2)},
         ...                                              is_leaf=lambda x: isinstance(x, tuple))
@@ -117,7 +117,7 @@ def tree_flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], Any]:
 def tree_leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
     """`jax.tree_util.tree_leaves` with NamedArrays as leaves (custom ``is_leaf`` works: REF-BUG fixed).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> [type(x).__name__ for x in hax.tree_util.tree_leaves([hax.zeros(hax.Axis("X", 2)), 1.0])]
         ['NamedArray', 'float']
@@ -128,7 +128,7 @@ def tree_leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
 def tree_structure(tree: Any, is_leaf: IsLeaf = None) -> Any:
     """`jax.tree_util.tree_structure` with NamedArrays as leaves (custom ``is_leaf`` works: REF-BUG fixed).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.tree_util.tree_structure([hax.zeros(hax.Axis("X", 2)), 1.0]).num_leaves
         2
@@ -139,7 +139,7 @@ def tree_structure(tree: Any, is_leaf: IsLeaf = None) -> Any:
 def tree_unflatten(treedef: Any, leaves: Any) -> Any:
     """`jax.tree_util.tree_unflatten`: the inverse of `tree_flatten`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> leaves, treedef = hax.tree_util.tree_flatten([hax.zeros(hax.Axis("X", 2)), 1.0])
         >>> hax.tree_util.tree_unflatten(treedef, leaves)[1]
@@ -175,7 +175,7 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
     the other axes); without a key, every new entry equals that mean. Statistics are computed in at least float32 and
     cast back. Arrays without the axis and non-NamedArray leaves are untouched. The key is split once per leaf.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> V, E = hax.make_axes(V=2, E=2)
@@ -201,7 +201,7 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
 def hashable_partition(tree: Any, filter_spec: Any) -> tuple[Any, tuple[tuple[Any, ...], Any]]:
     """`equinox.partition` whose static part is hashable: ``(tuple of static leaves, treedef)``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import equinox as eqx
         >>> from haliax.tree_util import hashable_partition, hashable_combine
@@ -217,7 +217,7 @@ def hashable_partition(tree: Any, filter_spec: Any) -> tuple[Any, tuple[tuple[An
 def hashable_combine(dynamic: Any, static: tuple[tuple[Any, ...], Any]) -> Any:
     """Inverse of `hashable_partition`.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import equinox as eqx
         >>> from haliax.tree_util import hashable_partition, hashable_combine

@@ -29,7 +29,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     and sliced arguments ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). The
     reference's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -68,7 +68,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
         Raises:
             TypeError: ``module`` is not an Equinox Module class with an ``init``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -138,7 +138,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
         """Run the blocks in order, ``carry = block(carry, *args, **kwargs)`` (same slicing of extra arguments
         as `Stacked.fold`); ``unroll`` is validated and ignored.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -155,7 +155,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
         Raises:
             ValueError: a block does not return a pair (e.g. a single NamedArray).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -170,7 +170,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
         """``(init, *args, **kwargs) -> carry`` folding with ``fn(block, carry, *args, **kwargs)``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -189,7 +189,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
         """``(init, *args, **kwargs) -> (carry, outputs)`` with ``fn(block, carry, *args, **kwargs) -> (carry, out)``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -209,7 +209,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
         """``(*args, **kwargs) -> outputs``: ``fn(block, *args_i, **kwargs_i)`` for every block, outputs stacked
         along ``Block`` (arguments sliced as in `Stacked.vmap_via`).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -231,7 +231,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     def vmap(self, *args: Any, **kwargs: Any) -> Any:
         """Apply every block to the same inputs: ``vmap_via(type(block).__call__)``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -247,7 +247,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     def unstacked(self) -> Sequence[M]:
         """The blocks (the list itself).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -261,7 +261,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     def get_layer(self, index: int) -> M:
         """Block ``index``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

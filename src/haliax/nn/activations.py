@@ -65,7 +65,7 @@ def _make_activation(name: str, jfn: Callable[..., Any]) -> Callable[[Any], Any]
 
     Accepts a NamedArray, a JAX array or a Python scalar.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> X = hax.Axis("X", 3)
@@ -98,7 +98,7 @@ selu = _make_activation("selu", jax.nn.selu)
 def gelu(a: A, approximate: bool = True) -> A:
     """Named `jax.nn.gelu`. Uses the tanh approximation by default (as JAX does).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> X = hax.Axis("X", 2)
@@ -115,7 +115,7 @@ def _quick_gelu(x: Any) -> Any:
 def quick_gelu(x: A) -> A:
     """``x * sigmoid(1.702 * x)``, the fast GELU approximation used by CLIP.
 
-    Example:
+    Examples:
         >>> import haliax.nn as hnn
         >>> round(float(hnn.quick_gelu(1.0)), 4)
         0.8458
@@ -130,7 +130,7 @@ def _relu_squared(x: Any) -> Any:
 def relu_squared(x: A) -> A:
     """``square(relu(x))``; keeps the dtype of floating inputs and propagates NaN.
 
-    Example:
+    Examples:
         >>> import haliax.nn as hnn
         >>> float(hnn.relu_squared(3.0)), float(hnn.relu_squared(-3.0))
         (9.0, 0.0)
@@ -149,7 +149,7 @@ def glu(x: NamedArray, axis: AxisSelector) -> NamedArray:
     Raises:
         ValueError: if the axis is missing or has an odd size.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, H = hax.make_axes(B=2, H=4)
@@ -204,7 +204,7 @@ def logsumexp(a: A, axis: AxisSelection | None = None) -> A:
 
     Computed in at least float32; the result has the input's floating dtype.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, L = hax.make_axes(B=2, L=3)
@@ -221,7 +221,7 @@ def softmax(a: A, axis: AxisSelection | None = None) -> A:
     Computed in at least float32 and cast back to the input's floating dtype. As in the reference,
     ``axis=None`` normalises over every element and returns a raw JAX array.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, L = hax.make_axes(B=2, L=4)
@@ -236,7 +236,7 @@ def log_softmax(a: A, axis: AxisSelection | None = None) -> A:
 
     Computed in at least float32 and cast back. ``axis=None`` returns a raw JAX array (as in the reference).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> L = hax.Axis("L", 2)
@@ -261,7 +261,7 @@ def standardize(
     are NamedArrays broadcast to ``x`` by name (e.g. a mean over ``(B,)`` for ``x`` of ``(B, C)``
     standardised over ``C``). The output keeps ``x``'s axes.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> C = hax.Axis("C", 2)
@@ -309,7 +309,7 @@ def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = N
 
     ``dtype`` defaults to JAX's default float.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> C = hax.Axis("C", 3)

@@ -371,7 +371,7 @@ def dot_product_attention_weights(
     Returns:
         Weights with the query's axes minus `Key`, then the key's other axes (including `KPos`).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import dot_product_attention_weights, causal_mask
         >>> Q, K, D = hax.Axis("q", 3), hax.Axis("k", 3), hax.Axis("d", 4)
@@ -432,7 +432,7 @@ def dot_product_attention(
     Returns:
         The weights' axes minus `KPos`, then value's remaining axes: query `(B, H, QPos, D)` gives `(B, H, QPos, D)`.
 
-    Example:
+    Examples:
         Grouped-query attention: 4 query heads share each of 2 key/value heads, with no repeat of key/value.
 
         >>> import jax
@@ -504,7 +504,7 @@ def alibi_attention_bias(Heads: Axis, KPos: Axis, bias_max: float = 8, dtype: An
     attention. Slopes follow BLOOM's `build_alibi_tensor` (geometric, `2^(-bias_max/n)`, with the interleaving rule
     for a head count that is not a power of two).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import alibi_attention_bias
         >>> alibi_attention_bias(hax.Axis("h", 2), hax.Axis("k", 3)).array.tolist()

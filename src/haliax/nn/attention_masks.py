@@ -117,7 +117,7 @@ class AttentionMask(eqx.Module):
     Positions are the 0-based indices along the query and key position axes. Parameters (offset, window size,
     prefix length) may be ints, 0-d arrays, or NamedArrays over batch axes (one value per example).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import AttentionMask
         >>> Q, K = hax.Axis("q", 4), hax.Axis("k", 4)
@@ -178,7 +178,7 @@ class AttentionMask(eqx.Module):
     def materialize(self, QPos: Axis, KPos: Axis) -> NamedArray:
         """The dense boolean mask with axes `(batch axes of the parameters..., QPos, KPos)`.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> from haliax.nn.attention import AttentionMask
             >>> Q, K = hax.Axis("q", 3), hax.Axis("k", 3)
@@ -432,7 +432,7 @@ def causal_mask(QPos: Axis, KPos: Axis, q_start: int | NamedArray = 0, k_start: 
     the result axes are `(QPos, offset axes..., KPos)` (as in the reference). REF-BUG fixed: a NamedArray `q_start`
     with an int `k_start` works here (the reference raises a broadcasting error).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import causal_mask
         >>> causal_mask(hax.Axis("q", 3), hax.Axis("k", 3)).array.astype(int).tolist()
@@ -458,7 +458,7 @@ def prefix_lm_mask(QSeqLen: Axis, KSeqLen: Axis, prefix_len: int, q_start: int =
     `causal_mask(QSeqLen, KSeqLen, q_start, k_start) | (j < prefix_len)`: the first `prefix_len` key columns are
     always visible. A negative int `prefix_len` raises `ValueError`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import prefix_lm_mask
         >>> prefix_lm_mask(hax.Axis("q", 4), hax.Axis("k", 6), 3).array.astype(int).tolist()[2:]
@@ -485,7 +485,7 @@ def _combine(m1: Any, m2: Any, op: str) -> Any:
 def combine_masks_and(mask1: NamedArray | None, mask2: NamedArray | None) -> NamedArray | None:
     """Logical AND of two masks; None means "no mask" (None, None -> None). Axes are unioned.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import combine_masks_and, causal_mask
         >>> Q, K = hax.Axis("q", 2), hax.Axis("k", 2)
@@ -499,7 +499,7 @@ def combine_masks_and(mask1: NamedArray | None, mask2: NamedArray | None) -> Nam
 def combine_masks_or(mask1: NamedArray | None, mask2: NamedArray | None) -> NamedArray | None:
     """Logical OR of two masks; None means "no mask" (None, None -> None). Axes are unioned.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import combine_masks_or, causal_mask
         >>> Q, K = hax.Axis("q", 2), hax.Axis("k", 2)
@@ -517,7 +517,7 @@ def forgetful_causal_mask(KPos: Axis, mask_prob: float, sample_prob: bool = True
     drop probability is drawn uniformly in `[0, mask_prob)` (as in the paper) with one half of a split `key`,
     and positions are kept with `bernoulli(key, 1 - prob)`.
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> from haliax.nn.attention import forgetful_causal_mask
         >>> m = forgetful_causal_mask(hax.Axis("k", 6), 0.5, key=jax.random.PRNGKey(0))
@@ -539,7 +539,7 @@ def forgetful_causal_mask(KPos: Axis, mask_prob: float, sample_prob: bool = True
 def dropout_mask(axes: Any, dropout_rate: float, *, key: Any) -> NamedArray:
     """A keep-mask for attention dropout: `bernoulli(key, axes, 1 - dropout_rate)` (True = keep).
 
-    Example:
+    Examples:
         >>> import jax, haliax as hax
         >>> from haliax.nn.attention import dropout_mask
         >>> dropout_mask(hax.Axis("k", 4), 0.0, key=jax.random.PRNGKey(0)).array.tolist()
@@ -554,7 +554,7 @@ def mask_to_bias(mask: NamedArray, mask_value: float = MASK_VALUE) -> NamedArray
 
     REF-BUG fixed: the reference returns `mask * mask_value`, which penalises the positions that *may* attend.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import mask_to_bias
         >>> mask_to_bias(hax.named([True, False], "k")).array.tolist()

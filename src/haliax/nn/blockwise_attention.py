@@ -73,7 +73,7 @@ def blockwise_attention(
 ) -> jax.Array:
     """Blockwise attention on canonical arrays; returns `[B, G, Q, F]`. Lengths need not divide the block sizes.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from haliax.nn.blockwise_attention import blockwise_attention
         >>> q, k, v = (jax.random.normal(jax.random.PRNGKey(i), (1, 1, 5, 4)) for i in range(3))

@@ -307,7 +307,7 @@ class Conv(_ConvBase):
     the input's axis order with `In` replaced by `Out` and the spatial axes resized to
     `floor((n + lo + hi - d * (k - 1) - 1) / s) + 1`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -355,7 +355,7 @@ class Conv(_ConvBase):
             use_bias: whether to add a bias `(Out,)` after the convolution.
             key: PRNG key; split into `(weight_key, bias_key)` as Equinox does.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -389,7 +389,7 @@ class Conv(_ConvBase):
             ValueError: a spatial axis or `In` is missing from the inputs, `In` has the wrong size, `Out` is
                 already present, or the (dilated) kernel is larger than the padded input.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -429,7 +429,7 @@ class ConvTranspose(_ConvBase):
     `(d * (k - 1) - lo, d * (k - 1) - hi + output_padding)`). Output spatial size:
     `(n - 1) * s - lo - hi + d * (k - 1) + output_padding + 1`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -480,7 +480,7 @@ class ConvTranspose(_ConvBase):
             use_bias: whether to add a bias `(Out,)`.
             key: PRNG key; split into `(weight_key, bias_key)` as Equinox does.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -526,7 +526,7 @@ class ConvTranspose(_ConvBase):
             ValueError: a spatial axis or `In` is missing, `In` has the wrong size, `Out` is already present,
                 or the padding leaves no output.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

@@ -49,7 +49,7 @@ def dropout(
         inference: if True, dropout is disabled.
         key: PRNG key, required when dropout is active.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -112,7 +112,7 @@ class Dropout(eqx.Module):
         broadcast_axes: The axes to broadcast the dropout mask over (they share the same mask).
         inference: If True, dropout is disabled.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn

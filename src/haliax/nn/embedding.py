@@ -25,7 +25,7 @@ class Embedding(eqx.Module, ReparamEnabled):
     ``_reparam_cls`` (static, default `EmbeddingStandardParam`). Uses the default state-dict logic (a single
     ``weight`` key, Vocab-major, never rescaled).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -73,7 +73,7 @@ class Embedding(eqx.Module, ReparamEnabled):
         Raises:
             ValueError: if ``Vocab`` and ``Embed`` share an axis name.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -104,7 +104,7 @@ class Embedding(eqx.Module, ReparamEnabled):
         Raises:
             ValueError: if ``input_ids`` does not have an integer dtype.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -138,7 +138,7 @@ class Embedding(eqx.Module, ReparamEnabled):
         Raises:
             ValueError: if ``input_embeds`` lacks an ``Embed`` axis.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -168,7 +168,7 @@ class Embedding(eqx.Module, ReparamEnabled):
         Returns:
             The resized embedding layer.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

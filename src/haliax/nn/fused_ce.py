@@ -247,7 +247,7 @@ def fused_cross_entropy_loss(
     Out-of-range targets raise ``ValueError`` when the check can run eagerly; under ``jit`` they give a
     loss of NaN (never a silently wrong number).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -39,6 +40,27 @@ _OUT = "__OUT__"
 _IN = "__IN__"
 
 
+@functools.lru_cache(maxsize=1024)
+def _cached_active_scale(cls: type[AbstractLinearReparam], In: Any, Out: Any) -> float:
+    return cls(In, Out).active_scale
+
+
+def _active_scale(cls: type[AbstractLinearReparam], In: AxisSpec, Out: AxisSpec) -> float:
+    """``cls(In, Out).active_scale``, cached: building the reparam Module costs more than an eager matmul."""
+    try:
+        return _cached_active_scale(cls, In, Out)
+    except TypeError:  # an unhashable spec (a shape dict)
+        return cls(In, Out).active_scale
+
+
+def _effective_weight(layer: Linear) -> NamedArray:
+    """``layer.weight * active_scale`` (the weight itself when the scale is 1)."""
+    scale = _active_scale(layer._reparam_cls, layer.In, layer.Out)
+    if scale == 1 or layer.weight.array is None:
+        return layer.weight
+    return layer.weight * scale
+
+
 class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     """A named Linear layer. This module allows you to specify multiple named axes for both input and output,
     which is occasionally useful.
@@ -54,7 +76,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     **REF-BUG fixed**: if the input lacks one of the ``In`` axes, the reference silently summed that axis out of
     the weight; here it raises a ``ValueError`` naming the missing axis and the input's axes.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -108,7 +130,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         Raises:
             ValueError: if ``In`` and ``Out`` share an axis name.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -124,10 +146,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         return Linear(weight, bias, In, Out, dot_general=dot_general, _reparam_cls=reparam_cls)
 
     def _effective_weight(self) -> NamedArray:
-        scale = self.reparam.active_scale
-        if scale == 1 or self.weight.array is None:
-            return self.weight
-        return self.weight * scale
+        return _effective_weight(self)
 
     def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:
         """Apply the layer: ``dot(inputs, weight * active_scale, axis=In) + bias`` (``key`` is ignored).
@@ -137,7 +156,9 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         """
         del key
         check_has_axes(inputs, self.In, "Linear", "inputs", "In")
-        out = dot(inputs, self._effective_weight(), axis=self.In, dot_general=self.dot_general)
+        # module-level helper: an Equinox method access builds a bound-method Module, which costs as much as an
+        # eager 32x32 matmul
+        out = dot(inputs, _effective_weight(self), axis=self.In, dot_general=self.dot_general)
         out = auto_sharded(out)
         if self.bias is not None:
             out = auto_sharded(out + self.bias)
@@ -157,7 +178,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     def to_state_dict(self, prefix: str | None = None) -> StateDict:
         """``{prefix.weight: weight * active_scale, prefix.bias: bias}`` (the effective weight, raw layout).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -185,7 +206,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         __IN__)`` if out-first, else ``(..., __IN__, __OUT__)``; leading axes such as a stacked layer axis are
         kept). A layer whose In and Out are single Axis objects is returned unchanged.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -229,7 +250,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     def input_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
         """Return the reparameterization class for an input linear layer.
 
-        Example:
+        Examples:
             >>> import haliax.nn as hnn
             >>> hnn.Linear.input_reparam().__name__, hnn.Linear.input_reparam(False).__name__
             ('InputLinearMup', 'LinearStandardParam')
@@ -240,7 +261,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     def hidden_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
         """Return the reparameterization class for a hidden linear layer.
 
-        Example:
+        Examples:
             >>> import haliax.nn as hnn
             >>> hnn.Linear.hidden_reparam().__name__
             'HiddenLinearMup'
@@ -251,7 +272,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     def output_reparam(use_mup: bool = True) -> type[AbstractLinearReparam]:
         """Return the reparameterization class for an output linear layer.
 
-        Example:
+        Examples:
             >>> import haliax.nn as hnn
             >>> hnn.Linear.output_reparam().__name__
             'OutputLinearMup'
@@ -269,7 +290,7 @@ class MoELinear(eqx.Module):
     ``group_sizes[e]`` consecutive rows go to expert ``e`` (`jax.lax.ragged_dot`). The output has the input's axes
     with ``In`` replaced (in place) by ``Out``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -303,7 +324,7 @@ class MoELinear(eqx.Module):
 
         ``use_gmm`` (the Pallas grouped-matmul kernel of the reference) is not supported: ``NotImplementedError``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

@@ -52,7 +52,7 @@ def cross_entropy_loss_and_log_normalizers(
     Raises:
         ValueError: if ``Label`` is missing from ``pred_y`` or ``target_y``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, L = hax.make_axes(B=2, L=4)
@@ -95,7 +95,7 @@ def cross_entropy_loss(
     Raises:
         ValueError: if ``Label`` is missing from ``logits`` or ``targets``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, L = hax.make_axes(B=3, L=4)
@@ -118,7 +118,7 @@ def binary_cross_entropy_loss(
 
     ``targets`` are cast to the logits' dtype. Reduction as in `reduce_loss` (default: mean over all axes).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B = hax.Axis("B", 2)
@@ -151,7 +151,7 @@ def reduce_loss(
       ``(array, axis=, where=)`` works (``hax.sum``, ``hax.max``, ...).
     * Otherwise return ``arr`` unreduced, with positions where ``where`` is False set to 0.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, P = hax.make_axes(B=2, P=3)

@@ -33,7 +33,7 @@ class MLP(eqx.Module):
     ``activation`` is a static field: it is applied after every layer except the last. ``layers`` is a tuple
     of `Linear` (state-dict keys ``layers.{i}.weight`` / ``layers.{i}.bias``).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -84,7 +84,7 @@ class MLP(eqx.Module):
         Raises:
             ValueError: if ``depth`` is negative.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

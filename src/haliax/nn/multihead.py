@@ -17,7 +17,7 @@ front for a stacked model) of a fixed size, and the number of filled slots `leng
 and values at `length` and attends over the whole `CachePos` with `AttentionMask.causal(length)`, which hides the
 slots at or after `length + new` and is causal within the new chunk.
 
-Example:
+Examples:
     A tiny pre-norm transformer block (RmsNorm + attention + MLP) with a full forward and a cached decode step.
 
     >>> import jax
@@ -110,7 +110,7 @@ class KVCache(eqx.Module):
 
     Build one with `init_cache` or `MultiHeadAttention.init_cache`; advance it with `MultiHeadAttention.decode`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> KVH, C, D, L = hax.make_axes(kv_heads=2, cache_position=16, head_size=4, layers=3)
@@ -136,7 +136,7 @@ class KVCache(eqx.Module):
         nothing (see `MultiHeadAttention.decode` for what happens then). Call it before a `Stacked.scan` over the
         layers to get the error eagerly.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> import haliax.nn as hnn
             >>> cache = hnn.init_cache(*hax.make_axes(kv_heads=1, cache_position=4, head_size=2))
@@ -181,7 +181,7 @@ def init_cache(
     Raises:
         ValueError: repeated axis names.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, KVH, C, D = hax.make_axes(batch=2, kv_heads=1, cache_position=8, head_size=4)
@@ -209,7 +209,7 @@ class MultiHeadAttention(eqx.Module):
     None), `dropout` (`Dropout` on the attention weights), `rotary` (`RotaryEmbedding` or None), and the static axes
     `Embed`, `Heads`, `KVHeads`, `HeadSize` and the axis names `Pos`, `KPos`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -276,7 +276,7 @@ class MultiHeadAttention(eqx.Module):
             ValueError: `Heads.size` is not a multiple of `KVHeads.size`, `KVHeads` has the name of `Heads` with
                 another size, the RoPE head size differs from `HeadSize`, or axis names clash.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -427,7 +427,7 @@ class MultiHeadAttention(eqx.Module):
         `dtype` defaults to the dtype of `k_proj`'s weight. For a `Stacked` model call it on
         `model.layers.stacked.attn` with `Layers=model.layers.Block`.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn

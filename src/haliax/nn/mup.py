@@ -53,7 +53,7 @@ __all__ = [
 class AbstractReparam(abc.ABC):
     """Base of every reparameterisation: ``init_scale``, ``active_scale`` and ``lr_scale``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import HiddenLinearMup
         >>> In, Out = hax.make_axes(In=16, Out=8)
@@ -82,7 +82,7 @@ class AbstractReparam(abc.ABC):
 class AbstractLinearReparam(AbstractReparam):
     """Reparameterisation of a Linear layer, built as ``cls(In, Out)``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import LinearStandardParam
         >>> In, Out = hax.make_axes(In=4, Out=2)
@@ -100,7 +100,7 @@ class AbstractEmbeddingReparam(AbstractReparam):
 
     Adds `unembed_active_scale`, the multiplier of the logits produced by `Embedding.unembed`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import EmbeddingMup
         >>> Vocab, Embed = hax.make_axes(Vocab=10, Embed=4)
@@ -120,7 +120,7 @@ class AbstractEmbeddingReparam(AbstractReparam):
 class LinearStandardParam(AbstractLinearReparam):
     """Standard parameterisation: init std ``1/sqrt(fan_in)``, no active or learning-rate scaling.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import LinearStandardParam
         >>> In, Out = hax.make_axes(In=16, Out=8)
@@ -144,7 +144,7 @@ class LinearStandardParam(AbstractLinearReparam):
 class InputLinearMup(AbstractLinearReparam):
     """µP for an input layer: init scale 1, no active scaling, learning-rate scale 1.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import InputLinearMup
         >>> In, Out = hax.make_axes(In=16, Out=8)
@@ -168,7 +168,7 @@ class InputLinearMup(AbstractLinearReparam):
 class HiddenLinearMup(AbstractLinearReparam):
     """µP for a hidden layer: init ``1/sqrt(fan_in)`` (as standard), learning-rate scale ``1/fan_in``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import HiddenLinearMup
         >>> In, Out = hax.make_axes(In=4, Out=8)
@@ -192,7 +192,7 @@ class HiddenLinearMup(AbstractLinearReparam):
 class OutputLinearMup(AbstractLinearReparam):
     """µP for an output layer: init scale 1, weight multiplied by ``1/fan_in`` at every call.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import OutputLinearMup
         >>> In, Out = hax.make_axes(In=4, Out=2)
@@ -218,7 +218,7 @@ class EmbeddingStandardParam(AbstractEmbeddingReparam):
 
     ``init_scale`` is called as ``init_scale(Vocab, Embed)``, so its second argument is the embedding spec.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import EmbeddingStandardParam
         >>> Vocab, Embed = hax.make_axes(Vocab=10, Embed=4)
@@ -246,7 +246,7 @@ class EmbeddingStandardParam(AbstractEmbeddingReparam):
 class EmbeddingMup(AbstractEmbeddingReparam):
     """µP embedding: init scale 1; unembedding logits are multiplied by ``1/E``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.mup import EmbeddingMup
         >>> Vocab, Embed = hax.make_axes(Vocab=10, Embed=4)
@@ -275,7 +275,7 @@ class ReparamEnabled(abc.ABC):
     """Mixin for modules with a reparameterisation: they expose a ``reparam`` attribute (an abstract
     Equinox variable, usually a property building ``self._reparam_cls(...)``).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn

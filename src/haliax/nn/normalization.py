@@ -32,7 +32,7 @@ class LayerNormBase(ModuleWithStateDictSerialization):
     Export: `flatten_for_export` merges a multi-axis ``axis`` into one axis named ``"__OUT"`` (a single
     ``Axis`` is left alone); `unflatten_from_export` undoes it.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> D, E = hax.make_axes(D=2, E=3)
@@ -70,7 +70,7 @@ class LayerNormBase(ModuleWithStateDictSerialization):
             use_bias: whether to have a learned offset (also for `RmsNorm`, as in the reference).
             dtype: dtype used for the statistics (see each subclass).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> import haliax.nn as hnn
             >>> ln = hnn.RmsNorm.init(hax.Axis("D", 4), use_bias=False)
@@ -134,7 +134,7 @@ class LayerNorm(LayerNormBase):
     The normalised value is cast back to the input dtype before the float32 weight and bias are applied,
     so a bfloat16 input gives a float32 output when weight or bias is present.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> B, D = hax.make_axes(B=2, D=2)
@@ -159,7 +159,7 @@ class RmsNorm(LayerNormBase):
     float64 under x64), so low-precision inputs are up-cast for the statistics. The result is cast back to the
     input dtype before weight and bias. Note `RmsNorm.init` creates a bias by default (``use_bias=True``).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> D = hax.Axis("D", 2)

@@ -242,7 +242,7 @@ def pool(
         ValueError: a window axis is missing from the inputs, the window has no sizes, stride or padding
             lengths do not match the window, or a window is larger than the padded input.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> from haliax.nn.pool import pool
@@ -294,7 +294,7 @@ def max_pool(
     Returns:
         The maximum of each window.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("D", 14))
@@ -324,7 +324,7 @@ def min_pool(
     Returns:
         The minimum of each window.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("D", 7))
@@ -387,7 +387,7 @@ def mean_pool(
     Returns:
         The mean of each window (sums are accumulated in at least float32).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("D", 14))
@@ -470,7 +470,7 @@ def adaptive_mean_pool(Output: AxisSpec, inputs: NamedArray) -> NamedArray:
     Returns:
         The pooled array (integer inputs give float32), axes in the input order.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("t", 5)).astype(float)
@@ -491,7 +491,7 @@ def adaptive_max_pool(Output: AxisSpec, inputs: NamedArray) -> NamedArray:
     Returns:
         The pooled array, axes in the input order.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("t", 5))
@@ -511,7 +511,7 @@ def adaptive_min_pool(Output: AxisSpec, inputs: NamedArray) -> NamedArray:
     Returns:
         The pooled array, axes in the input order.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> x = hax.arange(hax.Axis("t", 5))

@@ -49,7 +49,7 @@ class Llama3RotaryScaling:
 
     Defaults are those of Llama 3.1.
 
-    Example:
+    Examples:
         >>> from haliax.nn.rotary import Llama3RotaryScaling, rotary_frequencies
         >>> f = rotary_frequencies(128, theta=500000.0)
         >>> g = Llama3RotaryScaling().scale_frequencies(f)
@@ -103,7 +103,7 @@ def rotary_frequencies(
     Raises:
         ValueError: `rotary_dim` is not a positive even integer or `theta <= 0`.
 
-    Example:
+    Examples:
         >>> from haliax.nn.rotary import rotary_frequencies
         >>> rotary_frequencies(4, theta=100.0).tolist()
         [1.0, 0.1]
@@ -159,7 +159,7 @@ def apply_rotary(
         ValueError: `HeadSize` is not in `x` (or has another size), `positions` has an axis that `x` lacks (or with
             another size) or the `HeadSize` axis, or the rotated width is not even.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.nn.rotary import apply_rotary
         >>> Pos, D = hax.make_axes(position=3, head_size=2)
@@ -223,7 +223,7 @@ class RotaryEmbedding(eqx.Module):
     Fields: `HeadSize` (Axis), `theta` (base, default 10000), `partial_rotary_factor` (default 1.0) and `scaling`
     (None or `Llama3RotaryScaling`). The rotated width `int(HeadSize.size * partial_rotary_factor)` must be even.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn
         >>> Pos, H, D = hax.make_axes(position=4, heads=2, head_size=8)
@@ -259,7 +259,7 @@ class RotaryEmbedding(eqx.Module):
             TypeError: `HeadSize` is not an Axis.
             ValueError: `theta <= 0`, or the rotated width is not even and >= 2.
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> import haliax.nn as hnn
             >>> hnn.RotaryEmbedding.init(hax.Axis("head_size", 10), partial_rotary_factor=0.4).rotary_dim

@@ -42,7 +42,7 @@ class ModuleInit(Protocol[M_co]):
     """What `Stacked.init` / `BlockSeq.init` return: a function ``(*args, **kwargs) -> module`` that forwards its
     arguments to the block class's ``init`` (per layer).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -59,7 +59,7 @@ class ModuleInit(Protocol[M_co]):
 class BlockFoldable(Protocol[M]):
     """The interface shared by `Stacked` and `BlockSeq`: a sequence of ``Block.size`` layers.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -198,7 +198,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
 
     State dicts use PyTorch's ``ModuleList`` layout, ``prefix.{i}.<layer keys>``, identical to `BlockSeq`'s.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import haliax as hax
         >>> import haliax.nn as hnn
@@ -241,7 +241,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         Raises:
             TypeError: ``module`` is not an Equinox Module class with an ``init``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -273,7 +273,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         leading dim (e.g. per-layer keys) are sliced per layer; scalars and NamedArrays without ``Block`` are
         passed to every layer. ``unroll``: None (= 1), a bool or an int >= 1, passed to `jax.lax.scan`.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -291,7 +291,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         Raises:
             ValueError: a layer does not return a pair (e.g. a single NamedArray).
 
-        Example:
+        Examples:
             >>> import haliax as hax
             >>> import haliax.nn as hnn
             >>> import equinox as eqx
@@ -314,7 +314,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         """``(init, *args, **kwargs) -> carry`` folding with ``fn(layer, carry, *args, **kwargs)`` (e.g. an
         unbound method such as ``Block.intermediate``).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -341,7 +341,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         """``(init, *args, **kwargs) -> (carry, outputs)`` scanning with ``fn(layer, carry, *args, **kwargs) ->
         (carry, output)``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -370,7 +370,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         (`haliax.vmap` over ``Block``); outputs get ``Block`` prepended. Arguments follow `haliax.vmap`'s rules
         (NamedArrays without ``Block`` are shared, plain arrays are split along dim 0).
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -388,7 +388,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
     def vmap(self, *args: Any, **kwargs: Any) -> Any:
         """Apply every layer to the same inputs independently: ``vmap_via(type(stacked).__call__)``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -407,7 +407,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         Raises:
             ValueError: a plain array's leading dim is not ``Block.size``.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -424,7 +424,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
     def get_layer(self, index: int) -> M:
         """Layer ``index`` (may be traced); plain arrays whose leading dim is not ``Block.size`` are kept whole.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -444,7 +444,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         """Per-layer keys ``prefix.{i}.<layer keys>`` (the ``stacked`` field name does not appear), exactly what
         a `BlockSeq` of the same layers (or a PyTorch ``ModuleList``) produces.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -464,7 +464,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
         Each layer is loaded against a shape-only template of one layer and the results are stacked, which
         also handles a `Stacked` nested inside the block correctly.
 
-        Example:
+        Examples:
             >>> import jax
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -496,7 +496,7 @@ def _stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> State
         ValueError: a layer index appears twice (also an ``AssertionError``, as in the reference) or an index is
             missing (the layers must be ``0 … n-1``).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.nn.scan import _stack_state_dict
         >>> sd = _stack_state_dict({"h.0.w": jnp.ones(2), "h.1.w": jnp.zeros(2), "other": 1}, "h")
@@ -529,7 +529,7 @@ def _unstack_state_dict(state_dict: StateDict, prefix: str | None = None) -> Sta
     """Split every array under ``prefix.`` (every key if ``prefix`` is None) along dim 0 into per-layer keys
     ``{prefix}.{i}.{rest}``. Other keys (and non-array or 0-d values) pass through.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.nn.scan import _unstack_state_dict
         >>> sorted(_unstack_state_dict({"h.w": jnp.ones((2, 3)), "x": jnp.ones(1)}, "h"))

@@ -80,7 +80,7 @@ class Expression:
 def expression_error(fn: str, text: str, msg: str, span: Span | None = None) -> ValueError:
     """A ``ValueError`` for ``fn`` that echoes ``text`` with a caret under ``span``.
 
-    Example:
+    Examples:
         >>> from haliax.ops._parse import expression_error
         >>> print(expression_error("rearrange", "a b -> c", "Unknown identifier c", (7, 8)))
         rearrange: Unknown identifier c
@@ -263,7 +263,7 @@ class _Parser:
 def parse_expression(text: str, fn: str = "rearrange") -> Expression:
     """Parse ``text`` (cached). Syntax errors are ``ValueError``s naming ``fn``.
 
-    Example:
+    Examples:
         >>> from haliax.ops._parse import parse_expression
         >>> e = parse_expression("b (h d) -> b h d")
         >>> [type(i).__name__ for i in e.lhs.items]
@@ -291,7 +291,7 @@ def normalize_bindings(fn: str, bindings: dict[str, object]) -> tuple[tuple[str,
 
     Values may be ints (sizes), strings (names) or Axis objects (both).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.ops._parse import normalize_bindings
         >>> normalize_bindings("rearrange", {"h": 2, "d": hax.Axis("D", 3), "x": "X"})

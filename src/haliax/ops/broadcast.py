@@ -56,7 +56,7 @@ def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank
     otherwise leading size-1 dimensions are left out when NumPy broadcasting adds them anyway (this saves an
     eager reshape dispatch in binary ops).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> from haliax.ops.broadcast import align_to
@@ -95,7 +95,7 @@ def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis
     """Result axes of a binary op on operands with axes ``a`` and ``b`` under the strict subset rule
     (cached). ``fn`` names the operation in the error.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.ops.broadcast import binary_plan
         >>> X, Y = hax.make_axes(X=2, Y=3)
@@ -135,7 +135,7 @@ def broadcast_arrays_and_return_axes(
     corrections C2. With ``require_subset=False`` the union is used: axes missing from the bigger arrays are
     put in front. None entries and scalars pass through unchanged.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Z = hax.make_axes(X=2, Z=3)
         >>> (a, b), axes = hax.broadcast_arrays_and_return_axes(hax.ones((Z, X)), hax.arange(X))
@@ -158,7 +158,7 @@ def broadcast_arrays_and_return_axes(
 def broadcast_arrays(*arrays: Any, require_subset: bool = True, ensure_order: bool = True) -> tuple[Any, ...]:
     """Broadcast NamedArrays to common axes; see `broadcast_arrays_and_return_axes`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> a, b = hax.broadcast_arrays(hax.ones((X, Y)), hax.arange(Y))
@@ -221,7 +221,7 @@ def broadcast_to(
     order; corrections C1). Extra axes of ``a`` raise ``ValueError`` unless ``enforce_no_extra_axes=False``.
     A non-NamedArray ``a`` must be a scalar and is treated as 0-d.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.broadcast_to(hax.arange(X), (Y, X)).axes == (Y, X)
@@ -271,7 +271,7 @@ def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
     result is ``axis`` followed by the other axes in their original order (corrections C1). A single Axis that
     is already present returns ``a`` unchanged. Sizes of present axes must match.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
         >>> x = hax.zeros((X, Z))

@@ -46,7 +46,7 @@ def _like(a: Any, fn: str) -> NamedArray:
 def zeros(shape: AxisSpec, dtype: Any = None) -> NamedArray:
     """Zeros over the given axes; the default dtype is float32 (also under x64).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.zeros(hax.Axis("X", 2)).tolist()
         [0.0, 0.0]
@@ -58,7 +58,7 @@ def zeros(shape: AxisSpec, dtype: Any = None) -> NamedArray:
 def ones(shape: AxisSpec, dtype: Any = None) -> NamedArray:
     """Ones over the given axes; the default dtype is float32 (also under x64).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.ones({"X": 2, "Y": 1}).shape
         {'X': 2, 'Y': 1}
@@ -71,7 +71,7 @@ def full(shape: AxisSpec, fill_value: Any, dtype: Any = None) -> NamedArray:
     """``fill_value`` everywhere. Without ``dtype`` it is inferred from the value (a Python int gives
     int32, or int64 under x64).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.full(hax.Axis("X", 2), 3)
         >>> x.tolist(), x.dtype
@@ -84,7 +84,7 @@ def full(shape: AxisSpec, fill_value: Any, dtype: Any = None) -> NamedArray:
 def zeros_like(a: NamedArray, dtype: Any = None) -> NamedArray:
     """Zeros with ``a``'s axes (and dtype unless given).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.zeros_like(hax.arange(hax.Axis("X", 2))).tolist()
         [0, 0]
@@ -96,7 +96,7 @@ def zeros_like(a: NamedArray, dtype: Any = None) -> NamedArray:
 def ones_like(a: NamedArray, dtype: Any = None) -> NamedArray:
     """Ones with ``a``'s axes (and dtype unless given).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.ones_like(hax.arange(hax.Axis("X", 2)), dtype=float).tolist()
         [1.0, 1.0]
@@ -108,7 +108,7 @@ def ones_like(a: NamedArray, dtype: Any = None) -> NamedArray:
 def full_like(a: NamedArray, fill_value: Any, dtype: Any = None) -> NamedArray:
     """``fill_value`` with ``a``'s axes (and dtype unless given).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.full_like(hax.zeros(hax.Axis("X", 2)), 7).tolist()
         [7.0, 7.0]
@@ -120,7 +120,7 @@ def full_like(a: NamedArray, fill_value: Any, dtype: Any = None) -> NamedArray:
 def empty_like(a: NamedArray, dtype: Any = None) -> NamedArray:
     """An array with ``a``'s axes and unspecified contents (JAX fills it with zeros).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.empty_like(hax.zeros(hax.Axis("X", 2))).shape
         {'X': 2}
@@ -135,7 +135,7 @@ def arange(axis: AxisSpec, *, start: Any = 0, step: Any = 1, dtype: Any = None) 
     ``start`` may be traced. The default dtype is ``result_type(start, step)``: int32 for ints (int64 under
     x64), float32 if either is a float.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.arange(hax.Axis("X", 3), start=2).tolist()
         [2, 3, 4]
@@ -169,7 +169,7 @@ def linspace(
 ) -> NamedArray:
     """Evenly spaced values over one axis (a str axis means 50 samples).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.linspace(hax.Axis("X", 3), start=0.0, stop=1.0).tolist()
         [0.0, 0.5, 1.0]
@@ -182,7 +182,7 @@ def logspace(
 ) -> NamedArray:
     """Values spaced evenly on a log scale, ``base ** linspace(start, stop)`` (a str axis means 50 samples).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.logspace(hax.Axis("X", 3), start=0.0, stop=2.0).tolist()
         [1.0, 10.0, 100.0]
@@ -195,7 +195,7 @@ def geomspace(
 ) -> NamedArray:
     """A geometric progression from ``start`` to ``stop`` (a str axis means 50 samples).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> [round(v, 3) for v in hax.geomspace(hax.Axis("X", 3), start=1.0, stop=100.0).tolist()]
         [1.0, 10.0, 100.0]

@@ -249,7 +249,7 @@ def einsum(
     and a caret under the problem. ``precision``, ``preferred_element_type`` and ``_dot_general`` go to the
     underlying `jax.numpy.einsum`. The result is passed through `haliax.partitioning.auto_sharded`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> H, W, D, C = hax.make_axes(H=2, W=3, D=4, C=5)
         >>> a, b = hax.ones((H, W, D)), hax.ones((D, C))

@@ -34,7 +34,7 @@ __all__ = [
 def unwrap_namedarrays(*xs: Any) -> tuple[Any, ...]:
     """Replace every NamedArray argument by its raw array (other arguments pass through).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> raw, three = hax.unwrap_namedarrays(hax.arange(hax.Axis("X", 2)), 3)
         >>> raw.tolist(), three
@@ -46,7 +46,7 @@ def unwrap_namedarrays(*xs: Any) -> tuple[Any, ...]:
 def wrap_elemwise_unary(f: Callable[..., Any], a: Any, *args: Any, **kwargs: Any) -> Any:
     """Apply ``f`` to the raw array of ``a`` and re-wrap it with the same axes; non-named input passes through.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -76,7 +76,7 @@ def wrap_elemwise_binary(
     scalar or 0-d array (same axes), not with a non-scalar plain array (``ValueError``); a 0-d NamedArray with
     a plain array gives the plain result.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
@@ -171,7 +171,7 @@ __all__ += list(UNARY_FUNCTIONS) + list(BINARY_FUNCTIONS)
 def ndim(a: Any) -> int:
     """Number of axes (of a NamedArray) or dimensions (of anything else).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.ndim(hax.zeros(hax.make_axes(X=2, Y=3))), hax.ndim(1.0)
         (2, 0)
@@ -182,7 +182,7 @@ def ndim(a: Any) -> int:
 def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001
     """Round to ``decimals`` places, keeping axes.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.round(hax.arange(hax.Axis("X", 3)) * 0.75).tolist()
         [0.0, 1.0, 2.0]
@@ -200,7 +200,7 @@ def _pair(fn: Callable[[Any], tuple[Any, Any]], a: Any) -> Any:
 def frexp(a: Any) -> Any:
     """Mantissa and exponent, each with the input's axes.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> m, e = hax.frexp(hax.full(hax.Axis("X", 1), 8.0))
         >>> m.tolist(), e.tolist()
@@ -212,7 +212,7 @@ def frexp(a: Any) -> Any:
 def divmod(a: Any, b: Any) -> Any:  # noqa: A001
     """``(a // b, a % b)`` with named broadcasting.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> q, r = hax.divmod(hax.arange(hax.Axis("X", 4)), 3)
         >>> q.tolist(), r.tolist()
@@ -225,7 +225,7 @@ def clip(array: Any, a_min: Any, a_max: Any) -> Any:
     """Clip to ``[a_min, a_max]``; bounds may be scalars, None (no bound) or NamedArrays (broadcast by name
     with the strict rule).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.clip(hax.arange(hax.Axis("X", 5)), 1, 3).tolist()
         [1, 1, 2, 3, 3]
@@ -240,7 +240,7 @@ def clip(array: Any, a_min: Any, a_max: Any) -> Any:
 def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
     """Elementwise closeness (`jax.numpy.isclose`), with named broadcasting.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> hax.isclose(hax.ones(X), hax.ones(X) + 1e-9).tolist()
@@ -254,7 +254,7 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan:
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """True if every element is close (a Python bool); named broadcasting applies.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> hax.allclose(hax.ones(X), hax.ones(X) * 1.01), hax.allclose(hax.ones(X), 1.0)
@@ -266,7 +266,7 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
 def array_equal(a: NamedArray, b: NamedArray) -> bool:
     """True if the two arrays have the same axes (in any order) and the same values.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> x = hax.arange((X, Y))
@@ -282,7 +282,7 @@ def array_equal(a: NamedArray, b: NamedArray) -> bool:
 def array_equiv(a: NamedArray, b: NamedArray) -> bool:
     """True if the arrays are equal after broadcasting by name (False if they do not broadcast).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.array_equiv(hax.ones((X, Y)), hax.ones(Y)), hax.array_equiv(hax.ones(X), hax.ones(Y))

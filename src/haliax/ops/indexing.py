@@ -70,7 +70,7 @@ def getitem(x: NamedArray, idx: Any) -> NamedArray:
 def index(array: NamedArray, slices: Mapping[AxisSelector, Any]) -> NamedArray:
     """Index ``array`` by name with a dict ``{axis: index}`` (what ``array[...]`` calls).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> x = hax.arange((X, Y))
@@ -194,7 +194,7 @@ class _IndexUpdateRef:
 class _AtIndexer:
     """What ``x.at`` returns; ``x.at[idx]`` is an update reference.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 4)
         >>> hax.zeros(X).at["X", 1:3].set(1.0).tolist()
@@ -227,7 +227,7 @@ def take(array: NamedArray, axis: AxisSelector, index: Any, *, mode: str | None 
 
     Unlike the reference (where 0-d JAX arrays and NumPy ints fail), every integer scalar drops the axis.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, I = hax.make_axes(X=2, Y=3, I=4)
         >>> x = hax.arange((X, Y))
@@ -287,7 +287,7 @@ def slice(  # noqa: A001
 
     Static starts lower to ``lax.slice``; traced ones to ``lax.dynamic_slice``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=5)
         >>> x = hax.arange((X, Y))
@@ -384,7 +384,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
     traced starts are clamped by XLA. If a start is a NamedArray (e.g. per-example lengths), the write is
     vmapped over its axes: one ("ragged") write per element.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> B, S = hax.make_axes(B=2, S=4)
         >>> cache = hax.zeros((B, S), dtype=int)
@@ -504,7 +504,7 @@ def where(
     One argument: ``where(condition, new_axis=Axis(...), fill_value=0)`` returns one index array per axis of
     ``condition``, each with axes ``(new_axis,)``, like ``jnp.where(condition, size=new_axis.size)``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 4)
         >>> x = hax.arange(X)
@@ -554,7 +554,7 @@ def nonzero(array: NamedArray, *, size: Axis, fill_value: Any = 0) -> tuple[Name
     Like ``jnp.nonzero(array, size=size.size, fill_value=fill_value)``: results past the number of non-zero
     elements are ``fill_value``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 4)
         >>> (i,) = hax.nonzero(hax.named([0, 3, 0, 1], X), size=hax.Axis("N", 3))

@@ -44,7 +44,7 @@ def contraction_plan(
     ``contract`` is a tuple of ``(name, size or None)`` or None for "everything"; ``out_axes`` an optional
     partial order (see `haliax.axis.rearrange_for_partial_order`).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.ops.linalg import contraction_plan
         >>> B, E, H = hax.make_axes(B=2, E=3, H=4)
@@ -209,7 +209,7 @@ def dot(
     Eagerly a call is one jitted dispatch (plans are cached by the operands' axes), and under ``jit`` the
     program is exactly `jax.numpy.einsum`'s, inside a named scope ``"contract <axes> -> <out axes>"``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> B, E, H = hax.make_axes(B=2, E=3, H=4)
         >>> x, w = hax.ones((B, E)), hax.ones((E, H))
@@ -257,7 +257,7 @@ def trace(
 ) -> NamedArray:
     """Sum along a diagonal (``offset`` from the main one) of two named axes; both are removed.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, B = hax.make_axes(X=3, Y=3, B=2)
         >>> hax.trace(hax.ones((X, B, Y)), "X", "Y").tolist()
@@ -281,7 +281,7 @@ def _tri(
 def tril(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
     """Lower triangle (below diagonal ``k``) over (axis1, axis2); those two axes move to the end.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=2)
         >>> hax.tril(hax.ones((X, Y)), "X", "Y").tolist()
@@ -293,7 +293,7 @@ def tril(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0
 def triu(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
     """Upper triangle (above diagonal ``k``) over (axis1, axis2); those two axes move to the end.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y, B = hax.make_axes(X=2, Y=2, B=1)
         >>> [a.name for a in hax.triu(hax.ones((X, B, Y)), "X", "Y").axes]

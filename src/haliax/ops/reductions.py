@@ -63,7 +63,7 @@ def resolve_indices(a: NamedArray, axis: AxisSelection, fn: str) -> tuple[int, .
     A missing axis, a wrong-size Axis or a repeated axis raises ``ValueError`` naming ``fn`` and the
     argument ``axis``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> from haliax.ops.reductions import resolve_indices
         >>> resolve_indices(hax.zeros(hax.make_axes(X=2, Y=3, Z=4)), ("Z", "X"), "sum")
@@ -160,7 +160,7 @@ def wrap_reduction_call(
     pytrees of NamedArrays; plain arrays get ``fn`` with the given (integer) axis. Keyword arguments whose
     value is None are not passed on.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
@@ -179,7 +179,7 @@ def wrap_axiswise_call(
 ) -> Any:
     """Apply a shape-preserving ``fn(array, axis=...)`` along named axes; ``axis=None`` returns a raw array.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
         >>> x = hax.arange(hax.make_axes(X=2, Y=3))
@@ -245,7 +245,7 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
     ``where`` must be a NamedArray whose axes are a subset of the input's. ``keepdims``/``out`` are not
     accepted (``TypeError``). Pytrees of NamedArrays are reduced leaf by leaf.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.arange(hax.make_axes(X=2, Y=3)) + 1.0
         >>> hax.{name}(x, "Y").axes, hax.{name}(x).axes
@@ -298,7 +298,7 @@ def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     ``axis=None`` gives the flat index over all axes, as a 0-d NamedArray. Several axes raise
     ``ValueError("{name} only supports a single axis")``.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.arange(hax.make_axes(X=2, Y=3))
         >>> hax.{name}(x, "Y").axes, hax.{name}(x).axes
@@ -323,7 +323,7 @@ def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
 
     ``axis=None`` works on the flattened array and returns a raw JAX array (as in the reference).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> x = hax.arange(hax.make_axes(X=2, Y=3)) + 1
         >>> hax.{name}(x, "Y").axes == x.axes
@@ -341,7 +341,7 @@ __all__ += list(AXISWISE) + ["sort", "argsort"]
 def sort(a: Any, axis: AxisSelector | None = None) -> Any:
     """Sort along one named axis (axes kept). ``axis=None`` returns a raw sorted flat array.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.sort(hax.named([3, 1, 2], "X"), "X").tolist()
         [1, 2, 3]
@@ -352,7 +352,7 @@ def sort(a: Any, axis: AxisSelector | None = None) -> Any:
 def argsort(a: Any, axis: AxisSelector | None = None, *, stable: bool = False) -> Any:
     """Indices that sort along one named axis (axes kept). ``axis=None`` returns a raw flat array.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.argsort(hax.named([3, 1, 2], "X"), "X").tolist()
         [1, 2, 0]
@@ -365,7 +365,7 @@ def top_k(arr: NamedArray, axis: AxisSelector, k: int, new_axis: AxisSelector | 
 
     The axis is resized to ``k`` (or renamed to ``new_axis``: a str, or an Axis of size ``k``).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 5)
         >>> vals, idx = hax.top_k(hax.arange(X), "X", 2)

@@ -74,7 +74,7 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
 
     The result is passed through `haliax.partitioning.auto_sharded`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> B, E, S = hax.make_axes(B=2, E=6, S=3)
         >>> x = hax.zeros((B, S, E))
@@ -144,7 +144,7 @@ def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     have different sizes along ``axis``. The result has the first array's axes with ``axis`` resized to the
     total; if ``axis`` is an Axis its size must equal that total.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> a, b = hax.zeros((X, Y)), hax.ones((Y, X.resize(4)))
@@ -173,7 +173,7 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     A string ``axis`` gets size ``len(arrays)``; an Axis must have that size. The arrays must have the same
     axes (in any order); they are transposed to the first one's order.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> s = hax.stack("L", [hax.zeros((X, Y)), hax.ones((Y, X))])
@@ -199,7 +199,7 @@ def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[N
     The pieces' names may differ. The sizes must add up to the axis size (checked for names too, not only
     when ``axis`` is an Axis as in the reference, whose mismatch would fail later anyway).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=5, Y=2)
         >>> p, q = hax.split(hax.zeros((X, Y)), "X", [hax.Axis("A", 2), hax.Axis("B", 3)])
@@ -226,7 +226,7 @@ def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[N
 def unbind(array: NamedArray, axis: AxisSelector) -> list[NamedArray]:
     """The slices along ``axis``, as a list of arrays without it.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> parts = hax.unbind(hax.arange((X, Y)), "Y")
@@ -283,7 +283,7 @@ def flatten_axes(array: Any, old_axes: Any, new_axis: AxisSelector | None = None
     Also works on axis specs: ``flatten_axes(spec, old_axes, new_axis)`` returns the new spec (a tuple, or a
     dict for a dict), and ``flatten_axes(spec, new_name)`` returns the single merged Axis.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> B, S, E = hax.make_axes(B=2, S=3, E=4)
         >>> x = hax.zeros((B, S, E))
@@ -319,7 +319,7 @@ def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) ->
 
     Empty ``new_axes`` squeeze a size-1 axis.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> B, E = hax.make_axes(B=2, E=6)
         >>> H, D = hax.make_axes(H=2, D=3)
@@ -342,7 +342,7 @@ def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) ->
 def ravel(array: NamedArray, new_name: AxisSelector) -> NamedArray:
     """All axes into one axis called ``new_name`` (C order of the current axes).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.ravel(hax.arange((X, Y)), "XY").axes
@@ -355,7 +355,7 @@ def ravel(array: NamedArray, new_name: AxisSelector) -> NamedArray:
 def flatten(array: NamedArray, new_name: AxisSelector) -> NamedArray:
     """Same as `ravel`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> hax.flatten(hax.zeros(hax.make_axes(X=2, Y=3)), "flat").shape
         {'flat': 6}
@@ -373,7 +373,7 @@ def rename(array: NamedArray, renames: Mapping[AxisSelector, AxisSelector]) -> N
 
     All renames happen at once, so ``{"X": "Y", "Y": "X"}`` swaps two names.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=3)
         >>> hax.rename(hax.zeros((X, Y)), {"X": "batch"}).shape
@@ -407,7 +407,7 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
     ``shift`` is an int, a tuple of ints (one per axis), or a NamedArray: a 0-d one acts as a scalar; one
     with axes (a subset of the array's other axes) rolls each slice by its own amount along a single axis.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 4)
         >>> hax.roll(hax.arange(X), 1, "X").tolist()
@@ -448,7 +448,7 @@ def pad(
     both sides. Padded axes keep their names and grow; other axes are untouched. ``constant_values`` is used
     with ``mode="constant"``; other keyword arguments go to `jax.numpy.pad`.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
         >>> hax.pad(hax.arange(X), {"X": (1, 2)}, constant_values=-1).tolist()
@@ -475,7 +475,7 @@ def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any =
 
     ``axis`` may be a name or an Axis (the reference raises AttributeError for a name).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> y = hax.pad_left(hax.arange(X, start=1), "X", hax.Axis("P", 4))
@@ -500,7 +500,7 @@ def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length:
     ``repeats`` is an int or a 1-D array (plain or a NamedArray over ``axis``); pass ``total_repeat_length``
     when the repeats are traced.
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> hax.repeat(hax.arange(X), 2, "X").tolist()
@@ -521,7 +521,7 @@ def tile(a: NamedArray, reps: Mapping[AxisSelector, int]) -> NamedArray:
 
     Existing axes grow; unknown names become new **leading** axes of size ``reps`` (in ``reps`` order).
 
-    Example:
+    Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
         >>> t = hax.tile(hax.arange(X), {"X": 2, "C": 3})
