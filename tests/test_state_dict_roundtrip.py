@@ -11,7 +11,7 @@ import pytest
 
 import haliax as hax
 import haliax.nn as hnn
-from haliax.nn.mup import HiddenLinearMup, InputLinearMup, OutputLinearMup
+from haliax.nn.mup import EmbeddingMup, HiddenLinearMup, InputLinearMup, OutputLinearMup
 from haliax.state_dict import (
     from_state_dict,
     from_torch_compatible_state_dict,
@@ -64,8 +64,10 @@ MODULES = {
     "linear_hidden_mup": _linear_mup(HiddenLinearMup),
     "linear_output_mup": _linear_mup(OutputLinearMup),
     "embedding": lambda k: hnn.Embedding.init(V, E, key=k),
+    "embedding_mup": lambda k: hnn.Embedding.init(V, E, key=k, reparam_cls=EmbeddingMup),
     "layer_norm_multi_axis": lambda k: hnn.LayerNorm.init((H, D)),
     "rms_norm": lambda k: hnn.RmsNorm.init(E),
+    "rms_norm_weight_only_multi_axis": lambda k: hnn.RmsNorm.init((H, D), use_bias=False),
     "dropout": lambda k: hnn.Dropout(0.25, inference=True),
     "mlp": lambda k: hnn.MLP.init((H, D), Out, width=5, depth=2, key=k),
     "conv": lambda k: hnn.Conv.init(("h", "w"), C, Out, 3, groups=1, key=k),
@@ -73,6 +75,7 @@ MODULES = {
     "conv_transpose": lambda k: hnn.ConvTranspose.init(("h", "w"), C, Out, 2, stride=2, key=k),
     "stacked_linear": lambda k: hnn.Stacked.init(L, hnn.Linear)((H, D), Out, key=jax.random.split(k, L.size)),
     "blockseq_linear": lambda k: hnn.BlockSeq.init(L, hnn.Linear)((H, D), Out, key=jax.random.split(k, L.size)),
+    "moe_linear": lambda k: hnn.MoELinear.init(hax.Axis("experts", 2), In, Out, key=k),
     "multihead_attention": lambda k: hnn.MultiHeadAttention.init(
         E, Heads, HeadSize, use_bias=True, qk_norm=True, key=k
     ),
