@@ -288,7 +288,7 @@ def checked_load(
     state_dict: Mapping[str, Any],
     prefix: str | None,
     strict: bool,
-    load: Callable[[Any, Mapping[str, Any], str | None], Any],
+    load: Callable[..., Any],
     where: str,
 ) -> Any:
     """Run ``load(template, state_dict, prefix)`` (the lenient walk) with the strict-load policy around it.

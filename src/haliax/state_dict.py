@@ -107,7 +107,7 @@ class ModuleWithStateDictSerialization(eqx.Module):
         """This module's state dict (default: field by field, honouring `_state_dict_key_map`)."""
         return default_eqx_module_to_state_dict(self, prefix)
 
-    def from_state_dict(self: Mod, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
+    def from_state_dict(self, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
         """A copy of this module with values loaded from ``state_dict`` (default: field by field).
 
         Strict by default (see `from_state_dict`); ``strict=False`` returns ``(module, LoadReport)``. Subclasses
@@ -279,7 +279,7 @@ def _lookup_array(state_dict: StateDict, prefix: str | None, shape: tuple[int, .
     return value
 
 
-def from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
+def from_state_dict(tree: Any, state_dict: StateDict, prefix: str | None = None, *, strict: bool = True) -> Any:
     """A copy of ``tree`` (the template) with its arrays loaded from ``state_dict``; the mirror of
     `to_state_dict`.
 
@@ -472,7 +472,7 @@ def to_torch_compatible_state_dict(
 
 
 def from_torch_compatible_state_dict(
-    t: T, state_dict: StateDict, *, unflatten: bool = True, prefix: str | None = None, strict: bool = True
+    t: Any, state_dict: StateDict, *, unflatten: bool = True, prefix: str | None = None, strict: bool = True
 ) -> Any:
     """Load a state dict written by `to_torch_compatible_state_dict` (or PyTorch) into the template ``t``.
 
