@@ -177,7 +177,7 @@ def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) 
     Examples:
         >>> import haliax as hax
         >>> hax.partitioning.pspec_for_axis(("batch", "mlp", "embed"), {"batch": "data", "mlp": "model", "embed": "model"})
-        PartitionSpec('data', 'model', None)
+        P('data', 'model', None)
     """
     if isinstance(axes, (Axis, str)):
         axes = (axes,)
