@@ -256,3 +256,14 @@ def test_dslice():
     d = hax.dblock(3, 2)
     assert (d.start, d.size) == (6, 2)
     assert repr(hax.ds(1, 2)) == "dslice(1, 2)"
+
+
+def test_private_axis_order_module_doctests():
+    """haliax._axis_order (re-exported by haliax.axis) is skipped by the doctest sweep of public modules."""
+    import doctest
+
+    import haliax._axis_order as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    assert hax.axis.dslice is mod.dslice and hax.axis.name_index is mod.name_index

@@ -95,9 +95,7 @@ def _checked_sizes(axes: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _install(attr: str, module: str, name: str) -> Callable[..., Any]:
-    """A placeholder method that, on first call, imports ``module.name``, installs it on NamedArray as
-    ``attr`` (so later calls go straight to it) and calls it."""
-
+    """A placeholder method: its first call imports ``module.name`` and installs it as ``attr``."""
     def method(self: NamedArray, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(importlib.import_module(module), name)
         setattr(NamedArray, attr, fn)
@@ -389,13 +387,10 @@ class NamedArray:
     # printing and conversions
 
     def __str__(self) -> str:
-        arr = self.array
+        arr, dtype = self.array, getattr(self.array, "dtype", None)
         if isinstance(arr, jax.core.Tracer):
             return f"NamedArray(Tracer<{arr.dtype}{self.shape}>)"
-        dtype = getattr(arr, "dtype", None)
-        if dtype is None:
-            return f"NamedArray({arr!r}, {self.shape})"
-        return f"NamedArray({dtype}{self.shape}, {arr})"
+        return f"NamedArray({arr!r}, {self.shape})" if dtype is None else f"NamedArray({dtype}{self.shape}, {arr})"
 
     def __repr__(self) -> str:
         return f"NamedArray(array={self.array!r}, axes={self.axes!r})"
