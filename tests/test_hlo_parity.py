@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import collections
 import importlib.util
+import math
 import re
 import sys
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -65,7 +67,10 @@ CFG = T.Config(vocab=64, d_model=32, heads=4, mlp=64, layers=1, seq=16, batch=2)
 
 @pytest.fixture(scope="module")
 def setup():
-    block = T.Block.init(CFG, key=jax.random.PRNGKey(0))
+    # the block's structure from its init, its values from NumPy (no JAX compile needed to make them)
+    rng = np.random.default_rng(0)
+    shapes = eqx.filter_eval_shape(lambda k: T.Block.init(CFG, key=k), jax.random.PRNGKey(0))
+    block = jax.tree.map(lambda s: jnp.asarray(rng.normal(0.0, 0.2, s.shape), s.dtype), shapes)
     params = T.block_params_from_named(block)
     x = hax.random.normal(jax.random.PRNGKey(1), (CFG.Batch, CFG.Pos, CFG.Embed))
     return block, params, x
@@ -128,13 +133,16 @@ def test_parity_check_detects_an_extra_transpose(setup):
     assert plain != other
 
 
-def test_stacked_gradient_temp_memory_matches_raw_scan():
-    """The backward pass of `Stacked.fold` holds no more than that of `lax.scan` over the same stacked weights
-    (a per-step input tag once made JAX store a copy of every layer's weights)."""
+def test_stacked_gradient_stores_no_more_than_raw_scan():
+    """Under `jax.grad`, the scans of `Stacked.fold` output (carry + per-layer residuals for the backward pass) no
+    more bytes than `lax.scan` over the same stacked weights. A per-step input tag once made JAX stack a copy of
+    every layer's weights there (+3% XLA temp memory on bench/transformer.py). Checked on the jaxpr (shapes only),
+    since compiling the two gradients costs about 10 s; bench/transformer.py measures the compiled temp memory."""
     cfg = T.Config(vocab=64, d_model=32, heads=4, mlp=64, layers=3, seq=16, batch=2)
-    model = T.NamedGPT.init(cfg, key=jax.random.PRNGKey(0))
+    model = eqx.filter_eval_shape(lambda k: T.NamedGPT.init(cfg, key=k), jax.random.PRNGKey(0))
     raw = T.raw_params_from_named(model)["blocks"]
-    x = hax.random.normal(jax.random.PRNGKey(1), (cfg.Batch, cfg.Pos, cfg.Embed))
+    x = hax.NamedArray(jax.ShapeDtypeStruct((cfg.batch, cfg.seq, cfg.d_model), jnp.float32),
+                       (cfg.Batch, cfg.Pos, cfg.Embed))
 
     def named(blocks, x):
         return hax.sum(blocks.fold(x)).scalar()
@@ -142,7 +150,10 @@ def test_stacked_gradient_temp_memory_matches_raw_scan():
     def plain(p, x):
         return jnp.sum(jax.lax.scan(lambda h, q: (T.raw_block(q, h), None), x, p)[0])
 
-    def temp(f, *args):
-        return jax.jit(jax.grad(f, argnums=(0, 1))).lower(*args).compile().memory_analysis().temp_size_in_bytes
+    def scan_output_bytes(f, *args):
+        jaxpr = jax.make_jaxpr(jax.grad(f, argnums=(0, 1)))(*args).jaxpr
+        scans = [e for e in jaxpr.eqns if e.primitive.name == "scan"]
+        assert len(scans) == 2  # forward and backward
+        return sum(math.prod(v.aval.shape) * v.aval.dtype.itemsize for e in scans for v in e.outvars)
 
-    assert temp(named, model.blocks, x) <= temp(plain, raw, x.array)
+    assert scan_output_bytes(named, model.blocks, x) <= scan_output_bytes(plain, raw, x.array)
