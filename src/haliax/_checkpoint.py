@@ -24,7 +24,8 @@ class ScanCheckpointPolicy:
     """How a scan over layers trades memory for recomputation in the backward pass.
 
     During a scan every step's *carry* is tagged with the checkpoint name ``"scan(<axis>)__carry"`` and
-    its scanned *inputs* (e.g. the layer's weights) with ``"scan(<axis>)__input"``; user code may tag
+    (unless the policy is disabled) its scanned *inputs* (e.g. the layer's weights) with
+    ``"scan(<axis>)__input"``; user code may tag
     further values inside the block with `jax.ad_checkpoint.checkpoint_name`. The policy says which
     of those values are kept for the backward pass (memory), which are recomputed (compute), and which
     are moved to host memory.
