@@ -19,89 +19,91 @@ from ..util import UNSPECIFIED
 
 __all__ = ["fused_cross_entropy_loss", "fused_cross_entropy_loss_and_log_normalizers"]
 
-DEFAULT_BLOCK_SIZE = 4096
+DEFAULT_BLOCK_SIZE = 2048
 
 
 # --------------------------------------------------------------------------------------------------
-# the raw kernel: x [N, E], w [E, V], y [N] -> (lse [N], logit at target [N], sum of logits [N])
+# the raw kernel: x [N, E], w [V, E] or [E, V], y [N] -> (lse [N], logit at target [N], sum of logits [N])
+#
+# Blocks are read from ``w`` with ``dynamic_slice`` where it lies (no padded or transposed copy of the
+# weight). When ``block`` does not divide ``V`` the last block is shifted back to end at ``V`` and the
+# columns that an earlier block already covered are masked, so every vocabulary entry counts exactly once.
 
 
-def _blocks(w: jax.Array, block: int) -> tuple[jax.Array, int]:
-    e, v = w.shape
+def _block_start(i: jax.Array, block: int, v: int) -> tuple[jax.Array, jax.Array]:
+    """(first column this block owns, first column it reads)."""
+    own = i * block
+    return own, jnp.minimum(own, v - block)
+
+
+def _block_logits(x: jax.Array, w: jax.Array, vax: int, read: jax.Array, block: int) -> tuple[jax.Array, jax.Array]:
+    wb = jax.lax.dynamic_slice_in_dim(w, read, block, axis=vax)
+    contract = ((1,), (1 - vax,))
+    logits = jax.lax.dot_general(x, wb, (contract, ((), ())), preferred_element_type=jnp.float32)
+    return logits, wb
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _fused_stats(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    return _fused_fwd(x, w, y, vax, block)[0]
+
+
+def _fused_fwd(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int) -> Any:
+    n, v = x.shape[0], w.shape[vax]
     nb = -(-v // block)
-    pad = nb * block - v
-    if pad:
-        w = jnp.pad(w, ((0, 0), (0, pad)))
-    return w.reshape(e, nb, block).transpose(1, 0, 2), nb
+    cols = jnp.arange(block)
 
-
-def _block_logits(x: jax.Array, wb: jax.Array, start: jax.Array, block: int, v: int) -> tuple[jax.Array, jax.Array]:
-    logits = jnp.dot(x, wb, preferred_element_type=jnp.float32)
-    cols = start + jnp.arange(block)
-    valid = cols < v
-    return logits, valid
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def _fused_stats(x: jax.Array, w: jax.Array, y: jax.Array, block: int) -> tuple[jax.Array, jax.Array, jax.Array]:
-    return _fused_fwd(x, w, y, block)[0]
-
-
-def _fused_fwd(x: jax.Array, w: jax.Array, y: jax.Array, block: int) -> Any:
-    n = x.shape[0]
-    v = w.shape[1]
-    wblocks, nb = _blocks(w, block)
-
-    def body(carry: Any, inp: Any) -> Any:
+    def body(carry: Any, i: jax.Array) -> Any:
         m, s, ly, total = carry
-        wb, i = inp
-        start = i * block
-        logits, valid = _block_logits(x, wb, start, block, v)
+        own, read = _block_start(i, block, v)
+        logits, _ = _block_logits(x, w, vax, read, block)
+        valid = (read + cols) >= own
         masked = jnp.where(valid[None, :], logits, -jnp.inf)
-        bm = jnp.max(masked, axis=1)
-        new_m = jnp.maximum(m, bm)
+        new_m = jnp.maximum(m, jnp.max(masked, axis=1))
         s = s * jnp.exp(m - new_m) + jnp.sum(jnp.exp(masked - new_m[:, None]), axis=1)
-        local = y - start
-        hit = (local >= 0) & (local < block)
+        local = y - read
+        hit = (y >= own) & (local < block)
         picked = jnp.take_along_axis(logits, jnp.clip(local, 0, block - 1)[:, None], axis=1)[:, 0]
         ly = jnp.where(hit, picked, ly)
         total = total + jnp.sum(jnp.where(valid[None, :], logits, 0.0), axis=1)
         return (new_m, s, ly, total), None
 
-    init = (
-        jnp.full((n,), -jnp.inf, jnp.float32),
-        jnp.zeros((n,), jnp.float32),
-        jnp.zeros((n,), jnp.float32),
-        jnp.zeros((n,), jnp.float32),
-    )
-    (m, s, ly, total), _ = jax.lax.scan(body, init, (wblocks, jnp.arange(nb)))
+    zeros = jnp.zeros((n,), jnp.float32)
+    init = (jnp.full((n,), -jnp.inf, jnp.float32), zeros, zeros, zeros)
+    (m, s, ly, total), _ = jax.lax.scan(body, init, jnp.arange(nb))
     lse = m + jnp.log(s)
-    in_range = (y >= 0) & (y < v)
-    ly = jnp.where(in_range, ly, jnp.nan)
+    ly = jnp.where((y >= 0) & (y < v), ly, jnp.nan)
     return (lse, ly, total), (x, w, y, lse)
 
 
-def _fused_bwd(block: int, res: Any, g: Any) -> Any:
+def _fused_bwd(vax: int, block: int, res: Any, g: Any) -> Any:
     x, w, y, lse = res
     g_lse, g_ly, g_total = g
-    v = w.shape[1]
-    wblocks, nb = _blocks(w, block)
+    v = w.shape[vax]
+    nb = -(-v // block)
+    cols = jnp.arange(block)
 
-    def body(dx: jax.Array, inp: Any) -> Any:
-        wb, i = inp
-        start = i * block
-        logits, valid = _block_logits(x, wb, start, block, v)
-        p = jnp.where(valid[None, :], jnp.exp(logits - lse[:, None]), 0.0)
-        onehot = (y - start)[:, None] == jnp.arange(block)[None, :]
-        dlogits = g_lse[:, None] * p + jnp.where(onehot, g_ly[:, None], 0.0)
-        dlogits = dlogits + jnp.where(valid[None, :], g_total[:, None], 0.0)
-        dlogits = dlogits.astype(x.dtype)
-        dx = dx + jnp.dot(dlogits, wb.T, preferred_element_type=jnp.float32)
-        dwb = jnp.dot(x.T, dlogits, preferred_element_type=jnp.float32)
-        return dx, dwb.astype(w.dtype)
+    def body(carry: Any, i: jax.Array) -> Any:
+        dx, dw = carry
+        own, read = _block_start(i, block, v)
+        logits, wb = _block_logits(x, w, vax, read, block)
+        valid = ((read + cols) >= own)[None, :]
+        onehot = (y - read)[:, None] == cols[None, :]
+        dlogits = g_lse[:, None] * jnp.exp(logits - lse[:, None]) + g_total[:, None]
+        dlogits = jnp.where(onehot, dlogits + g_ly[:, None], dlogits)
+        dlogits = jnp.where(valid, dlogits, 0.0).astype(x.dtype)
+        # dx [N, E] += dlogits [N, B] . wb ; dwb = dlogits^T . x laid out like wb
+        dx = dx + jax.lax.dot_general(dlogits, wb, (((1,), (vax,)), ((), ())), preferred_element_type=jnp.float32)
+        if vax == 0:
+            dwb = jax.lax.dot_general(dlogits, x, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        else:
+            dwb = jax.lax.dot_general(x, dlogits, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        prev = jax.lax.dynamic_slice_in_dim(dw, read, block, axis=vax)
+        dw = jax.lax.dynamic_update_slice_in_dim(dw, prev + dwb.astype(dw.dtype), read, axis=vax)
+        return (dx, dw), None
 
-    dx, dwb = jax.lax.scan(body, jnp.zeros(x.shape, jnp.float32), (wblocks, jnp.arange(nb)))
-    dw = dwb.transpose(1, 0, 2).reshape(w.shape[0], nb * block)[:, :v]
+    init = (jnp.zeros(x.shape, jnp.float32), jnp.zeros(w.shape, w.dtype))
+    (dx, dw), _ = jax.lax.scan(body, init, jnp.arange(nb))
     return dx.astype(x.dtype), dw, None
 
 
@@ -188,16 +190,20 @@ def fused_cross_entropy_loss_and_log_normalizers(
     for i in e_pos:
         e *= embeddings.axes[i].size
     x = jnp.transpose(embeddings.array, t_pos + e_pos).reshape(n, e)
-    w = jnp.transpose(unembed_weight.array, w_e_pos + [v_pos]).reshape(e, V)
+    # keep the weight where it lies when Vocab is its first or last axis (no [E, V] copy)
+    if w_e_pos == sorted(w_e_pos) and v_pos < min(w_e_pos):
+        vax, w = 0, jnp.transpose(unembed_weight.array, [v_pos] + w_e_pos).reshape(V, e)
+    else:
+        vax, w = 1, jnp.transpose(unembed_weight.array, w_e_pos + [v_pos]).reshape(e, V)
     if dtype is not None:
         x, w = x.astype(dtype), w.astype(dtype)
     else:
         common = jnp.result_type(x.dtype, w.dtype)
         x, w = x.astype(common), w.astype(common)
-    block = int(block_size or min(V, DEFAULT_BLOCK_SIZE))
-    if block <= 0:
+    if block_size is not None and block_size <= 0:
         raise ValueError(f"{fn}: block_size must be positive, got {block_size}")
-    lse, ly, total = _fused_stats(x, w, targets.array.reshape(n).astype(jnp.int32), block)
+    block = min(V, int(block_size or DEFAULT_BLOCK_SIZE))
+    lse, ly, total = _fused_stats(x, w, targets.array.reshape(n).astype(jnp.int32), vax, block)
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -236,7 +242,9 @@ def fused_cross_entropy_loss(
         Embed: the contracted axis (or axes).
         Vocab: the vocabulary axis of ``unembed_weight``.
         targets: integer token ids; the loss has the targets' axes (before reduction).
-        block_size: vocabulary block size (default ``min(|Vocab|, 4096)``); need not divide ``|Vocab|``.
+        block_size: vocabulary block size (default ``min(|Vocab|, 2048)``: two ``[tokens, block]`` fp32 buffers
+            are the whole scratch memory); need not divide ``|Vocab|``. The weight is read in place when
+            ``Vocab`` is its first or last axis; otherwise one transposed copy is made.
         reduction: a haliax reduction (default ``hax.mean``), or None for no reduction.
         reduction_axis: axes to reduce (default all).
         where: boolean mask over the targets' axes; masked positions do not count.
