@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> dict:
             val = validate()
             history[-1][2] = val
             save_checkpoint(ckpt, model, opt_state, step + 1, history)
+            bar.write(f"step {step + 1:>5}: train loss {loss:.3f}, validation loss {val:.3f} nats/char")
         elapsed = time.perf_counter() - t0
         bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.3f}", tok_s=f"{(step + 1 - start_step) * tokens_per_step / elapsed:,.0f}")
     bar.close()
