@@ -65,9 +65,19 @@ def main() -> None:
     for name, r in rows.items():
         print(f"{name:<12} {r['time_s']:9.3f} {r['temp_bytes'] / 2**20:10.1f} {r['time_s'] / base['time_s']:11.2f} "
               f"{r['temp_bytes'] / base['temp_bytes']:10.3f} {r['loss']:10.5f}")
+    ratios = {"fused_time_vs_naive": rows["fused"]["time_s"] / base["time_s"],
+              "fused_mem_vs_naive": rows["fused"]["temp_bytes"] / base["temp_bytes"]}
+    targets = [
+        {"target": "fused temp memory <= 1/8 of naive_jnp", "value": ratios["fused_mem_vs_naive"], "limit": 0.125,
+         "ok": ratios["fused_mem_vs_naive"] <= 0.125},
+        {"target": "fused time <= 1.3 x naive_jnp", "value": ratios["fused_time_vs_naive"], "limit": 1.3,
+         "ok": ratios["fused_time_vs_naive"] <= 1.3},
+    ]
+    print("\n| target | value | ok |\n|---|---|---|")
+    for t in targets:
+        print(f"| {t['target']} | {t['value']:.3f} | {'yes' if t['ok'] else 'NO'} |")
     out = {"config": vars(args), "machine": platform.platform(), "devices": str(jax.devices()), "results": rows,
-           "ratios": {"fused_time_vs_naive": rows["fused"]["time_s"] / base["time_s"],
-                      "fused_mem_vs_naive": rows["fused"]["temp_bytes"] / base["temp_bytes"]}}
+           "ratios": ratios, "targets": targets}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
