@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -28,6 +27,17 @@ __all__ = [
     "round",
     "divmod",
     "frexp",
+    # the generated elementwise functions (defined below from their jnp counterparts)
+    "abs", "absolute", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "around",
+    "bitwise_count", "bitwise_invert", "bitwise_not", "cbrt", "ceil", "conj", "conjugate", "copy", "cos", "cosh",
+    "deg2rad", "degrees", "exp", "exp2", "expm1", "fabs", "floor", "i0", "imag", "invert", "iscomplex", "isfinite",
+    "isinf", "isnan", "isneginf", "isposinf", "isreal", "log", "log10", "log1p", "log2", "logical_not", "negative",
+    "positive", "rad2deg", "radians", "real", "reciprocal", "rint", "sign", "signbit", "sin", "sinc", "sinh",
+    "square", "sqrt", "tan", "tanh", "trunc", "rsqrt", "fix", "add", "arctan2", "bitwise_and", "bitwise_left_shift",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "divide", "equal", "float_power", "floor_divide", "fmax",
+    "fmin", "fmod", "greater", "greater_equal", "hypot", "left_shift", "less", "less_equal", "logaddexp",
+    "logaddexp2", "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "mod", "multiply", "nextafter",
+    "not_equal", "power", "remainder", "right_shift", "subtract", "true_divide",
 ]
 
 
@@ -126,46 +136,177 @@ def wrap_elemwise_binary(
     return binop
 
 
-def _unary(fname: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
+def _doc(summary: str, setup: tuple[str, ...], call: str, out: str, comment: str = "") -> str:
+    """A docstring: ``summary`` plus an ``Examples:`` doctest running ``setup`` and printing ``hax.<call>``."""
+    lines = [">>> import haliax as hax", *(f">>> {s}" for s in setup), f">>> print(hax.{call}){comment}"]
+    lines += out.split("\n")
+    return summary + "\n\nExamples:\n" + "\n".join("    " + line for line in lines)
+
+
+UNARY_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+"""Name -> the jnp/lax function behind each generated unary elementwise function."""
+BINARY_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+"""Name -> the jnp function behind each generated binary elementwise function."""
+
+
+def _unary(fname: str, jfn: Callable[..., Any], x: str, out: str) -> Callable[..., Any]:
+    """The named version of the elementwise ``jfn``, registered in `UNARY_FUNCTIONS`.
+
+    Its docstring example prints ``hax.<fname>(hax.named(x, "X"))``; ``out`` is the printed dtype and values
+    (``...`` abbreviates long floats: the suite runs doctests with ELLIPSIS and NORMALIZE_WHITESPACE).
+    """
+
     def fn(a: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(a, NamedArray):
             return _unchecked(jfn(a.array, *args, **kwargs), a.axes)
         return jfn(a, *args, **kwargs)
 
+    ref = f"jax.numpy.{fname}" if getattr(jnp, fname, None) is jfn else f"{jfn.__module__}.{jfn.__name__}"
+    dtype, values = out.split(" ", 1)
     fn.__name__ = fname
     fn.__qualname__ = fname
-    fn.__doc__ = f"Named version of `jax.numpy.{fname}`: applied elementwise, axes kept."
+    fn.__doc__ = _doc(
+        f"Named version of `{ref}`: applied elementwise, axes kept.",
+        (f'x = hax.named({x}, "X")',),
+        f"{fname}(x)",
+        f"NamedArray({dtype}{{'X': {x.count(',') + 1}}}, {values})",
+    )
+    UNARY_FUNCTIONS[fname] = jfn
     return fn
 
 
-UNARY_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    n: getattr(jnp, n)
-    for n in (
-        "abs absolute angle arccos arccosh arcsin arcsinh arctan arctanh around bitwise_count bitwise_invert "
-        "bitwise_not cbrt ceil conj conjugate copy cos cosh deg2rad degrees exp exp2 expm1 fabs floor i0 imag "
-        "invert iscomplex isfinite isinf isnan isneginf isposinf isreal log log10 log1p log2 logical_not negative "
-        "positive rad2deg radians real reciprocal rint sign signbit sin sinc sinh square sqrt tan tanh trunc"
-    ).split()
-}
-UNARY_FUNCTIONS["rsqrt"] = jax.lax.rsqrt
-UNARY_FUNCTIONS["fix"] = jnp.trunc  # jnp.fix was removed from JAX; it is trunc
+# default left operands of the binary examples (X, Y); the right operand has axis X only
+_AF = "[[1.0, 2.0], [3.0, 4.0]]"
+_AI = "[[1, 2], [3, 4]]"
+_AB = "[[True, False], [True, False]]"
+_AM = "[[5.0, -5.0], [7.0, -7.0]]"
+_ANAN = "[[1.0, float('nan')], [3.0, 4.0]]"
 
-BINARY_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    n: getattr(jnp, n)
-    for n in (
-        "add arctan2 bitwise_and bitwise_left_shift bitwise_or bitwise_right_shift bitwise_xor divide equal "
-        "float_power floor_divide fmax fmin fmod greater greater_equal hypot left_shift less less_equal logaddexp "
-        "logaddexp2 logical_and logical_or logical_xor maximum minimum mod multiply nextafter not_equal power "
-        "remainder right_shift subtract true_divide"
-    ).split()
-}
 
-_module = sys.modules[__name__]
-for _n, _f in UNARY_FUNCTIONS.items():
-    setattr(_module, _n, _unary(_n, _f))
-for _n, _f in BINARY_FUNCTIONS.items():
-    setattr(_module, _n, wrap_elemwise_binary(_f, _n, _trusted=True))
-__all__ += list(UNARY_FUNCTIONS) + list(BINARY_FUNCTIONS)
+def _binary(fname: str, jfn: Callable[..., Any], b: str, out: str, a: str = _AF) -> Callable[[Any, Any], Any]:
+    """The named version of ``jfn`` (`wrap_elemwise_binary`), registered in `BINARY_FUNCTIONS`.
+
+    Its docstring example prints ``hax.<fname>(a, b)`` for ``a`` over (X, Y) and ``b`` over X: ``b`` is matched
+    to ``a``'s X axis by name, where positional broadcasting would pair it with the last axis.
+    """
+    f = wrap_elemwise_binary(jfn, fname, _trusted=True)
+    dtype, values = out.split(" ", 1)
+    f.__doc__ = _doc(
+        f"Named version of `jax.numpy.{fname}`: broadcasts by axis name (strict subset rule).",
+        (f'a = hax.named({a}, ("X", "Y"))', f'b = hax.named({b}, "X")'),
+        f"{fname}(a, b)",
+        f"NamedArray({dtype}{{'X': 2, 'Y': 2}}, {values})",
+        "  # b follows a's axis X by name, not a's last axis",
+    )
+    BINARY_FUNCTIONS[fname] = jfn
+    return f
+
+
+abs = _unary("abs", jnp.abs, "[-1.5, 0.0, 2.0]", "float32 [1.5 0.  2. ]")  # noqa: A001
+absolute = _unary("absolute", jnp.absolute, "[-1.5, 0.0, 2.0]", "float32 [1.5 0.  2. ]")
+angle = _unary("angle", jnp.angle, "[1.0, 1j, -1.0]", "float32 [0.        1.5707... 3.1415...]")
+arccos = _unary("arccos", jnp.arccos, "[1.0, 0.0, -1.0]", "float32 [0.        1.5707... 3.1415...]")
+arccosh = _unary("arccosh", jnp.arccosh, "[1.0, 2.0]", "float32 [0.       1.3169...]")
+arcsin = _unary("arcsin", jnp.arcsin, "[0.0, 1.0]", "float32 [0.        1.5707...]")
+arcsinh = _unary("arcsinh", jnp.arcsinh, "[0.0, 1.0]", "float32 [0.         0.8813...]")
+arctan = _unary("arctan", jnp.arctan, "[0.0, 1.0]", "float32 [0.        0.7853...]")
+arctanh = _unary("arctanh", jnp.arctanh, "[0.0, 0.5]", "float32 [0.         0.5493...]")
+around = _unary("around", jnp.around, "[0.4, 1.6, 2.5]", "float32 [0. 2. 2.]")
+bitwise_count = _unary("bitwise_count", jnp.bitwise_count, "[0, 1, 7]", "uint8 [0 1 3]")
+bitwise_invert = _unary("bitwise_invert", jnp.bitwise_invert, "[0, 1, -2]", "int32 [-1 -2  1]")
+bitwise_not = _unary("bitwise_not", jnp.bitwise_not, "[0, 1, -2]", "int32 [-1 -2  1]")
+cbrt = _unary("cbrt", jnp.cbrt, "[1.0, 8.0, -27.0]", "float32 [ 1.  2. -3.]")
+ceil = _unary("ceil", jnp.ceil, "[-1.5, 0.2, 1.5]", "float32 [-1.  1.  2.]")
+conj = _unary("conj", jnp.conj, "[1+2j, 3-1j]", "complex64 [1.-2.j 3.+1.j]")
+conjugate = _unary("conjugate", jnp.conjugate, "[1+2j, 3-1j]", "complex64 [1.-2.j 3.+1.j]")
+copy = _unary("copy", jnp.copy, "[1, 2, 3]", "int32 [1 2 3]")
+cos = _unary("cos", jnp.cos, "[0.0, 1.0]", "float32 [1.        0.5403...]")
+cosh = _unary("cosh", jnp.cosh, "[0.0, 1.0]", "float32 [1.        1.5430...]")
+deg2rad = _unary("deg2rad", jnp.deg2rad, "[0.0, 90.0, 180.0]", "float32 [0.        1.5707... 3.1415...]")
+degrees = _unary("degrees", jnp.degrees, "[0.0, 1.0]", "float32 [ 0.      57.2957...]")
+exp = _unary("exp", jnp.exp, "[0.0, 1.0]", "float32 [1.        2.7182...]")
+exp2 = _unary("exp2", jnp.exp2, "[0.0, 1.0, 3.0]", "float32 [1. 2. 8.]")
+expm1 = _unary("expm1", jnp.expm1, "[0.0, 1.0]", "float32 [0.        1.7182...]")
+fabs = _unary("fabs", jnp.fabs, "[-1.5, 0.0, 2.0]", "float32 [1.5 0.  2. ]")
+floor = _unary("floor", jnp.floor, "[-1.5, 0.2, 1.5]", "float32 [-2.  0.  1.]")
+i0 = _unary("i0", jnp.i0, "[1.0, 2.0]", "float32 [1.2660...  2.2795...]")
+imag = _unary("imag", jnp.imag, "[1+2j, 3-1j]", "float32 [ 2. -1.]")
+invert = _unary("invert", jnp.invert, "[0, 1, -2]", "int32 [-1 -2  1]")
+iscomplex = _unary("iscomplex", jnp.iscomplex, "[1+0j, 2+1j]", "bool [False  True]")
+isfinite = _unary("isfinite", jnp.isfinite, "[1.0, float('inf'), float('nan')]", "bool [ True False False]")
+isinf = _unary("isinf", jnp.isinf, "[1.0, float('inf'), float('-inf')]", "bool [False  True  True]")
+isnan = _unary("isnan", jnp.isnan, "[1.0, float('inf'), float('nan')]", "bool [False False  True]")
+isneginf = _unary("isneginf", jnp.isneginf, "[1.0, float('inf'), float('-inf')]", "bool [False False  True]")
+isposinf = _unary("isposinf", jnp.isposinf, "[1.0, float('inf'), float('-inf')]", "bool [False  True False]")
+isreal = _unary("isreal", jnp.isreal, "[1+0j, 2+1j]", "bool [ True False]")
+log = _unary("log", jnp.log, "[1.0, 2.0]", "float32 [0.        0.6931...]")
+log10 = _unary("log10", jnp.log10, "[1.0, 10.0, 100.0]", "float32 [0. 1. 2.]")
+log1p = _unary("log1p", jnp.log1p, "[0.0, 1.0]", "float32 [0.        0.6931...]")
+log2 = _unary("log2", jnp.log2, "[1.0, 2.0, 8.0]", "float32 [0. 1. 3.]")
+logical_not = _unary("logical_not", jnp.logical_not, "[True, False]", "bool [False  True]")
+negative = _unary("negative", jnp.negative, "[-1.5, 2.0]", "float32 [ 1.5 -2. ]")
+positive = _unary("positive", jnp.positive, "[-1.5, 2.0]", "float32 [-1.5  2. ]")
+rad2deg = _unary("rad2deg", jnp.rad2deg, "[0.0, 1.0]", "float32 [ 0.      57.2957...]")
+radians = _unary("radians", jnp.radians, "[0.0, 90.0, 180.0]", "float32 [0.        1.5707... 3.1415...]")
+real = _unary("real", jnp.real, "[1+2j, 3-1j]", "float32 [1. 3.]")
+reciprocal = _unary("reciprocal", jnp.reciprocal, "[1.0, 2.0, 4.0]", "float32 [1.   0.5  0.25]")
+rint = _unary("rint", jnp.rint, "[0.4, 1.6, 2.5]", "float32 [0. 2. 2.]")
+sign = _unary("sign", jnp.sign, "[-2.0, 0.0, 3.0]", "float32 [-1.  0.  1.]")
+signbit = _unary("signbit", jnp.signbit, "[-2.0, 0.0, 3.0]", "bool [ True False False]")
+sin = _unary("sin", jnp.sin, "[0.0, 1.0]", "float32 [0.         0.8414...]")
+sinc = _unary("sinc", jnp.sinc, "[0.0, 0.5]", "float32 [1.         0.6366...]")
+sinh = _unary("sinh", jnp.sinh, "[0.0, 1.0]", "float32 [0.        1.1752...]")
+square = _unary("square", jnp.square, "[-1.5, 2.0, 3.0]", "float32 [2.25 4.   9.  ]")
+sqrt = _unary("sqrt", jnp.sqrt, "[1.0, 4.0, 9.0]", "float32 [1. 2. 3.]")
+tan = _unary("tan", jnp.tan, "[0.0, 1.0]", "float32 [0.        1.5574...]")
+tanh = _unary("tanh", jnp.tanh, "[0.0, 1.0]", "float32 [0.        0.7615...]")
+trunc = _unary("trunc", jnp.trunc, "[-1.5, 0.2, 1.7]", "float32 [-1.  0.  1.]")
+rsqrt = _unary("rsqrt", jax.lax.rsqrt, "[1.0, 4.0, 16.0]", "float32 [1.   0.5  0.25]")
+fix = _unary("fix", jnp.trunc, "[-1.5, 0.2, 1.7]", "float32 [-1.  0.  1.]")
+add = _binary("add", jnp.add, "[10.0, 20.0]", "float32 [[11. 12.]\n [23. 24.]]")
+arctan2 = _binary("arctan2", jnp.arctan2, "[1.0, -1.0]", "float32 [[0.7853... 1.1071...]\n [1.8925... 1.8157...]]")
+bitwise_and = _binary("bitwise_and", jnp.bitwise_and, "[3, 1]", "int32 [[1 2]\n [1 0]]", _AI)
+bitwise_left_shift = _binary("bitwise_left_shift", jnp.bitwise_left_shift, "[1, 2]", "int32 [[ 2  4]\n [12 16]]", _AI)
+bitwise_or = _binary("bitwise_or", jnp.bitwise_or, "[3, 1]", "int32 [[3 3]\n [3 5]]", _AI)
+bitwise_right_shift = _binary("bitwise_right_shift", jnp.bitwise_right_shift, "[1, 2]", "int32 [[0 1]\n [0 1]]", _AI)
+bitwise_xor = _binary("bitwise_xor", jnp.bitwise_xor, "[3, 1]", "int32 [[2 1]\n [2 5]]", _AI)
+divide = _binary("divide", jnp.divide, "[2.0, 4.0]", "float32 [[0.5  1.  ]\n [0.75 1.  ]]")
+equal = _binary("equal", jnp.equal, "[2.0, 3.0]", "bool [[False  True]\n [ True False]]")
+float_power = _binary(
+    "float_power", jnp.float_power, "[2.0, 0.5]", "float32 [[1.        4.       ]\n [1.7320... 2.       ]]"
+)
+floor_divide = _binary("floor_divide", jnp.floor_divide, "[3.0, 4.0]", "float32 [[ 1. -2.]\n [ 1. -2.]]", _AM)
+fmax = _binary("fmax", jnp.fmax, "[2.0, 5.0]", "float32 [[2. 2.]\n [5. 5.]]", _ANAN)
+fmin = _binary("fmin", jnp.fmin, "[2.0, 5.0]", "float32 [[1. 2.]\n [3. 4.]]", _ANAN)
+fmod = _binary("fmod", jnp.fmod, "[3.0, 4.0]", "float32 [[ 2. -2.]\n [ 3. -3.]]", _AM)
+greater = _binary("greater", jnp.greater, "[2.0, 3.0]", "bool [[False False]\n [False  True]]")
+greater_equal = _binary("greater_equal", jnp.greater_equal, "[2.0, 3.0]", "bool [[False  True]\n [ True  True]]")
+hypot = _binary("hypot", jnp.hypot, "[4.0, 8.0]", "float32 [[ 5.  4.]\n [10.  8.]]", "[[3.0, 0.0], [6.0, 0.0]]")
+left_shift = _binary("left_shift", jnp.left_shift, "[1, 2]", "int32 [[ 2  4]\n [12 16]]", _AI)
+less = _binary("less", jnp.less, "[2.0, 3.0]", "bool [[ True False]\n [False False]]")
+less_equal = _binary("less_equal", jnp.less_equal, "[2.0, 3.0]", "bool [[ True  True]\n [ True False]]")
+logaddexp = _binary(
+    "logaddexp", jnp.logaddexp, "[0.0, 1.0]", "float32 [[1.3132... 2.1269... ]\n [3.1269...  4.0485...]]"
+)
+logaddexp2 = _binary(
+    "logaddexp2", jnp.logaddexp2, "[1.0, 3.0]", "float32 [[2.        2.5849...]\n [4.        4.5849...]]"
+)
+logical_and = _binary("logical_and", jnp.logical_and, "[True, False]", "bool [[ True False]\n [False False]]", _AB)
+logical_or = _binary("logical_or", jnp.logical_or, "[True, False]", "bool [[ True  True]\n [ True False]]", _AB)
+logical_xor = _binary("logical_xor", jnp.logical_xor, "[True, False]", "bool [[False  True]\n [ True False]]", _AB)
+maximum = _binary("maximum", jnp.maximum, "[1.5, 3.5]", "float32 [[1.5 2. ]\n [3.5 4. ]]")
+minimum = _binary("minimum", jnp.minimum, "[1.5, 3.5]", "float32 [[1.  1.5]\n [3.  3.5]]")
+mod = _binary("mod", jnp.mod, "[3.0, 4.0]", "float32 [[2. 1.]\n [3. 1.]]", _AM)
+multiply = _binary("multiply", jnp.multiply, "[10.0, 20.0]", "float32 [[10. 20.]\n [60. 80.]]")
+nextafter = _binary(
+    "nextafter", jnp.nextafter, "[0.0, 5.0]", "float32 [[0.99999994 1.9999999 ]\n [3.0000002  4.0000005 ]]"
+)
+not_equal = _binary("not_equal", jnp.not_equal, "[2.0, 3.0]", "bool [[ True False]\n [False  True]]")
+power = _binary("power", jnp.power, "[2.0, 0.5]", "float32 [[1.        4.       ]\n [1.7320... 2.       ]]")
+remainder = _binary("remainder", jnp.remainder, "[3.0, 4.0]", "float32 [[2. 1.]\n [3. 1.]]", _AM)
+right_shift = _binary("right_shift", jnp.right_shift, "[1, 2]", "int32 [[0 1]\n [0 1]]", _AI)
+subtract = _binary("subtract", jnp.subtract, "[10.0, 20.0]", "float32 [[ -9.  -8.]\n [-17. -16.]]")
+true_divide = _binary("true_divide", jnp.true_divide, "[2.0, 4.0]", "float32 [[0.5  1.  ]\n [0.75 1.  ]]")
 
 
 def ndim(a: Any) -> int:
@@ -218,7 +359,7 @@ def divmod(a: Any, b: Any) -> Any:  # noqa: A001
         >>> q.tolist(), r.tolist()
         ([0, 0, 0, 1], [0, 1, 2, 0])
     """
-    return floor_divide(a, b), mod(a, b)  # type: ignore[name-defined]  # noqa: F821
+    return floor_divide(a, b), mod(a, b)
 
 
 def clip(array: Any, a_min: Any, a_max: Any) -> Any:
@@ -231,9 +372,9 @@ def clip(array: Any, a_min: Any, a_max: Any) -> Any:
         [1, 1, 2, 3, 3]
     """
     if a_min is not None:
-        array = maximum(array, a_min)  # type: ignore[name-defined]  # noqa: F821
+        array = maximum(array, a_min)
     if a_max is not None:
-        array = minimum(array, a_max)  # type: ignore[name-defined]  # noqa: F821
+        array = minimum(array, a_max)
     return array
 
 
@@ -289,7 +430,7 @@ def array_equiv(a: NamedArray, b: NamedArray) -> bool:
         (True, False)
     """
     try:
-        return bool(jnp.all(equal(a, b).array))  # type: ignore[name-defined]  # noqa: F821
+        return bool(jnp.all(equal(a, b).array))
     except ValueError:
         return False
 
