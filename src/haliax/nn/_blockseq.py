@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, Generic
+from typing import Any
 
 import equinox as eqx
 
@@ -12,12 +12,13 @@ from .._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..axis import Axis
 from ..jax_utils import tree_checkpoint_name
 from ..state_dict import ModuleWithStateDictSerialization
-from .scan import M, ModuleInit, _check_block_class, _check_unroll, _pair, _policy, _stack_layers, _take_layer
+from ._stack_common import M, _layer_args, _LayerStack, _pair, _stack_layers
+from .scan import ModuleInit
 
 __all__ = ["BlockSeq"]
 
 
-class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
+class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
     """A sequence of separately stored layers with the interface of `haliax.nn.Stacked`, run with a Python loop.
 
     Each layer is traced (and compiled) separately, so compile time grows with depth, but layers are free to
@@ -28,6 +29,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     block, with the same meaning as in `Stacked` (block carries tagged ``"scan(<Block>)__carry"``, block weights
     and sliced arguments ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). The
     reference's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
+    ``Layers`` is an alias of ``Block``.
 
     Examples:
         >>> import jax
@@ -46,11 +48,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
     gradient_checkpointing: ScanCheckpointPolicy = eqx.field(
         static=True, default=ScanCheckpointPolicy(disable=True, save_inputs=True, save_block_internals=True)
     )
-
-    @property
-    def Layers(self) -> Axis:
-        """Alias of `Block`."""
-        return self.Block
+    _kind = "BlockSeq"
 
     @classmethod
     def init(
@@ -77,19 +75,20 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
             >>> len(seq.blocks), seq.blocks[0].layers[1].bias.axes == (E,)
             (3, True)
         """
-        _check_block_class(module, "BlockSeq.init")
-        policy = _policy(gradient_checkpointing, prevent_cse, "BlockSeq.init")
+        make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
-            blocks = []
-            for i in range(Block.size):
-                a, kw = _take_layer((args, kwargs), Block, i, "strict", "BlockSeq.init")
-                blocks.append(module.init(*a, **kw))
-            return cls(blocks, Block, policy)
+            return cls([make_layer(*a, **kw) for a, kw in _layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy)
 
         return build
 
     # -- running ---------------------------------------------------------------------------------
+
+    def _loop(self, fn: Callable[..., Any], unroll: int | bool, pair: bool, where: str) -> Callable[..., Any]:
+        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
+            return self._run(fn, init, args, kwargs, pair, where)
+
+        return do
 
     def _run(self, fn: Callable[..., Any], init: Any, args: Any, kwargs: Any, want_pair: bool, where: str) -> Any:
         # Outside a scan, XLA may CSE a rematerialised block with its forward pass, so prevent it (a scan does not
@@ -109,7 +108,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
             return _pair(out, where) if want_pair else (out, None)
 
         step = policy.checkpoint(carry_name, input_name, body)
-        layer_args = [_take_layer((args, kwargs), self.Block, i, "strict", where) for i in range(n)]
+        layer_args = _layer_args(args, kwargs, self.Block, where)
 
         def run(carry: Any, blocks: Sequence[Any], largs: Sequence[Any]) -> tuple[Any, list[Any]]:
             outs = []
@@ -179,12 +178,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
             >>> seq.fold_via(lambda mlp, x: x + mlp.layers[1].bias)(hax.ones(E)).tolist()
             [1.0, 1.0]
         """
-        _check_unroll(unroll, "BlockSeq.fold")
-
-        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
-            return self._run(fn, init, args, kwargs, False, "BlockSeq.fold")
-
-        return do
+        return self._via(fn, unroll, pair=False)
 
     def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
         """``(init, *args, **kwargs) -> (carry, outputs)`` with ``fn(block, carry, *args, **kwargs) -> (carry, out)``.
@@ -198,12 +192,7 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
             >>> seq.scan_via(lambda mlp, x: (x, mlp.layers[1].bias))(hax.ones(E))[1].axes == (L, E)
             True
         """
-        _check_unroll(unroll, "BlockSeq.scan")
-
-        def do(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            return self._run(fn, init, args, kwargs, True, "BlockSeq.scan")
-
-        return do
+        return self._via(fn, unroll, pair=True)
 
     def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``(*args, **kwargs) -> outputs``: ``fn(block, *args_i, **kwargs_i)`` for every block, outputs stacked
@@ -220,10 +209,8 @@ class BlockSeq(ModuleWithStateDictSerialization, Generic[M]):
         """
 
         def do(*args: Any, **kwargs: Any) -> Any:
-            outs = []
-            for i, block in enumerate(self.blocks):
-                a, kw = _take_layer((args, kwargs), self.Block, i, "strict", "BlockSeq.vmap")
-                outs.append(fn(block, *a, **kw))
+            per_layer = _layer_args(args, kwargs, self.Block, "BlockSeq.vmap")
+            outs = [fn(block, *a, **kw) for block, (a, kw) in zip(self.blocks, per_layer, strict=False)]
             return _stack_layers(outs, self.Block, "BlockSeq.vmap")
 
         return do

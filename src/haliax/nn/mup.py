@@ -51,7 +51,8 @@ __all__ = [
 
 
 class AbstractReparam(abc.ABC):
-    """Base of every reparameterisation: ``init_scale``, ``active_scale`` and ``lr_scale``.
+    """Base of every reparameterisation: ``init_scale`` (abstract), ``active_scale`` and ``lr_scale`` (both 1
+    unless a subclass overrides them).
 
     Examples:
         >>> import haliax as hax
@@ -68,14 +69,14 @@ class AbstractReparam(abc.ABC):
         """Multiplier of the unit truncated-normal initialisation."""
 
     @property
-    @abc.abstractmethod
     def lr_scale(self) -> float:
-        """Learning-rate multiplier for this layer (never applied by the library)."""
+        """Learning-rate multiplier for this layer (never applied by the library); 1 by default."""
+        return 1
 
     @property
-    @abc.abstractmethod
     def active_scale(self) -> float:
-        """Multiplier applied to the weight at every forward call."""
+        """Multiplier applied to the weight at every forward call; 1 by default."""
+        return 1
 
 
 @dataclass
@@ -132,14 +133,6 @@ class LinearStandardParam(AbstractLinearReparam):
     def init_scale(In: AxisSpec, Out: AxisSpec) -> float:
         return 1 / math.sqrt(axis_size(In))
 
-    @property
-    def active_scale(self) -> float:
-        return 1
-
-    @property
-    def lr_scale(self) -> float:
-        return 1
-
 
 class InputLinearMup(AbstractLinearReparam):
     """µP for an input layer: init scale 1, no active scaling, learning-rate scale 1.
@@ -154,14 +147,6 @@ class InputLinearMup(AbstractLinearReparam):
 
     @staticmethod
     def init_scale(In: AxisSpec, Out: AxisSpec) -> float:
-        return 1
-
-    @property
-    def active_scale(self) -> float:
-        return 1
-
-    @property
-    def lr_scale(self) -> float:
         return 1
 
 
@@ -179,10 +164,6 @@ class HiddenLinearMup(AbstractLinearReparam):
     @staticmethod
     def init_scale(In: AxisSpec, Out: AxisSpec) -> float:
         return 1 / math.sqrt(axis_size(In))
-
-    @property
-    def active_scale(self) -> float:
-        return 1
 
     @property
     def lr_scale(self) -> float:
@@ -208,10 +189,6 @@ class OutputLinearMup(AbstractLinearReparam):
     def active_scale(self) -> float:
         return 1 / axis_size(self.In)
 
-    @property
-    def lr_scale(self) -> float:
-        return 1
-
 
 class EmbeddingStandardParam(AbstractEmbeddingReparam):
     """Standard embedding parameterisation: init scale ``1/E`` (divided by the width, not its square root).
@@ -231,14 +208,6 @@ class EmbeddingStandardParam(AbstractEmbeddingReparam):
         return 1 / axis_size(Out)
 
     @property
-    def active_scale(self) -> float:
-        return 1
-
-    @property
-    def lr_scale(self) -> float:
-        return 1
-
-    @property
     def unembed_active_scale(self) -> float:
         return 1
 
@@ -256,14 +225,6 @@ class EmbeddingMup(AbstractEmbeddingReparam):
 
     @staticmethod
     def init_scale(In: AxisSpec, Out: AxisSpec) -> float:
-        return 1
-
-    @property
-    def active_scale(self) -> float:
-        return 1
-
-    @property
-    def lr_scale(self) -> float:
         return 1
 
     @property

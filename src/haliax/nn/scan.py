@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from .._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..axis import Axis
-from ..core import NamedArray, is_named_array
 from ..hof import fold as hax_fold
 from ..hof import scan as hax_scan
 from ..hof import vmap as hax_vmap
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
+from ._stack_common import M, _LayerStack, _pair, _stack_layers, _take_layer
 
 __all__ = [
     "BlockFoldable",
@@ -34,7 +32,6 @@ __all__ = [
     "BlockSeq",
 ]
 
-M = TypeVar("M", bound=eqx.Module)
 M_co = TypeVar("M_co", covariant=True)
 
 
@@ -56,7 +53,7 @@ class ModuleInit(Protocol[M_co]):
 
 
 @runtime_checkable
-class BlockFoldable(Protocol[M]):
+class BlockFoldable(Protocol[M_co]):
     """The interface shared by `Stacked` and `BlockSeq`: a sequence of ``Block.size`` layers.
 
     Examples:
@@ -81,120 +78,24 @@ class BlockFoldable(Protocol[M]):
 
     def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]: ...
 
-    def unstacked(self) -> Sequence[M]: ...
+    def unstacked(self) -> Sequence[M_co]: ...
 
-    def get_layer(self, index: int) -> M: ...
-
-
-# --------------------------------------------------------------------------------------------------
-# shared helpers
-
-
-def _policy(gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None, where: str) -> ScanCheckpointPolicy:
-    policy = ScanCheckpointPolicy.from_bool_or_str(gradient_checkpointing)
-    if prevent_cse is not None:
-        warnings.warn(
-            f"{where}: prevent_cse is deprecated; pass a ScanCheckpointPolicy(prevent_cse=...) instead",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        policy = dataclasses.replace(policy, prevent_cse=prevent_cse)
-    return policy
-
-
-def _check_block_class(module: Any, where: str) -> None:
-    if not (isinstance(module, type) and issubclass(module, eqx.Module)):
-        raise TypeError(f"{where}: the block must be an equinox.Module subclass with an `init` method, got {module!r}")
-    if not callable(getattr(module, "init", None)):
-        raise TypeError(
-            f"{where}: the block class {module.__name__} has no `init` method (a static/class method building one "
-            "layer, e.g. `init(..., *, key)`)"
-        )
-
-
-def _check_unroll(unroll: int | bool | None, where: str) -> int | bool:
-    if unroll is None:
-        return 1
-    if isinstance(unroll, bool):
-        return unroll
-    if not isinstance(unroll, int) or unroll < 1:
-        raise ValueError(f"{where}: unroll must be None, a bool or an int >= 1, got {unroll!r}")
-    return unroll
-
-
-def _pair(out: Any, where: str) -> tuple[Any, Any]:
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise ValueError(
-            f"{where} expects the block to return a pair of (carry, extra), got {type(out).__name__}"
-            + (f" with axes {out.axes}" if isinstance(out, NamedArray) else "")
-        )
-    return out[0], out[1]
-
-
-def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
-    """Layer ``i`` of one leaf: NamedArrays with ``Block`` are indexed along it; plain arrays with ndim >= 1 are
-    indexed along dim 0 if their leading dim is ``Block.size``, otherwise kept (``plain="match"``) or rejected
-    (``plain="strict"``); everything else is kept."""
-    if isinstance(x, NamedArray):
-        idx = {a.name: k for k, a in enumerate(x.axes)}.get(Block.name)
-        if idx is None or x.array is None:
-            return x
-        if x.axes[idx].size != Block.size:
-            raise ValueError(f"{where}: an array has axis {x.axes[idx]} but the layer axis is {Block}")
-        return NamedArray(x.array[(slice(None),) * idx + (i,)], x.axes[:idx] + x.axes[idx + 1 :])
-    if hasattr(x, "shape") and hasattr(x, "dtype") and len(x.shape) >= 1:
-        if x.shape[0] == Block.size:
-            return x[i]
-        if plain == "strict":
-            raise ValueError(
-                f"{where}: a plain array of shape {tuple(x.shape)} has leading dim {x.shape[0]}, but the layer axis is "
-                f"{Block}; per-layer arrays need a leading dim of {Block.size} (or use a 0-d array / NamedArray "
-                "without the layer axis to share a value)"
-            )
-    return x
-
-
-def _take_layer(tree: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
-    return jax.tree_util.tree_map(lambda x: _take(x, Block, i, plain, where), tree, is_leaf=is_named_array)
-
-
-def _stack_layers(items: Sequence[Any], Block: Axis, where: str) -> Any:
-    """Stack a list of same-structured trees along a new leading Block axis; non-array leaves must agree."""
-    flat = [jax.tree_util.tree_flatten(t, is_leaf=is_named_array) for t in items]
-    treedef = flat[0][1]
-    for k, (_, td) in enumerate(flat):
-        if td != treedef:
-            raise ValueError(f"{where}: layer {k} returned a different structure than layer 0: {td} vs {treedef}")
-    out = []
-    for leaves in zip(*(f[0] for f in flat), strict=True):
-        first = leaves[0]
-        if isinstance(first, NamedArray):
-            from ..ops.shape import stack
-
-            out.append(stack(Block, leaves))
-        elif hasattr(first, "shape") and hasattr(first, "dtype"):
-            out.append(jnp.stack(leaves))
-        else:
-            if isinstance(first, (bool, int, float, str)) and any(x != first for x in leaves[1:]):
-                raise ValueError(
-                    f"{where}: a non-array value differs between layers ({list(leaves)}); it cannot be stacked"
-                )
-            out.append(first)
-    return jax.tree_util.tree_unflatten(treedef, out)
+    def get_layer(self, index: int) -> M_co: ...
 
 
 # --------------------------------------------------------------------------------------------------
 # Stacked
 
 
-class Stacked(ModuleWithStateDictSerialization, Generic[M]):
+class Stacked(ModuleWithStateDictSerialization, _LayerStack[M]):
     """``Block.size`` copies of a module with their parameters stacked along the ``Block`` axis ("scan over
     layers"): compiled once, whatever the depth.
 
     Every NamedArray of `stacked` has ``Block`` prepended and every plain array a leading dim of size
     ``Block.size``; non-array fields are shared. Build one with `Stacked.init`, run it with `fold` (carry only)
     or `scan` (carry and per-layer outputs). ``gradient_checkpointing`` (a `ScanCheckpointPolicy`, bool or
-    string shorthand) controls what the backward pass stores; the default is no checkpointing.
+    string shorthand) controls what the backward pass stores; the default is no checkpointing. The property
+    ``Layers`` is an alias of ``Block``.
 
     State dicts use PyTorch's ``ModuleList`` layout, ``prefix.{i}.<layer keys>``, identical to `BlockSeq`'s.
 
@@ -216,11 +117,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
     gradient_checkpointing: ScanCheckpointPolicy = eqx.field(
         static=True, default=ScanCheckpointPolicy(disable=True, save_inputs=True, save_block_internals=True)
     )
-
-    @property
-    def Layers(self) -> Axis:
-        """Alias of `Block`."""
-        return self.Block
+    _kind = "Stacked"
 
     @classmethod
     def init(
@@ -251,20 +148,30 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
             >>> s.gradient_checkpointing.save_carries, s.stacked.layers[1].bias.axes == (L, E)
             (False, True)
         """
-        _check_block_class(module, "Stacked.init")
-        policy = _policy(gradient_checkpointing, prevent_cse, "Stacked.init")
+        make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> Stacked[M]:
-            return cls(hax_vmap(module.init, Block)(*args, **kwargs), Block, policy)
+            return cls(hax_vmap(make_layer, Block)(*args, **kwargs), Block, policy)
 
         return build
 
     # -- running ---------------------------------------------------------------------------------
 
-    def _rethrow(self, e: ValueError, where: str) -> ValueError:
-        if str(e).startswith("scan got `length`"):
-            return ValueError(f"{where} over {self.Block}: {e}")
-        return e
+    def _loop(self, fn: Callable[..., Any], unroll: int | bool, pair: bool, where: str) -> Callable[..., Any]:
+        def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> Any:
+            out = fn(layer, carry, *args, **kwargs)
+            return _pair(out, where) if pair else out
+
+        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
+            loop = (hax_scan if pair else hax_fold)(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll)
+            try:
+                return loop(init, self.stacked, *args, **kwargs)
+            except ValueError as e:  # name the layer axis in hax.scan's length-mismatch error
+                if str(e).startswith("scan got `length`"):
+                    raise ValueError(f"{where} over {self.Block}: {e}") from e
+                raise
+
+        return do
 
     def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any:
         """Run the layers in order, ``carry = layer(carry, *args, **kwargs)``; return the final carry.
@@ -323,19 +230,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
             >>> s.fold_via(lambda mlp, x: x + mlp.layers[1].bias)(hax.ones(E)).tolist()
             [1.0, 1.0]
         """
-        unroll_ = _check_unroll(unroll, "Stacked.fold")
-
-        def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> Any:
-            return fn(layer, carry, *args, **kwargs)
-
-        def do(init: Any, *args: Any, **kwargs: Any) -> Any:
-            folded = hax_fold(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll_)
-            try:
-                return folded(init, self.stacked, *args, **kwargs)
-            except ValueError as e:
-                raise self._rethrow(e, "Stacked.fold") from e
-
-        return do
+        return self._via(fn, unroll, pair=False)
 
     def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]:
         """``(init, *args, **kwargs) -> (carry, outputs)`` scanning with ``fn(layer, carry, *args, **kwargs) ->
@@ -351,19 +246,7 @@ class Stacked(ModuleWithStateDictSerialization, Generic[M]):
             >>> outs.axes == (L, E)
             True
         """
-        unroll_ = _check_unroll(unroll, "Stacked.scan")
-
-        def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            return _pair(fn(layer, carry, *args, **kwargs), "Stacked.scan")
-
-        def do(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            scanned = hax_scan(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll_)
-            try:
-                return scanned(init, self.stacked, *args, **kwargs)
-            except ValueError as e:
-                raise self._rethrow(e, "Stacked.scan") from e
-
-        return do
+        return self._via(fn, unroll, pair=True)
 
     def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``(*args, **kwargs) -> outputs``: apply ``fn(layer, *args, **kwargs)`` to every layer independently
@@ -488,6 +371,10 @@ class _DuplicateLayerError(ValueError, AssertionError):
     pass
 
 
+def _key(prefix: str | None, rest: str) -> str:
+    return rest if prefix is None else f"{prefix}.{rest}"
+
+
 def _stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateDict:
     """Merge per-layer keys ``{prefix}.{i}.{rest}`` into ``{prefix}.{rest}`` holding ``jnp.stack`` of the values
     in layer order (dtypes promote, e.g. int and float layers give float). Other keys pass through.
@@ -521,7 +408,7 @@ def _stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> State
             raise ValueError(
                 f"_stack_state_dict: key {rest!r} under prefix {prefix!r} has layers {sorted(layers)}, expected 0..n-1"
             )
-        out[with_prefix(prefix, rest)] = jnp.stack([jnp.asarray(layers[i]) for i in range(len(layers))], axis=0)
+        out[_key(prefix, rest)] = jnp.stack([jnp.asarray(layers[i]) for i in range(len(layers))], axis=0)
     return out
 
 
@@ -543,7 +430,7 @@ def _unstack_state_dict(state_dict: StateDict, prefix: str | None = None) -> Sta
             continue
         rest = k if prefix is None else k[len(prefix) + 1 :]
         for i in range(v.shape[0]):
-            out[with_prefix(prefix, f"{i}.{rest}")] = v[i]  # type: ignore[index]
+            out[_key(prefix, f"{i}.{rest}")] = v[i]
     return out
 
 
