@@ -18,7 +18,9 @@ from . import util as util
 from .axis import *  # noqa: F403
 from .core import *  # noqa: F403
 from .field import *  # noqa: F403
+from .haxtyping import *  # noqa: F403
 from .hof import *  # noqa: F403
+from .jax_utils import *  # noqa: F403
 from .jit import *  # noqa: F403
 from .ops.broadcast import *  # noqa: F403
 from .ops.creation import *  # noqa: F403
@@ -32,6 +34,4 @@ from .ops.linalg import *  # noqa: F403
 from .ops.reductions import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .partitioning import *  # noqa: F403
-from .haxtyping import *  # noqa: F403
-from .jax_utils import *  # noqa: F403
 from .util import is_named_array as is_named_array

@@ -18,6 +18,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
+from jax.core import Tracer
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .axis import Axis, AxisSelection, AxisSelector
@@ -46,7 +47,15 @@ ResourceMapping = Mapping[str, Any]
 
 
 class ResourceAxis:
-    """Conventional mesh axis names (plain strings)."""
+    """Conventional mesh axis names (plain strings).
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.ResourceAxis.DATA, hax.ResourceAxis.MODEL, hax.ResourceAxis.REPLICA
+        ('data', 'model', 'replica')
+        >>> hax.partitioning.pspec_for_axis(("batch", "embed"), {"batch": hax.ResourceAxis.DATA})
+        P('data', None)
+    """
 
     MODEL = "model"
     DATA = "data"
@@ -61,7 +70,16 @@ _state = _State()
 
 
 def current_thread_local_mapping() -> ResourceMapping | None:
-    """The active axis mapping, or None."""
+    """The active axis mapping (set by `axis_mapping`) of this thread, or None.
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.current_thread_local_mapping() is None
+        True
+        >>> with hax.axis_mapping({"batch": "data"}):
+        ...     hax.current_thread_local_mapping()
+        {'batch': 'data'}
+    """
     return _state.mapping
 
 
@@ -92,7 +110,16 @@ def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any
 
 @contextlib.contextmanager
 def mesh_context(mesh: Mesh) -> Iterator[Mesh]:
-    """Make ``mesh`` the current mesh (``jax.set_mesh``)."""
+    """Make ``mesh`` the current mesh (``jax.set_mesh``).
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> mesh = jax.make_mesh((jax.device_count(),), ("data",))
+        >>> with hax.mesh_context(mesh):
+        ...     jax.sharding.get_mesh().axis_names
+        ('data',)
+    """
     with jax.set_mesh(mesh):
         yield mesh
 
@@ -121,7 +148,16 @@ def _current_mesh() -> Any:
 
 
 def physical_axis_name(axis: AxisSelector, mapping: ResourceMapping | None = None) -> Any:
-    """The mesh axis (or axes) a logical axis maps to, or None."""
+    """The mesh axis (or axes) a logical axis maps to under ``mapping`` (default: the active one), or None.
+
+    Examples:
+        >>> import haliax as hax
+        >>> mapping = {"batch": "data", "embed": ("replica", "model")}
+        >>> hax.physical_axis_name("batch", mapping), hax.physical_axis_name(hax.Axis("embed", 4), mapping)
+        ('data', ('replica', 'model'))
+        >>> hax.physical_axis_name("mlp", mapping) is None
+        True
+    """
     if mapping is None:
         mapping = _state.mapping
     if mapping is None:
@@ -195,7 +231,19 @@ def sharding_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = Non
 
 
 def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = None) -> Axis:
-    """``axis`` with its size rounded up to a multiple of its physical size (``batch(10)`` on 4 -> ``batch(12)``)."""
+    """``axis`` with its size rounded up to a multiple of its physical size (``batch(10)`` on 4 -> ``batch(12)``).
+
+    The physical size is the product of the sizes of the mesh axes ``axis`` maps to; an unmapped axis is
+    returned unchanged. Needs a current mesh (``ValueError`` otherwise).
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> mesh = jax.make_mesh((2,), ("data",), devices=jax.devices()[:2])  # needs 2 devices
+        >>> with hax.mesh_context(mesh):
+        ...     hax.round_axis_for_partitioning(hax.Axis("batch", 5), {"batch": "data"})
+        Axis(name='batch', size=6)
+    """
     size = physical_axis_size(axis, mapping)
     if size is None:
         return axis
@@ -270,7 +318,20 @@ shard_with_axis_mapping = shard
 
 
 def auto_sharded(x: Any, mesh: Any = None) -> Any:
-    """Shard ``x`` by the active axis mapping; a no-op (no warning) without one."""
+    """Shard ``x`` by the active axis mapping; a no-op (no warning) without a mapping or a mesh.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> x = hax.zeros(hax.Axis("batch", 8))
+        >>> hax.auto_sharded(x) is x  # no mapping active: nothing to do
+        True
+        >>> mesh = jax.make_mesh((jax.device_count(),), ("data",))
+        >>> with hax.mesh_context(mesh), hax.axis_mapping({"batch": "data"}):
+        ...     y = hax.auto_sharded(x)
+        >>> y.array.sharding.spec
+        P('data',)
+    """
     if _state.mapping is None:
         return x
     if mesh is None and _current_mesh() is None:
@@ -309,6 +370,13 @@ def pspec_for(
     ``haliax.field(axis_names=...)`` holding plain arrays get specs from those names; other plain arrays are
     replicated (``PartitionSpec(None, ...)``, 0-d ``PartitionSpec()``); Python scalars ``PartitionSpec()``.
     With ``preserve_existing_shardings`` an array already sharded (not single-device) gives None.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> tree = {"w": hax.zeros(hax.make_axes(embed=4, mlp=8)), "step": jnp.zeros(())}
+        >>> hax.pspec_for(tree, {"mlp": "model"})
+        {'step': P(), 'w': P(None, 'model')}
     """
     if resource_mapping is None:
         resource_mapping = _state.mapping
@@ -317,7 +385,7 @@ def pspec_for(
 
     def named_spec(x: NamedArray) -> PartitionSpec | None:
         arr = x.array
-        if preserve_existing_shardings and isinstance(arr, jax.Array) and not isinstance(arr, jax.core.Tracer):
+        if preserve_existing_shardings and isinstance(arr, jax.Array) and not isinstance(arr, Tracer):
             if not isinstance(arr.sharding, jax.sharding.SingleDeviceSharding):
                 return None
         return pspec_for_axis(x.axes, resource_mapping)
@@ -355,7 +423,19 @@ def infer_resource_partitions(
     preserve_existing_shardings: bool = True,
     mesh: Any = None,
 ) -> Any:
-    """Like `pspec_for`, but returns `NamedSharding`s (existing shardings kept where the spec is None)."""
+    """Like `pspec_for`, but returns `NamedSharding`s (existing shardings kept where the spec is None).
+
+    Uses ``mesh`` or the current one (``ValueError`` without either).
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> mesh = jax.make_mesh((jax.device_count(),), ("model",))
+        >>> tree = {"w": hax.zeros(hax.make_axes(embed=4, mlp=8))}
+        >>> shardings = hax.infer_resource_partitions(tree, {"mlp": "model"}, mesh=mesh)
+        >>> shardings["w"].spec, shardings["w"].mesh is mesh
+        (P(None, 'model'), True)
+    """
     mesh = mesh if mesh is not None else _current_mesh()
     if mesh is None:
         raise ValueError("infer_resource_partitions: No mesh found (use jax.set_mesh or pass mesh=)")

@@ -15,7 +15,13 @@ T = TypeVar("T")
 
 
 def ensure_tuple(x: Any) -> tuple[Any, ...]:
-    """A tuple of ``x``: a str or non-sequence becomes a 1-tuple."""
+    """A tuple of ``x``: a str, None or non-iterable becomes a 1-tuple; other iterables are converted.
+
+    Examples:
+        >>> from haliax.util import ensure_tuple
+        >>> ensure_tuple("batch"), ensure_tuple(["a", "b"]), ensure_tuple(3), ensure_tuple(None)
+        (('batch',), ('a', 'b'), (3,), (None,))
+    """
     if isinstance(x, str) or x is None:
         return (x,)
     if isinstance(x, tuple):
@@ -27,30 +33,84 @@ def ensure_tuple(x: Any) -> tuple[Any, ...]:
 
 
 def maybe_untuple(x: Any) -> Any:
-    """A 1-tuple becomes its element; anything else is returned as is."""
+    """A 1-tuple becomes its element; anything else is returned as is.
+
+    Examples:
+        >>> from haliax.util import maybe_untuple
+        >>> maybe_untuple((1,)), maybe_untuple((1, 2)), maybe_untuple(1), maybe_untuple(())
+        (1, (1, 2), 1, ())
+    """
     if isinstance(x, tuple) and len(x) == 1:
         return x[0]
     return x
 
 
 def is_jax_or_hax_array_like(x: Any) -> bool:
-    """True for NamedArrays and anything with ``.shape`` and ``.dtype``."""
+    """True for NamedArrays and anything with ``.shape`` and ``.dtype`` (jax/numpy arrays, ``ShapeDtypeStruct``).
+
+    Examples:
+        >>> import jax
+        >>> import numpy as np
+        >>> import haliax as hax
+        >>> from haliax.util import is_jax_or_hax_array_like
+        >>> [is_jax_or_hax_array_like(x) for x in (hax.zeros(hax.Axis("X", 2)), np.zeros(3), [1.0, 2.0], 1.0)]
+        [True, True, False, False]
+        >>> is_jax_or_hax_array_like(jax.ShapeDtypeStruct((2,), np.float32))
+        True
+    """
     return isinstance(x, NamedArray) or (hasattr(x, "shape") and hasattr(x, "dtype"))
 
 
-Unspecified = type("NotSpecified", (), {"__repr__": lambda self: "UNSPECIFIED"})
+_UNSPECIFIED_DOC = """The type of `UNSPECIFIED`: a sentinel for "argument not given" where None is a meaningful value.
+
+    Created dynamically with the name ``NotSpecified`` (reference-compatible); exported as ``Unspecified``.
+
+    Examples:
+        >>> from haliax.util import UNSPECIFIED, Unspecified
+        >>> UNSPECIFIED, isinstance(UNSPECIFIED, Unspecified), Unspecified.__name__
+        (UNSPECIFIED, True, 'NotSpecified')
+    """
+
+Unspecified = type("NotSpecified", (), {"__repr__": lambda self: "UNSPECIFIED", "__doc__": _UNSPECIFIED_DOC})
 UNSPECIFIED = Unspecified()
 
 
 class StringHolderEnum(type):
-    """Metaclass for classes that only hold string constants; iterating gives the values."""
+    """Metaclass for classes that only hold string constants; iterating the class gives the values.
+
+    Examples:
+        >>> from haliax.util import StringHolderEnum
+        >>> class Mode(metaclass=StringHolderEnum):
+        ...     TRAIN = "train"
+        ...     EVAL = "eval"
+        >>> list(Mode), Mode.TRAIN
+        (['train', 'eval'], 'train')
+    """
 
     def __iter__(cls) -> Any:
         return iter(v for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, str))
 
 
 def safe_update_wrapper(wrapper: T, wrapped: Any) -> T:
-    """``functools.update_wrapper`` that also works when ``wrapper`` is a frozen Equinox Module."""
+    """``functools.update_wrapper`` that also works when ``wrapper`` is a frozen Equinox Module.
+
+    Copies ``__module__``, ``__name__``, ``__qualname__`` and ``__doc__`` and sets ``__wrapped__``, skipping any
+    attribute that cannot be set; returns ``wrapper``.
+
+    Examples:
+        >>> import equinox as eqx
+        >>> from haliax.util import safe_update_wrapper
+        >>> def double(x):
+        ...     "Double x."
+        ...     return 2 * x
+        >>> class Traced(eqx.Module):
+        ...     fn: object
+        ...     def __call__(self, x):
+        ...         return self.fn(x)
+        >>> t = safe_update_wrapper(Traced(double), double)
+        >>> t.__name__, t.__doc__, t.__wrapped__ is double, t(3)
+        ('double', 'Double x.', True, 6)
+    """
     for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
         try:
             object.__setattr__(wrapper, attr, getattr(wrapped, attr))
@@ -64,5 +124,17 @@ def safe_update_wrapper(wrapper: T, wrapped: Any) -> T:
 
 
 def safe_wraps(fn: Any) -> Callable[[T], T]:
-    """Decorator form of `safe_update_wrapper`."""
+    """Decorator form of `safe_update_wrapper`: ``@safe_wraps(fn)`` makes the decorated object look like ``fn``.
+
+    Examples:
+        >>> from haliax.util import safe_wraps
+        >>> def square(x):
+        ...     "Square x."
+        ...     return x * x
+        >>> @safe_wraps(square)
+        ... def checked(x):
+        ...     return square(x)
+        >>> checked.__name__, checked.__doc__, checked(3)
+        ('square', 'Square x.', 9)
+    """
     return functools.partial(safe_update_wrapper, wrapped=fn)  # type: ignore[return-value]

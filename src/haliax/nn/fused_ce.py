@@ -149,6 +149,23 @@ def fused_cross_entropy_loss_and_log_normalizers(
     """Unreduced per-position loss and log normaliser (logsumexp) without materialising the logits.
 
     See `fused_cross_entropy_loss` for the arguments. Both results have the targets' axes.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> Pos, Embed, Vocab = hax.make_axes(pos=3, embed=4, vocab=10)
+        >>> h = hax.random.normal(jax.random.PRNGKey(0), (Pos, Embed))
+        >>> w = hax.random.normal(jax.random.PRNGKey(1), (Vocab, Embed))
+        >>> ids = hax.named([1, 5, 9], Pos)
+        >>> loss, lse = hnn.fused_cross_entropy_loss_and_log_normalizers(h, w, Embed, Vocab, ids, block_size=4)
+        >>> loss.axes == lse.axes == (Pos,)
+        True
+        >>> logits = hax.dot(h, w, axis=Embed)
+        >>> hax.allclose(lse, hnn.logsumexp(logits, Vocab), atol=1e-5)
+        True
+        >>> hax.allclose(loss, hnn.cross_entropy_loss(logits, Vocab, hnn.one_hot(ids, Vocab), reduction=None), atol=1e-5)
+        True
     """
     fn = "fused_cross_entropy_loss"
     if not isinstance(embeddings, NamedArray) or not isinstance(unembed_weight, NamedArray):
