@@ -15,6 +15,7 @@ with the KV cache.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -190,8 +191,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--tiny", action="store_true", help="a very small model, for tests")
     args = p.parse_args(argv)
     if args.tiny:
-        args.batch, args.seq, args.embed, args.heads, args.layers, args.sample_len = 4, 16, 16, 2, 2, 12
+        args.batch, args.seq, args.embed, args.heads, args.layers, args.sample_len = 4, 16, 16, 4, 2, 12
+    with contextlib.ExitStack() as stack:
+        return run(args, stack)
 
+
+def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
+    """Train, validate, checkpoint, plot and sample; `stack` holds the `--mesh` contexts (closed on any exit)."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     raw = np.frombuffer(read_corpus(args.data, args.max_bytes), dtype=np.uint8)
@@ -211,14 +217,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"model: {n_params:,} parameters, {args.layers} layers, embed {args.embed}, {args.heads} heads")
 
     mapping = None
-    mesh_ctx = None
     if args.mesh:
         shape = parse_mesh(args.mesh)
         mesh = jax.make_mesh(tuple(shape.values()), tuple(shape), axis_types=(jax.sharding.AxisType.Auto,) * len(shape))
         mapping = {"batch": "data", "heads": "model", "mlp": "model"}
-        mesh_ctx = (jax.set_mesh(mesh), hax.axis_mapping(mapping))
-        for c in mesh_ctx:
-            c.__enter__()
+        stack.enter_context(jax.set_mesh(mesh))
+        stack.enter_context(hax.axis_mapping(mapping))
         model = hax.shard(model)
         print(f"mesh: {dict(mesh.shape)}, mapping {mapping}")
 
@@ -299,11 +303,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     sample = generate(model, b"def ", args.sample_len, args.seed, mapping)
     print("sample:\n" + sample)
-    if mesh_ctx:
-        for c in reversed(mesh_ctx):
-            c.__exit__(None, None, None)
     return {"history": history, "val_loss": final_val, "unigram_entropy": entropy, "sample": sample,
-            "start_step": start_step}
+            "start_step": start_step, "model": model}
 
 
 def generate(model: CharGPT, prompt: bytes, length: int, seed: int, mapping=None) -> str:
