@@ -10,10 +10,11 @@ import contextlib
 import functools
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
+from jax.core import Tracer
 
 from .axis import (
     Axis,
@@ -119,9 +120,14 @@ def _unchecked(array: Any, axes: tuple[Axis, ...]) -> NamedArray:
 _new_object = object.__new__
 _set_attr = object.__setattr__
 
+if TYPE_CHECKING:  # declares the operators and methods installed below (setattr) for type checkers
+    from ._core_typing import NamedArrayMethods as _TypedMethods
+else:
+    _TypedMethods = object
+
 
 @jax.tree_util.register_pytree_node_class
-class NamedArray:
+class NamedArray(_TypedMethods):
     """A JAX array whose axes have names.
 
     ``NamedArray(array, axes)``: ``axes`` may be an Axis, a tuple of Axis or a shape dict. Names must be
@@ -388,7 +394,7 @@ class NamedArray:
 
     def __str__(self) -> str:
         arr, dtype = self.array, getattr(self.array, "dtype", None)
-        if isinstance(arr, jax.core.Tracer):
+        if isinstance(arr, Tracer):
             return f"NamedArray(Tracer<{arr.dtype}{self.shape}>)"
         return f"NamedArray({arr!r}, {self.shape})" if dtype is None else f"NamedArray({dtype}{self.shape}, {arr})"
 
@@ -424,17 +430,13 @@ class NamedArray:
         bool (equal axes and both arrays None), which pytree comparisons rely on."""
         if self.array is None or (isinstance(other, NamedArray) and other.array is None):
             return isinstance(other, NamedArray) and self.axes == other.axes and self.array is other.array
-        from .ops import elementwise
-
-        return elementwise.equal(self, other)
+        return importlib.import_module("haliax.ops.elementwise").equal(self, other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         """Elementwise ``!=``; a plain bool when either ``.array`` is None (see ``__eq__``)."""
         if self.array is None or (isinstance(other, NamedArray) and other.array is None):
             return not self.__eq__(other)
-        from .ops import elementwise
-
-        return elementwise.not_equal(self, other)
+        return importlib.import_module("haliax.ops.elementwise").not_equal(self, other)
 
     # There is deliberately no __len__ / __iter__ (corrections B4): iteration falls back to
     # __getitem__(0), which raises ValueError("Invalid index type ...").
@@ -446,9 +448,7 @@ class NamedArray:
     @property
     def at(self) -> Any:
         """Functional updates, ``x.at["X", 1].set(v)``: see `haliax.ops.indexing`."""
-        from .ops import indexing
-
-        return indexing._AtIndexer(self)
+        return importlib.import_module("haliax.ops.indexing")._AtIndexer(self)
 
 
 # --------------------------------------------------------------------------------------------------
