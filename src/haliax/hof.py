@@ -6,13 +6,15 @@ positional rules (dim 0 by default); every other value is passed through unchang
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeGuard, cast
 
 import jax
 import jax.numpy as jnp
 
+from ._args import prefix_leaves
 from ._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
 from .axis import Axis, AxisSelection, AxisSelector
 from .core import NamedArray, is_named_array
@@ -22,7 +24,12 @@ from .util import is_jax_or_hax_array_like, safe_update_wrapper
 __all__ = ["vmap", "scan", "fold", "map", "ScanCheckpointPolicy"]
 
 
-def _is_array(x: Any) -> bool:
+class _ArrayLike(Protocol):
+    shape: tuple[int, ...]
+    dtype: Any
+
+
+def _is_array(x: Any) -> TypeGuard[_ArrayLike]:
     return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, NamedArray)
 
 
@@ -88,6 +95,21 @@ def _path_str(path: tuple[Any, ...], fn: Any, offset: int) -> str:
 # output packing: arrays go through the JAX transformation, everything else is static
 
 
+def _fill(plan: Sequence[tuple[str, Any]], arrays: Iterable[Any], lead: tuple[Axis, ...] = ()) -> list[Any]:
+    """Leaves from a plan of ``("named", axes)``, ``("array", None)`` and ``("static", value)`` entries: the first two
+    take the next of ``arrays`` (a NamedArray gets the axes ``lead + axes``), a static entry is its value."""
+    it = iter(arrays)
+    leaves = []
+    for kind, data in plan:
+        if kind == "named":
+            leaves.append(NamedArray(next(it), lead + data))
+        elif kind == "array":
+            leaves.append(next(it))
+        else:
+            leaves.append(data)
+    return leaves
+
+
 class _OutBox:
     """Records the static part of a traced function's output."""
 
@@ -112,33 +134,11 @@ class _OutBox:
         return arrays
 
     def unpack(self, arrays: Sequence[Any], new_axis: Axis) -> Any:
-        it = iter(arrays)
-        leaves = []
-        for kind, data in self.info:
-            if kind == "named":
-                leaves.append(NamedArray(next(it), (new_axis,) + data))
-            elif kind == "array":
-                leaves.append(next(it))
-            else:
-                leaves.append(data)
-        return jax.tree_util.tree_unflatten(self.treedef, leaves)
+        return jax.tree_util.tree_unflatten(self.treedef, _fill(self.info, arrays, (new_axis,)))
 
 
 # --------------------------------------------------------------------------------------------------
 # vmap
-
-
-def _spec_leaves(prefix: Any, tree: Any, what: str) -> list[Any]:
-    """Broadcast a spec prefix tree (leaves: int, callable or None) to one spec per leaf of ``tree``."""
-    p_leaves, p_def = jax.tree_util.tree_flatten(prefix, is_leaf=lambda x: x is None)
-    try:
-        subtrees = p_def.flatten_up_to(tree)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"vmap: the {what} spec {prefix!r} is not a pytree prefix of the arguments: {e}") from e
-    out: list[Any] = []
-    for spec, sub in zip(p_leaves, subtrees, strict=True):
-        out.extend([spec] * len(jax.tree_util.tree_leaves(sub, is_leaf=is_named_array)))
-    return out
 
 
 def vmap(
@@ -186,7 +186,8 @@ def vmap(
     def vmapped(*a: Any, **kw: Any) -> Any:
         pos_specs = tuple(args[i] if i < len(args) else default for i in range(len(a)))
         kw_specs = {k: (kwargs[k] if kwargs is not None and k in kwargs else default) for k in kw}
-        specs = _spec_leaves(pos_specs, a, "args") + _spec_leaves(kw_specs, kw, "kwargs")
+        specs = prefix_leaves(pos_specs, a, "vmap", "args", is_named_array)
+        specs += prefix_leaves(kw_specs, kw, "vmap", "kwargs", is_named_array)
         with_path, treedef = jax.tree_util.tree_flatten_with_path((a, kw), is_leaf=is_named_array)
         size = axis.size if isinstance(axis, Axis) else None
         dyn: list[Any] = []
@@ -244,16 +245,7 @@ def vmap(
         box = _OutBox()
 
         def inner(*vals: Any) -> list[Any]:
-            it = iter(vals)
-            leaves = []
-            for kind, data in plan:
-                if kind == "named":
-                    leaves.append(NamedArray(next(it), data))
-                elif kind == "array":
-                    leaves.append(next(it))
-                else:
-                    leaves.append(data)
-            ia, ikw = jax.tree_util.tree_unflatten(treedef, leaves)
+            ia, ikw = jax.tree_util.tree_unflatten(treedef, _fill(plan, vals))
             return box.pack(fn(*ia, **ikw))
 
         spmd = _spmd_axis_name(name)
@@ -289,7 +281,7 @@ def _make_is_scanned(is_scanned: Any) -> Callable[[Any], bool]:
         return lambda _: is_scanned
     if not callable(is_scanned):
         raise TypeError(f"scan: is_scanned must be a bool or a predicate, got {is_scanned!r}")
-    return is_scanned
+    return cast(Callable[[Any], bool], is_scanned)
 
 
 def _run_scan(
@@ -373,16 +365,8 @@ def _scan_call(
 
     def body(carry: Any, xs_t: list[Any]) -> tuple[Any, list[Any]]:
         carry = tree_checkpoint_name(carry, carry_name)
-        it = iter(tree_checkpoint_name(xs_t, input_name) if tag_inputs else xs_t)
-        leaves = []
-        for kind, data in plan:
-            if kind == "named":
-                leaves.append(NamedArray(next(it), data))
-            elif kind == "array":
-                leaves.append(next(it))
-            else:
-                leaves.append(data)
-        a, kw = jax.tree_util.tree_unflatten(treedef, leaves)
+        xs_t = tree_checkpoint_name(xs_t, input_name) if tag_inputs else xs_t
+        a, kw = jax.tree_util.tree_unflatten(treedef, _fill(plan, xs_t))
         out = f(carry, *a, **kw)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ValueError(
@@ -395,6 +379,23 @@ def _scan_call(
     with jax.named_scope(f"scan({name})"):
         carry, ys = _run_scan(step, policy, init, xs, length, reverse, unroll)
     return carry, box.unpack(ys, Axis(name, length))
+
+
+def _scanner(
+    f: Callable[..., Any],
+    names_from: Any,
+    offset: int,
+    axis: AxisSelector,
+    remat: ScanCheckpointSpec,
+    reverse: bool,
+    unroll: int | bool,
+    is_scanned: Any,
+) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[Any, Any]]:
+    """The options of `scan`/`fold`/`map`, checked once: returns ``run(init, args, kwargs)``, the `_scan_call` of
+    ``f`` (error paths name the parameters of ``names_from``, skipping ``offset`` leading ones)."""
+    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
+    pred = _make_is_scanned(is_scanned)
+    return functools.partial(_scan_call, f, names_from, offset, axis, policy, reverse, unroll, pred)
 
 
 def scan(
@@ -433,11 +434,10 @@ def scan(
         >>> total.tolist(), running.axes == (T, E)
         ([4.0, 4.0], True)
     """
-    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
-    pred = _make_is_scanned(is_scanned)
+    run = _scanner(f, f, 1, axis, remat, reverse, unroll, is_scanned)
 
     def scanned(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        return _scan_call(f, f, 1, axis, policy, reverse, unroll, pred, init, args, kwargs)
+        return run(init, args, kwargs)
 
     return safe_update_wrapper(scanned, f)
 
@@ -459,14 +459,13 @@ def fold(
         >>> hax.fold(lambda c, x: c + x, T)(hax.zeros(E), hax.ones((T, E))).tolist()
         [3.0, 3.0]
     """
-    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
-    pred = _make_is_scanned(is_scanned)
-
     def step(carry: Any, *args: Any, **kwargs: Any) -> tuple[Any, None]:
         return fn(carry, *args, **kwargs), None
 
+    run = _scanner(step, fn, 1, axis, remat, reverse, unroll, is_scanned)
+
     def folded(init: Any, *args: Any, **kwargs: Any) -> Any:
-        return _scan_call(step, fn, 1, axis, policy, reverse, unroll, pred, init, args, kwargs)[0]
+        return run(init, args, kwargs)[0]
 
     return safe_update_wrapper(folded, fn)
 
@@ -493,13 +492,12 @@ def map(
         >>> hax.map(lambda x: x.sum("E"), T)(hax.arange((T, E))).tolist()
         [1, 5, 9]
     """
-    policy = ScanCheckpointPolicy.from_bool_or_str(remat)
-    pred = _make_is_scanned(is_mapped)
-
     def step(_: Any, *args: Any, **kwargs: Any) -> tuple[None, Any]:
         return None, fn(*args, **kwargs)
 
+    run = _scanner(step, fn, 0, axis, remat, reverse, unroll, is_mapped)
+
     def mapped(*args: Any, **kwargs: Any) -> Any:
-        return _scan_call(step, fn, 0, axis, policy, reverse, unroll, pred, None, args, kwargs)[1]
+        return run(None, args, kwargs)[1]
 
     return safe_update_wrapper(mapped, fn)

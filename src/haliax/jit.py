@@ -14,6 +14,7 @@ from typing import Any
 import equinox as eqx
 import jax
 
+from ._args import prefix_leaves
 from .util import safe_update_wrapper
 
 __all__ = ["named_jit", "fsdp"]
@@ -76,19 +77,6 @@ def _shard(tree: Any, mapping: Any) -> Any:
     if shard is None or mapping is None:
         return tree
     return shard(tree, mapping)
-
-
-def _donation_flags(spec: Any, tree: Any, what: str) -> list[bool]:
-    """One bool per leaf of ``tree`` from a bool/pytree-prefix donation spec."""
-    leaves, treedef = jax.tree_util.tree_flatten(spec, is_leaf=lambda x: x is None)
-    try:
-        subtrees = treedef.flatten_up_to(tree)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"named_jit: {what}={spec!r} is not a pytree prefix of the arguments: {e}") from e
-    out: list[bool] = []
-    for flag, sub in zip(leaves, subtrees, strict=True):
-        out.extend([bool(flag)] * len(jax.tree_util.tree_leaves(sub)))
-    return out
 
 
 class _NamedJitWrapper:
@@ -190,7 +178,9 @@ class _NamedJitWrapper:
             dk = {k: bool(dk) for k in kwargs}
         else:
             dk = {k: dk.get(k, False) for k in kwargs}
-        return _donation_flags(da[: len(args)], args, "donate_args") + _donation_flags(dk, kwargs, "donate_kwargs")
+        flags = prefix_leaves(da[: len(args)], args, "named_jit", "donate_args")
+        flags += prefix_leaves(dk, kwargs, "named_jit", "donate_kwargs")
+        return [bool(f) for f in flags]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         donated, kept, static = self._prepare(args, kwargs)

@@ -20,13 +20,16 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 import jax
 import jax.numpy as jnp
 
-from .axis import Axis, AxisSelector, AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
+from ._args import axis_position
+from .axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, name_index
 from .core import NamedArray
 from .ops.broadcast import broadcast_axis, broadcast_to
 from .partitioning import auto_sharded
@@ -55,6 +58,8 @@ __all__ = [
     "categorical",
     "permutation",
 ]
+
+_P = ParamSpec("_P")
 
 
 def _axes(fn: str, shape: AxisSpec) -> tuple[Axis, ...]:
@@ -88,17 +93,37 @@ def _out(array: jax.Array, axes: tuple[Axis, ...]) -> NamedArray:
     return auto_sharded(NamedArray(array, axes))
 
 
-def _sample(fn: str, jfn: Callable[..., jax.Array], key: Any, shape: AxisSpec, params: dict[str, Any],
-            **static: Any) -> NamedArray:
-    axes = _axes(fn, shape)
-    raw = {k: _param(fn, k, v, axes) for k, v in params.items()}
-    return _out(jfn(key, **raw, shape=tuple(a.size for a in axes), **static), axes)
+def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
+    """Turn a body-less stub ``name(key, shape, *params)`` into the wrapper of ``jax.random.<name>``.
+
+    The stub gives the public name, signature and docstring. The wrapper binds the call to that signature
+    (defaults applied), broadcasts NamedArray parameters by name to the shape and makes exactly one call
+    ``jax.random.<name>(key, **params, shape=to_jax_shape(shape))``, so the numbers are bitwise JAX's.
+    """
+    name = stub.__name__
+    jfn = getattr(jax.random, name)
+    sig = inspect.signature(stub)
+
+    @functools.wraps(stub)
+    def sample(*args: Any, **kwargs: Any) -> NamedArray:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{name}: {e}") from None
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        key, axes = params.pop("key"), _axes(name, params.pop("shape"))
+        raw = {k: _param(name, k, v, axes) for k, v in params.items()}
+        return _out(jfn(key, **raw, shape=tuple(a.size for a in axes)), axes)
+
+    return sample
 
 
 # --------------------------------------------------------------------------------------------------
 # distributions with a shape
 
 
+@_sampler
 def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, maxval: Any = 1.0) -> NamedArray:
     """Uniform samples in ``[minval, maxval)``; same numbers as `jax.random.uniform`.
 
@@ -109,9 +134,10 @@ def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, ma
         >>> u.axes, bool(((u.array >= -1) & (u.array < 2)).all())
         ((Axis(name='X', size=3),), True)
     """
-    return _sample("uniform", jax.random.uniform, key, shape, {"minval": minval, "maxval": maxval}, dtype=dtype)
+    ...
 
 
+@_sampler
 def normal(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard normal samples; same numbers as `jax.random.normal`.
 
@@ -120,9 +146,10 @@ def normal(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> hax.random.normal(jax.random.PRNGKey(0), {"X": 2, "Y": 3}).shape
         {'X': 2, 'Y': 3}
     """
-    return _sample("normal", jax.random.normal, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
     """Boolean samples that are True with probability ``p``; same numbers as `jax.random.bernoulli`.
 
@@ -131,9 +158,10 @@ def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
         >>> hax.random.bernoulli(jax.random.PRNGKey(0), hax.Axis("X", 4), 0.5).dtype
         dtype('bool')
     """
-    return _sample("bernoulli", jax.random.bernoulli, key, shape, {"p": p})
+    ...
 
 
+@_sampler
 def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = int) -> NamedArray:
     """Integers in ``[minval, maxval)``; same numbers as `jax.random.randint`.
 
@@ -143,9 +171,10 @@ def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = in
         >>> bool(((r.array >= 0) & (r.array < 3)).all())
         True
     """
-    return _sample("randint", jax.random.randint, key, shape, {"minval": minval, "maxval": maxval}, dtype=dtype)
+    ...
 
 
+@_sampler
 def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: Any = float) -> NamedArray:
     """Normal samples truncated to ``(lower, upper)``; same numbers as `jax.random.truncated_normal`.
 
@@ -155,10 +184,10 @@ def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: A
         >>> bool((abs(x.array) <= 2).all())
         True
     """
-    return _sample("truncated_normal", jax.random.truncated_normal, key, shape, {"lower": lower, "upper": upper},
-                   dtype=dtype)
+    ...
 
 
+@_sampler
 def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray:
     """Poisson samples with rate ``lam``; same numbers as `jax.random.poisson`.
 
@@ -167,9 +196,10 @@ def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray
         >>> hax.random.poisson(jax.random.PRNGKey(0), hax.Axis("X", 3), 2.0).axes
         (Axis(name='X', size=3),)
     """
-    return _sample("poisson", jax.random.poisson, key, shape, {"lam": lam}, dtype=dtype)
+    ...
 
 
+@_sampler
 def exponential(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard exponential samples; same numbers as `jax.random.exponential`.
 
@@ -178,9 +208,10 @@ def exponential(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> bool((hax.random.exponential(jax.random.PRNGKey(0), hax.Axis("X", 4)).array >= 0).all())
         True
     """
-    return _sample("exponential", jax.random.exponential, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def laplace(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Laplace samples; same numbers as `jax.random.laplace`.
 
@@ -189,9 +220,10 @@ def laplace(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> hax.random.laplace(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
     """
-    return _sample("laplace", jax.random.laplace, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def cauchy(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Cauchy samples; same numbers as `jax.random.cauchy`.
 
@@ -200,9 +232,10 @@ def cauchy(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> hax.random.cauchy(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
     """
-    return _sample("cauchy", jax.random.cauchy, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def logistic(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard logistic samples; same numbers as `jax.random.logistic`.
 
@@ -211,9 +244,10 @@ def logistic(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> hax.random.logistic(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
     """
-    return _sample("logistic", jax.random.logistic, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def gumbel(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Standard Gumbel samples; same numbers as `jax.random.gumbel`.
 
@@ -222,9 +256,10 @@ def gumbel(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> hax.random.gumbel(jax.random.PRNGKey(0), hax.Axis("X", 2)).shape
         {'X': 2}
     """
-    return _sample("gumbel", jax.random.gumbel, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
     """Samples of ±1 with equal probability; same numbers as `jax.random.rademacher`.
 
@@ -236,9 +271,10 @@ def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
         >>> bool((abs(r.array) == 1).all())
         True
     """
-    return _sample("rademacher", jax.random.rademacher, key, shape, {}, dtype=dtype)
+    ...
 
 
+@_sampler
 def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Gamma samples with concentration ``a``; same numbers as `jax.random.gamma`.
 
@@ -248,9 +284,10 @@ def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
         >>> hax.random.gamma(jax.random.PRNGKey(0), X, hax.arange(X) + 1.0).axes
         (Axis(name='X', size=3),)
     """
-    return _sample("gamma", jax.random.gamma, key, shape, {"a": a}, dtype=dtype)
+    ...
 
 
+@_sampler
 def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> NamedArray:
     """Beta samples with parameters ``a`` and ``b``; same numbers as `jax.random.beta`.
 
@@ -260,9 +297,10 @@ def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> Named
         >>> bool(((x.array >= 0) & (x.array <= 1)).all())
         True
     """
-    return _sample("beta", jax.random.beta, key, shape, {"a": a, "b": b}, dtype=dtype)
+    ...
 
 
+@_sampler
 def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
     """Student's t samples with ``df`` degrees of freedom; same numbers as `jax.random.t`.
 
@@ -271,9 +309,10 @@ def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
         >>> hax.random.t(jax.random.PRNGKey(0), hax.Axis("X", 2), 3.0).shape
         {'X': 2}
     """
-    return _sample("t", jax.random.t, key, shape, {"df": df}, dtype=dtype)
+    ...
 
 
+@_sampler
 def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype: Any = float) -> NamedArray:
     """Weibull samples; same numbers as `jax.random.weibull_min`.
 
@@ -282,10 +321,10 @@ def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype
         >>> hax.random.weibull_min(jax.random.PRNGKey(0), hax.Axis("X", 2), 1.0, 2.0).shape
         {'X': 2}
     """
-    return _sample("weibull_min", jax.random.weibull_min, key, shape, {"scale": scale, "concentration": concentration},
-                   dtype=dtype)
+    ...
 
 
+@_sampler
 def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
     """Pareto samples with shape parameter ``b``; same numbers as `jax.random.pareto`.
 
@@ -294,9 +333,10 @@ def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
         >>> bool((hax.random.pareto(jax.random.PRNGKey(0), hax.Axis("X", 4), 3.0).array >= 1).all())
         True
     """
-    return _sample("pareto", jax.random.pareto, key, shape, {"b": b}, dtype=dtype)
+    ...
 
 
+@_sampler
 def loggamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Log-gamma samples with concentration ``a``; same numbers as `jax.random.loggamma`.
 
@@ -305,7 +345,7 @@ def loggamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArra
         >>> hax.random.loggamma(jax.random.PRNGKey(0), hax.Axis("X", 2), 0.5).shape
         {'X': 2}
     """
-    return _sample("loggamma", jax.random.loggamma, key, shape, {"a": a}, dtype=dtype)
+    ...
 
 
 def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float) -> NamedArray:
@@ -330,16 +370,6 @@ def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float)
 
 # --------------------------------------------------------------------------------------------------
 # functions of an array
-
-
-def _index(fn: str, arg: str, a: NamedArray, axis: AxisSelector) -> int:
-    name = axis.name if isinstance(axis, Axis) else axis
-    i = name_index(a.axes).get(name)
-    if i is None:
-        raise axis_not_found_error(name, a.axes, fn, arg)
-    if isinstance(axis, Axis) and a.axes[i].size != axis.size:
-        raise ValueError(f"{fn}: axis {axis} does not match {a.axes[i]} in {arg} with axes {_fmt(a.axes)}")
-    return i
 
 
 def _check_named(fn: str, arg: str, x: Any) -> None:
@@ -367,7 +397,7 @@ def choice(key: Any, shape: AxisSpec, a: NamedArray, axis: AxisSelector, replace
     """
     _check_named("choice", "a", a)
     axes = _axes("choice", shape)
-    i = _index("choice", "a", a, axis)
+    i = axis_position(a, axis, "choice", "a")
     rest = a.axes[:i] + a.axes[i + 1 :]
     clash = [x.name for x in rest if x.name in name_index(axes)]
     if clash:
@@ -402,7 +432,7 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
         (Axis(name='B', size=4),)
     """
     _check_named("categorical", "logits", logits)
-    i = _index("categorical", "logits", logits, axis)
+    i = axis_position(logits, axis, "categorical", "logits")
     cat = logits.axes[i]
     if shape is None:
         axes = logits.axes[:i] + logits.axes[i + 1 :]
@@ -433,5 +463,5 @@ def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool =
         [0, 1, 2, 3, 4]
     """
     _check_named("permutation", "x", x)
-    i = _index("permutation", "x", x, axis)
+    i = axis_position(x, axis, "permutation", "x")
     return _out(jax.random.permutation(key, x.array, axis=i, independent=independent), x.axes)

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._args import axis_position
 from ..axis import Axis, AxisSelector, axis_not_found_error, name_index
 from ..core import NamedArray
 from . import _indexing_exec as _x
@@ -250,18 +251,6 @@ def take(array: NamedArray, axis: AxisSelector, index: Any, *, mode: str | None 
     return _run_get(array, {axis: index}, "take", opts)
 
 
-def _resolve(array: NamedArray, axis: AxisSelector, fn: str, arg: str) -> int:
-    name = axis.name if isinstance(axis, Axis) else axis
-    if not isinstance(name, str):
-        raise TypeError(f"{fn}: {arg} must be an axis name or Axis, got {axis!r}")
-    i = name_index(array.axes).get(name)
-    if i is None:
-        raise axis_not_found_error(name, array.axes, fn, arg)
-    if isinstance(axis, Axis) and array.axes[i].size != axis.size:
-        raise ValueError(f"{fn}: {arg} {axis} does not match the array's axis {array.axes[i]}")
-    return i
-
-
 def _renamed(axes: tuple[Axis, ...], new: dict[int, Axis], fn: str) -> tuple[Axis, ...]:
     out = tuple(new.get(i, a) for i, a in enumerate(axes))
     if len(name_index(out)) != len(out):
@@ -306,7 +295,7 @@ def slice(  # noqa: A001
         return _slice_dict(array, starts, lengths)  # type: ignore[arg-type]
     if axis is None:
         raise TypeError("slice: give an axis (with start/length) or dicts of starts and lengths")
-    i = _resolve(array, axis, "slice", "axis")
+    i = axis_position(array, axis, "slice", "axis")
     ax = array.axes[i]
     if isinstance(new_axis, Axis):
         if length is not None and length != new_axis.size:
@@ -337,10 +326,10 @@ def slice(  # noqa: A001
 def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[Any, Any]) -> NamedArray:
     st: dict[int, Any] = {}
     for k, v in starts.items():
-        st[_resolve(array, k, "slice", "start")] = v
+        st[axis_position(array, k, "slice", "start")] = v
     ln: dict[int, Any] = {}
     for k, v in lengths.items():
-        ln[_resolve(array, k, "slice", "length")] = v
+        ln[axis_position(array, k, "slice", "length")] = v
     for i in st:
         if i not in ln:
             raise ValueError(f"slice: no length given for started axis {array.axes[i].name}; lengths: {dict(lengths)}")
@@ -405,7 +394,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         )
     st: dict[str, Any] = {}
     for k, v in start.items():
-        st[array.axes[_resolve(array, k, fn, "start")].name] = v
+        st[array.axes[axis_position(array, k, fn, "start")].name] = v
     batch: list[Axis] = []
     for nm, v in st.items():
         if isinstance(v, NamedArray):
