@@ -128,7 +128,8 @@ class dslice:
 
     def __init__(self, start: Any, length: int | Axis):
         self.start = start
-        self.size = int(getattr(length, "size", length))  # an int or an Axis
+        n: Any = length  # an Axis (duck-typed: no Axis import here) or an integer; a NumPy/JAX integer's .size is 1
+        self.size = int(n.size if hasattr(n, "name") else n)
 
     @staticmethod
     def block(idx: Any, size: int) -> dslice:

@@ -7,7 +7,8 @@ never imported, so it costs nothing on the eager path.
 
 Operators are declared as returning a NamedArray, the result whenever a NamedArray is involved (the exception:
 a 0-d NamedArray combined with a non-scalar plain array gives the plain result). Forwarded methods are the op
-functions themselves, so their signatures cannot drift; the generated reductions are spelled out.
+functions themselves, so their signatures cannot drift; only the reductions whose method form differs (``dtype``
+and ``ddof`` may be positional) are spelled out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .ops import broadcast, elementwise, indexing, linalg, reductions, shape
 
 if TYPE_CHECKING:
-    from .axis import AxisSelection, AxisSelector
+    from .axis import AxisSelection
     from .core import NamedArray
 
 __all__: list[str] = []
@@ -78,35 +79,29 @@ class NamedArrayMethods:
         self, axis: AxisSelection | None = None, dtype: Any = None, ddof: int = 0, *, where: Any = None
     ) -> NamedArray: ...
 
-    # generated reductions in haliax.ops.reductions
-    def max(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def min(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def amax(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def amin(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def nanmax(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def nanmin(self, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None) -> NamedArray: ...
-    def all(self, axis: AxisSelection | None = None, *, where: Any = None) -> NamedArray: ...
-    def any(self, axis: AxisSelection | None = None, *, where: Any = None) -> NamedArray: ...
-    def ptp(self, axis: AxisSelection | None = None, *, where: Any = None) -> NamedArray: ...
-    def nansum(self, axis: AxisSelection | None = None, *, where: Any = None, dtype: Any = None) -> NamedArray: ...
-    def nanmean(self, axis: AxisSelection | None = None, *, where: Any = None, dtype: Any = None) -> NamedArray: ...
-    def nanprod(self, axis: AxisSelection | None = None, *, where: Any = None, dtype: Any = None) -> NamedArray: ...
-    def nanstd(
-        self, axis: AxisSelection | None = None, *, where: Any = None, ddof: int = 0, dtype: Any = None
-    ) -> NamedArray: ...
-    def nanvar(
-        self, axis: AxisSelection | None = None, *, where: Any = None, ddof: int = 0, dtype: Any = None
-    ) -> NamedArray: ...
-    def argmax(self, axis: AxisSelector | None = None) -> NamedArray: ...
-    def argmin(self, axis: AxisSelector | None = None) -> NamedArray: ...
-    def nanargmax(self, axis: AxisSelector | None = None) -> NamedArray: ...
-    def nanargmin(self, axis: AxisSelector | None = None) -> NamedArray: ...
-    def cumsum(self, axis: AxisSelector | None = None, *, dtype: Any = None) -> Any: ...
-    def cumprod(self, axis: AxisSelector | None = None, *, dtype: Any = None) -> Any: ...
-    def nancumsum(self, axis: AxisSelector | None = None, *, dtype: Any = None) -> Any: ...
-    def nancumprod(self, axis: AxisSelector | None = None, *, dtype: Any = None) -> Any: ...
-
     # forwarded methods: the op functions themselves (bound with the array as first argument)
+    max = reductions.max
+    min = reductions.min
+    amax = reductions.amax
+    amin = reductions.amin
+    nanmax = reductions.nanmax
+    nanmin = reductions.nanmin
+    all = reductions.all
+    any = reductions.any
+    ptp = reductions.ptp
+    nansum = reductions.nansum
+    nanmean = reductions.nanmean
+    nanprod = reductions.nanprod
+    nanstd = reductions.nanstd
+    nanvar = reductions.nanvar
+    argmax = reductions.argmax
+    argmin = reductions.argmin
+    nanargmax = reductions.nanargmax
+    nanargmin = reductions.nanargmin
+    cumsum = reductions.cumsum
+    cumprod = reductions.cumprod
+    nancumsum = reductions.nancumsum
+    nancumprod = reductions.nancumprod
     sort = reductions.sort
     argsort = reductions.argsort
     top_k = reductions.top_k

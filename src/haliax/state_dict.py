@@ -140,7 +140,7 @@ def _dynamic_fields(mod: eqx.Module) -> list[dataclasses.Field[Any]]:
 
 
 def _key_map(mod: Any) -> Mapping[str, str | None]:
-    km = getattr(mod, "_state_dict_key_map", None)
+    km: Callable[[], Mapping[str, str | None]] | None = getattr(mod, "_state_dict_key_map", None)
     return km() if callable(km) else {}
 
 
@@ -240,7 +240,7 @@ def to_state_dict(tree: Any, prefix: str | None = None) -> StateDict:
             return _io.none_entry(prefix)
         return {_need_prefix(prefix, tree): tree.array}
     if isinstance(tree, eqx.Module):
-        method = getattr(tree, "to_state_dict", None)
+        method: Callable[[str | None], StateDict] | None = getattr(tree, "to_state_dict", None)
         if callable(method):
             return method(prefix)
         return default_eqx_module_to_state_dict(tree, prefix)
@@ -329,7 +329,7 @@ def _walk_from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = N
         value = _lookup_array(state_dict, prefix, tuple(a.size for a in tree.axes), f"axes {tree.axes}")
         return auto_sharded(NamedArray(jnp.asarray(value), tree.axes))  # type: ignore[return-value]
     if isinstance(tree, eqx.Module):
-        method = getattr(tree, "from_state_dict", None)
+        method: Callable[[StateDict, str | None], T] | None = getattr(tree, "from_state_dict", None)
         if callable(method):
             return method(state_dict, prefix)
         return default_eqx_module_from_state_dict(tree, state_dict, prefix)
@@ -341,9 +341,8 @@ def _walk_from_state_dict(tree: T, state_dict: StateDict, prefix: str | None = N
             return type(tree)(*items)  # type: ignore[return-value]
         return type(tree)(items)  # type: ignore[return-value]
     if isinstance(tree, Mapping):
-        return type(tree)(  # type: ignore[call-arg]
-            {k: _walk_from_state_dict(x, state_dict, with_prefix(prefix, str(k))) for k, x in tree.items()}
-        )
+        entries = {k: _walk_from_state_dict(x, state_dict, with_prefix(prefix, str(k))) for k, x in tree.items()}
+        return type(tree)(entries)  # type: ignore[call-arg]
     if _is_array_like(tree):
         value = _lookup_array(state_dict, prefix, tuple(tree.shape), "an array")  # type: ignore[attr-defined]
         return jnp.asarray(value)  # type: ignore[return-value]

@@ -328,7 +328,7 @@ def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = N
         return NamedArray(jax.nn.one_hot(x.array, class_axis.size, dtype=dtype), x.axes + (class_axis,))
     if isinstance(x, bool) or not isinstance(x, int):
         shape = getattr(x, "shape", None)
-        if shape is None or len(shape) != 0:
+        if isinstance(x, bool) or shape is None or len(shape) != 0:  # a Python bool has no shape either
             raise TypeError(f"one_hot expects a scalar integer or NamedArray, got {type(x).__name__} {shape}")
         if not (jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.bool_)):
             raise TypeError(f"one_hot expects an integer or bool scalar, got dtype {x.dtype}")

@@ -303,7 +303,7 @@ def _jax(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays:
     if bias is not None:
         bias = jnp.maximum(bias, MASK_VALUE)
     args = (jnp.swapaxes(q, 1, 2), k[:, :, None, :], v[:, :, None, :])
-    kw = dict(bias=bias, mask=mask, scale=1.0, is_causal=causal,
+    kw: dict[str, Any] = dict(bias=bias, mask=mask, scale=1.0, is_causal=causal,
               local_window_size=(window - 1, 0) if window is not None else None)
     out = None
     if cudnn:

@@ -529,10 +529,11 @@ def forgetful_causal_mask(KPos: Axis, mask_prob: float, sample_prob: bool = True
         return NamedArray(jnp.ones((KPos.size,), dtype=bool), (KPos,))
     if isinstance(mask_prob, (int, float)) and mask_prob == 1:
         return zeroth
+    drop_prob: float | jax.Array = mask_prob
     if sample_prob:
         key, subkey = jax.random.split(key)
-        mask_prob = jax.random.uniform(subkey, shape=(), minval=0, maxval=mask_prob)
-    base = NamedArray(jax.random.bernoulli(key, 1 - mask_prob, (KPos.size,)), (KPos,))
+        drop_prob = jax.random.uniform(subkey, shape=(), minval=0, maxval=mask_prob)
+    base = NamedArray(jax.random.bernoulli(key, 1 - drop_prob, (KPos.size,)), (KPos,))
     return base | zeroth
 
 

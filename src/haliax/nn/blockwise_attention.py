@@ -19,13 +19,13 @@ below the bias cut-off -1e9) returns the mean of the values, as the dense path's
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ._helpers import custom_vjp
 from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, is_positional_plan, key_range, query_range
 
 __all__: list[str] = []
@@ -215,7 +215,7 @@ def _dense_bwd(cfg: Any, res: Any, dout: jax.Array) -> Any:
     return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype), dbias, tuple(None for _ in arrays)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+@custom_vjp(nondiff_argnums=(0,))
 def _dense_vjp(cfg: Any, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> jax.Array:
     plan, precision, _, bs = cfg
     return _dense_out(cfg, dense_weights(q, k, bias, plan, arrays, precision, None, bs), v, q.shape)
@@ -399,7 +399,7 @@ def _backward(cfg: BlockwiseConfig, res: Any, dout: jax.Array) -> Any:
     return dq, dk.astype(k.dtype), dv.astype(v.dtype), dbias, tuple(None for _ in arrays)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+@custom_vjp(nondiff_argnums=(0,))
 def _attention(cfg: BlockwiseConfig, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> jax.Array:
     return _forward(cfg, q, k, v, bias, arrays)[0]
 

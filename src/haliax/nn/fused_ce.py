@@ -6,16 +6,17 @@ logits in the backward pass, so neither pass holds a ``[tokens, Vocab]`` array.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
 from ..core import NamedArray
 from ..util import UNSPECIFIED
+from ._helpers import custom_vjp
 
 __all__ = ["fused_cross_entropy_loss", "fused_cross_entropy_loss_and_log_normalizers"]
 
@@ -43,7 +44,7 @@ def _block_logits(x: jax.Array, w: jax.Array, vax: int, read: jax.Array, block: 
     return logits, wb
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+@custom_vjp(nondiff_argnums=(3, 4))
 def _fused_stats(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     return _fused_fwd(x, w, y, vax, block)[0]
 
@@ -195,7 +196,7 @@ def fused_cross_entropy_loss_and_log_normalizers(
         extra = [a for i, a in enumerate(embeddings.axes) if i not in t_pos and i not in e_pos]
         raise ValueError(f"{fn}: embeddings has axes {extra} that are neither Embed nor in the targets {targets.axes}")
     V = unembed_weight.axes[v_pos].size
-    if not isinstance(targets.array, jax.core.Tracer):
+    if not isinstance(targets.array, Tracer):
         ids = np.asarray(targets.array)
         if ids.size and (ids.min() < 0 or ids.max() >= V):
             raise ValueError(

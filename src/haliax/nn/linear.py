@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import equinox as eqx
@@ -40,17 +39,21 @@ _OUT = "__OUT__"
 _IN = "__IN__"
 
 
-@functools.lru_cache(maxsize=1024)
-def _cached_active_scale(cls: type[AbstractLinearReparam], In: Any, Out: Any) -> float:
-    return cls(In, Out).active_scale
+_ACTIVE_SCALES: dict[tuple[Any, ...], float] = {}
 
 
 def _active_scale(cls: type[AbstractLinearReparam], In: AxisSpec, Out: AxisSpec) -> float:
     """``cls(In, Out).active_scale``, cached: building the reparam Module costs more than an eager matmul."""
+    key = (cls, In, Out)
     try:
-        return _cached_active_scale(cls, In, Out)
+        scale = _ACTIVE_SCALES.get(key)
     except TypeError:  # an unhashable spec (a shape dict)
         return cls(In, Out).active_scale
+    if scale is None:
+        if len(_ACTIVE_SCALES) >= 1024:
+            _ACTIVE_SCALES.clear()
+        scale = _ACTIVE_SCALES[key] = cls(In, Out).active_scale
+    return scale
 
 
 def _effective_weight(layer: Linear) -> NamedArray:
@@ -141,8 +144,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         joint = concat_axes(Out, In) if out_first else concat_axes(In, Out)
         weight = truncated_normal_init(key, joint, init_scale * reparam_cls.init_scale(In, Out))
         bias = zeros(Out) if use_bias else None
-        if dot_general is None:
-            dot_general = DotGeneralOp.default()
+        if dot_general is None:  # the field's default factory: DotGeneralOp.default()
+            return Linear(weight, bias, In, Out, _reparam_cls=reparam_cls)
         return Linear(weight, bias, In, Out, dot_general=dot_general, _reparam_cls=reparam_cls)
 
     def _effective_weight(self) -> NamedArray:

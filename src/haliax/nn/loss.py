@@ -9,11 +9,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import AxisSelection, AxisSelector, axis_not_found_error
+from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..ops.linalg import dot
-from ..ops.reductions import mean as _hax_mean  # type: ignore[attr-defined]
+from ..ops.reductions import mean as _hax_mean
 from ..util import UNSPECIFIED, Unspecified
 from .activations import _compute_dtype, logsumexp
 
@@ -29,7 +29,7 @@ __all__ = [
 def _check_axis(fn: str, arg: str, x: NamedArray, Label: AxisSelector) -> None:
     if not isinstance(x, NamedArray):
         raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")
-    name = Label.name if hasattr(Label, "name") else Label
+    name = Label.name if isinstance(Label, Axis) else Label
     if x._lookup(name) is None:  # noqa: SLF001 - the shared cached lookup
         raise axis_not_found_error(name, x.axes, fn, arg)
     x._lookup(Label)  # size check for an Axis selector (RuntimeError on mismatch)  # noqa: SLF001
