@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self, cast
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .._args import pad_pair
 from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, name_index
 from ..core import NamedArray
 from ..partitioning import auto_sharded
@@ -93,15 +94,10 @@ def _parse_padding(padding: Padding, n: int, fn: str) -> str | tuple[tuple[int, 
         items = items * n
     if len(items) != n:
         raise ValueError(f"{fn}: Expected {n} elements for padding, got {len(items)}: {padding!r}")
-    out = []
-    for p in items:
-        if isinstance(p, int) and not isinstance(p, bool):
-            out.append((p, p))
-        elif isinstance(p, Sequence) and len(p) == 2 and all(isinstance(q, int) for q in p):
-            out.append((int(p[0]), int(p[1])))
-        else:
-            raise ValueError(f"{fn}: Invalid padding spec: {padding!r} (entries must be ints or (low, high) pairs)")
-    return tuple(out)
+    pairs = tuple(pad_pair(p) for p in items)
+    if None in pairs:
+        raise ValueError(f"{fn}: Invalid padding spec: {padding!r} (entries must be ints or (low, high) pairs)")
+    return cast(tuple[tuple[int, int], ...], pairs)
 
 
 def _parse_spatial(Spatial: AxisSelection, fn: str) -> _ShapeDict:
@@ -162,8 +158,7 @@ class _ConvPlan(NamedTuple):
     batch_shape: tuple[int, ...]
     lhs_spec: tuple[int, ...]  # (batch dim, feature dim, *spatial dims in Spatial order)
     pads: tuple[tuple[int, int], ...]
-    groups: int
-    conv_kwargs: tuple[tuple[str, Any], ...]
+    conv_kwargs: tuple[tuple[str, Any], ...]  # window_strides, dilations, feature_group_count
 
 
 @functools.partial(jax.jit, static_argnums=3, inline=True)
@@ -177,9 +172,7 @@ def _conv_kernel(x: jax.Array, w: jax.Array, b: jax.Array | None, plan: _ConvPla
         dtype = jnp.result_type(dtype, jnp.float32)
     x, w = x.astype(dtype), w.astype(dtype)
     dn = lax.ConvDimensionNumbers(lhs_spec=plan.lhs_spec, rhs_spec=tuple(range(w.ndim)), out_spec=plan.lhs_spec)
-    y = lax.conv_general_dilated(
-        x, w, padding=plan.pads, feature_group_count=plan.groups, dimension_numbers=dn, **dict(plan.conv_kwargs)
-    )
+    y = lax.conv_general_dilated(x, w, padding=plan.pads, dimension_numbers=dn, **dict(plan.conv_kwargs))
     if b is not None:
         b_shape = [1] * y.ndim
         b_shape[plan.lhs_spec[1]] = b.shape[0]
@@ -201,6 +194,44 @@ class _ConvBase(ModuleWithStateDictSerialization):
     Out: Axis = eqx.field(static=True)
     weight: NamedArray
     bias: NamedArray | None
+    kernel_size: tuple[int, ...] = eqx.field(static=True)
+    stride: tuple[int, ...] = eqx.field(static=True)
+    padding: str | tuple[tuple[int, int], ...] = eqx.field(static=True)
+    # then `dilation` and `groups` (and, in between, ConvTranspose's `output_padding`), declared by the subclasses
+
+    @classmethod
+    def _build(
+        cls,
+        fn: str,
+        Spatial: AxisSelection,
+        In: Axis,
+        Out: Axis,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int],
+        padding: Padding,
+        dilation: int | Sequence[int],
+        groups: int,
+        use_bias: bool,
+        key: jax.Array,
+        output_padding: int | Sequence[int] | None = None,
+    ) -> Self:
+        """``init`` of both subclasses: check and normalise the arguments, draw the parameters (as Equinox does).
+        ``output_padding`` is ConvTranspose's only (None for Conv)."""
+        sp = _parse_spatial(Spatial, fn)
+        n = len(sp)
+        _check_channels(sp, In, Out, groups, fn)
+        fields: dict[str, Any] = {"Spatial": sp, "In": In, "Out": Out, "groups": groups}
+        for name, v in (("kernel_size", kernel_size), ("stride", stride), ("output_padding", output_padding),
+                        ("dilation", dilation)):
+            if v is not None:
+                fields[name] = _ntuple(v, n, name, fn)
+        for name in ("kernel_size", "stride", "dilation"):
+            _positive(fields[name], name, fn)
+        if output_padding is not None:
+            _positive(fields["output_padding"], "output_padding", fn, minimum=0)
+        fields["padding"] = _parse_padding(padding, n, fn)
+        fields["weight"], fields["bias"] = _init_params(sp, In, Out, fields["kernel_size"], groups, use_bias, key)
+        return cls(**fields)
 
     @property
     def _fn(self) -> str:
@@ -247,23 +278,22 @@ class _ConvBase(ModuleWithStateDictSerialization):
             )
         return in_pos, sp_pos
 
-    def _apply(
-        self,
-        inputs: NamedArray,
-        pads: Sequence[tuple[int, int]],
-        out_sizes: Sequence[int],
-        kernel_size: tuple[int, ...],
-        groups: int,
-        **conv_kwargs: Any,
-    ) -> NamedArray:
-        """Run one ``lax.conv_general_dilated`` with the batch axes flattened; restore the input order."""
+    def _geometry(self, sizes: list[int]) -> tuple[tuple[tuple[int, int], ...], list[int], dict[str, Any]]:
+        """For the spatial input sizes: the explicit pads, the output sizes and the other keyword arguments of
+        ``lax.conv_general_dilated``. Defined by each subclass."""
+        raise NotImplementedError
+
+    def _apply(self, inputs: NamedArray) -> NamedArray:
+        """Check the inputs, run one ``lax.conv_general_dilated`` with the batch axes flattened, restore the
+        input order."""
         in_pos, sp_pos = self._validate(inputs)
         axes = inputs.axes
+        pads, out_sizes, conv_kwargs = self._geometry([axes[p].size for p in sp_pos])
         for n, o in zip(self.Spatial, out_sizes):
             if o < 1:
                 raise ValueError(
                     f"{self._fn}: the kernel (with dilation) is larger than the padded input along spatial axis "
-                    f"{n!r} (inputs {tuple(str(a) for a in axes)}, kernel_size={kernel_size}, padding={pads}): "
+                    f"{n!r} (inputs {tuple(str(a) for a in axes)}, kernel_size={self.kernel_size}, padding={pads}): "
                     f"the output would have size {o}"
                 )
         channel_like = set(sp_pos) | {in_pos}
@@ -279,8 +309,7 @@ class _ConvBase(ModuleWithStateDictSerialization):
             flat_shape=(math.prod(batch_shape),) + tuple(axes[i].size for i in rest_pos),
             batch_shape=batch_shape,
             lhs_spec=(0, where[in_pos]) + tuple(where[p] for p in sp_pos),
-            pads=tuple(tuple(p) for p in pads),  # type: ignore[misc]
-            groups=groups,
+            pads=pads,
             conv_kwargs=tuple(sorted(conv_kwargs.items())),
         )
         b = self.bias.array if self.bias is not None else None
@@ -318,9 +347,6 @@ class Conv(_ConvBase):
         {'h': 4, 'batch': 2, 'w': 3, 'o': 4}
     """
 
-    kernel_size: tuple[int, ...] = eqx.field(static=True)
-    stride: tuple[int, ...] = eqx.field(static=True)
-    padding: str | tuple[tuple[int, int], ...] = eqx.field(static=True)
     dilation: tuple[int, ...] = eqx.field(static=True)
     groups: int = eqx.field(static=True)
 
@@ -363,24 +389,22 @@ class Conv(_ConvBase):
             >>> [str(a) for a in conv.weight.axes]
             ['o(6)', 'c(2)', 't(3)']
         """
-        fn = "Conv.init"
-        sp = _parse_spatial(Spatial, fn)
-        n = len(sp)
-        _check_channels(sp, In, Out, groups, fn)
-        kernel_size = _ntuple(kernel_size, n, "kernel_size", fn)
-        stride = _ntuple(stride, n, "stride", fn)
-        dilation = _ntuple(dilation, n, "dilation", fn)
-        for name, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-            _positive(v, name, fn)
-        pad = _parse_padding(padding, n, fn)
-        weight, bias = _init_params(sp, In, Out, kernel_size, groups, use_bias, key)
-        return Conv(sp, In, Out, weight, bias, kernel_size, stride, pad, dilation, groups)
+        return Conv._build("Conv.init", Spatial, In, Out, kernel_size, stride, padding, dilation, groups, use_bias, key)
 
     def _pads(self, sizes: Sequence[int]) -> tuple[tuple[int, int], ...]:
         if isinstance(self.padding, str):
             window = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
             return tuple((lo, hi) for lo, hi in lax.padtype_to_pads(tuple(sizes), window, self.stride, self.padding))
         return self.padding
+
+    def _geometry(self, sizes: list[int]) -> tuple[tuple[tuple[int, int], ...], list[int], dict[str, Any]]:
+        pads = self._pads(sizes)
+        out_sizes = [
+            (n + lo + hi - d * (k - 1) - 1) // s + 1 if n + lo + hi >= d * (k - 1) + 1 else 0
+            for n, (lo, hi), k, s, d in zip(sizes, pads, self.kernel_size, self.stride, self.dilation)
+        ]
+        kwargs = dict(window_strides=self.stride, rhs_dilation=self.dilation, feature_group_count=self.groups)
+        return pads, out_sizes, kwargs
 
     def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:
         """Convolve `inputs` (the key is ignored).
@@ -399,22 +423,7 @@ class Conv(_ConvBase):
             {'o': 3, 't': 5}
         """
         del key
-        self._validate(inputs)
-        sizes = [inputs.axis_size(n) for n in self.Spatial]
-        pads = self._pads(sizes)
-        out_sizes = [
-            (n + lo + hi - d * (k - 1) - 1) // s + 1 if n + lo + hi >= d * (k - 1) + 1 else 0
-            for n, (lo, hi), k, s, d in zip(sizes, pads, self.kernel_size, self.stride, self.dilation)
-        ]
-        return self._apply(
-            inputs,
-            pads,
-            out_sizes,
-            self.kernel_size,
-            self.groups,
-            window_strides=self.stride,
-            rhs_dilation=self.dilation,
-        )
+        return self._apply(inputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -440,9 +449,6 @@ class ConvTranspose(_ConvBase):
         {'batch': 2, 'o': 2, 'h': 18, 'w': 8}
     """
 
-    kernel_size: tuple[int, ...] = eqx.field(static=True)
-    stride: tuple[int, ...] = eqx.field(static=True)
-    padding: str | tuple[tuple[int, int], ...] = eqx.field(static=True)
     output_padding: tuple[int, ...] = eqx.field(static=True)
     dilation: tuple[int, ...] = eqx.field(static=True)
     groups: int = eqx.field(static=True)
@@ -489,24 +495,14 @@ class ConvTranspose(_ConvBase):
             >>> m(hax.ones({"c": 2, "t": 5})).shape
             {'o': 3, 't': 12}
         """
-        fn = "ConvTranspose.init"
-        sp = _parse_spatial(Spatial, fn)
-        n = len(sp)
-        _check_channels(sp, In, Out, groups, fn)
-        kernel_size = _ntuple(kernel_size, n, "kernel_size", fn)
-        stride = _ntuple(stride, n, "stride", fn)
-        output_padding = _ntuple(output_padding, n, "output_padding", fn)
-        dilation = _ntuple(dilation, n, "dilation", fn)
-        for name, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-            _positive(v, name, fn)
-        _positive(output_padding, "output_padding", fn, minimum=0)
-        pad = _parse_padding(padding, n, fn)
-        weight, bias = _init_params(sp, In, Out, kernel_size, groups, use_bias, key)
-        return ConvTranspose(sp, In, Out, weight, bias, kernel_size, stride, pad, output_padding, dilation, groups)
+        return ConvTranspose._build(
+            "ConvTranspose.init", Spatial, In, Out, kernel_size, stride, padding, dilation, groups, use_bias, key,
+            output_padding,
+        )
 
-    def _transposed_pads(self) -> tuple[tuple[int, int], ...]:
-        """Padding of the equivalent dilated-input convolution (Relationship 14 of arXiv:1603.07285)."""
-        out = []
+    def _geometry(self, sizes: list[int]) -> tuple[tuple[tuple[int, int], ...], list[int], dict[str, Any]]:
+        """A dilated-input convolution; its padding per Relationship 14 of arXiv:1603.07285."""
+        pads = []
         for i, (k, s, a, d) in enumerate(zip(self.kernel_size, self.stride, self.output_padding, self.dilation)):
             if isinstance(self.padding, str):  # "SAME" / "SAME_LOWER", as Equinox resolves them
                 total = d * (k - 1) - s + a + 1
@@ -516,8 +512,14 @@ class ConvTranspose(_ConvBase):
                 hi = total - lo
             else:
                 lo, hi = self.padding[i]
-            out.append((d * (k - 1) - lo, d * (k - 1) - hi + a))
-        return tuple(out)
+            pads.append((d * (k - 1) - lo, d * (k - 1) - hi + a))
+        out_sizes = [
+            (n - 1) * s + 1 + lo + hi - d * (k - 1)
+            for n, (lo, hi), k, s, d in zip(sizes, pads, self.kernel_size, self.stride, self.dilation)
+        ]
+        kwargs = dict(window_strides=(1,) * len(sizes), lhs_dilation=self.stride, rhs_dilation=self.dilation,
+                      feature_group_count=self.groups)
+        return tuple(pads), out_sizes, kwargs
 
     def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:
         """Apply the transposed convolution (the key is ignored).
@@ -535,19 +537,4 @@ class ConvTranspose(_ConvBase):
             {'t': 6, 'o': 1}
         """
         del key
-        self._validate(inputs)
-        pads = self._transposed_pads()
-        out_sizes = [
-            (inputs.axis_size(n) - 1) * s + 1 + lo + hi - d * (k - 1)
-            for n, (lo, hi), k, s, d in zip(self.Spatial, pads, self.kernel_size, self.stride, self.dilation)
-        ]
-        return self._apply(
-            inputs,
-            pads,
-            out_sizes,
-            self.kernel_size,
-            self.groups,
-            window_strides=(1,) * len(self.Spatial),
-            lhs_dilation=self.stride,
-            rhs_dilation=self.dilation,
-        )
+        return self._apply(inputs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +20,7 @@ import numpy as np
 from jax import lax
 from jax.core import Tracer
 
+from .._args import pad_pair
 from ..axis import Axis, AxisSpec, axis_not_found_error, name_index
 from ..core import NamedArray
 from ..partitioning import auto_sharded
@@ -100,8 +101,8 @@ def _resolve_padding(
     if isinstance(padding, str):
         p = padding.upper()
         if p == "SAME":
-            pads = [tuple(q) for q in lax.padtype_to_pads(tuple(sizes), tuple(window), tuple(stride), "SAME")]
-            return pads, [0] * n  # type: ignore[return-value]
+            pads = [(lo, hi) for lo, hi in lax.padtype_to_pads(tuple(sizes), tuple(window), tuple(stride), "SAME")]
+            return pads, [0] * n
         if p != "VALID":
             raise ValueError(f"{fn}: Invalid padding {padding!r}: strings must be 'SAME' or 'VALID'")
         pads = [(0, 0)] * n
@@ -110,14 +111,10 @@ def _resolve_padding(
     elif isinstance(padding, Sequence):
         if len(padding) != n:
             raise ValueError(f"{fn}: len(Window) ({n}) != len(padding) ({len(padding)}): {padding!r}")
-        pads = []
-        for q in padding:
-            if isinstance(q, int) and not isinstance(q, bool):
-                pads.append((q, q))
-            elif isinstance(q, Sequence) and len(q) == 2 and all(isinstance(v, int) for v in q):
-                pads.append((int(q[0]), int(q[1])))
-            else:
-                raise ValueError(f"{fn}: padding entries must be ints or (low, high) pairs, got {padding!r}")
+        pairs = [pad_pair(q) for q in padding]
+        if None in pairs:
+            raise ValueError(f"{fn}: padding entries must be ints or (low, high) pairs, got {padding!r}")
+        pads = cast(list[tuple[int, int]], pairs)
     else:
         raise ValueError(f"{fn}: Invalid padding {padding!r}")
     extra = [0] * n
@@ -133,6 +130,16 @@ def _resolve_padding(
     return pads, extra
 
 
+class _PoolPlan(NamedTuple):
+    """The static description of one pooling call (hashable: the jit cache key)."""
+
+    pos: tuple[int, ...]
+    window: tuple[int, ...]
+    strides: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    extra: tuple[int, ...]
+
+
 def _setup(
     Window: AxisSpec,
     inputs: NamedArray,
@@ -140,7 +147,7 @@ def _setup(
     padding: Padding,
     use_ceil: bool,
     fn: str,
-) -> tuple[list[int], list[int], list[int], list[tuple[int, int]], list[int]]:
+) -> _PoolPlan:
     """Positions, window sizes, strides, explicit pads and ceil extras, with the size check done."""
     win = _window_axes(Window, fn)
     pos = _positions(inputs, win, fn)
@@ -154,21 +161,7 @@ def _setup(
                 f"{fn}: window {a} is larger than the padded input along {a.name!r} "
                 f"(size {n}, padding {(lo, hi)}; inputs {tuple(str(x) for x in inputs.axes)})"
             )
-    return pos, window, strides, pads, extra
-
-
-class _PoolPlan(NamedTuple):
-    """The static description of one pooling call (hashable: the jit cache key)."""
-
-    pos: tuple[int, ...]
-    window: tuple[int, ...]
-    strides: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    extra: tuple[int, ...]
-
-
-def _plan(pos: Any, window: Any, strides: Any, pads: Any, extra: Any) -> _PoolPlan:
-    return _PoolPlan(tuple(pos), tuple(window), tuple(strides), tuple(tuple(p) for p in pads), tuple(extra))
+    return _PoolPlan(tuple(pos), tuple(window), tuple(strides), tuple(pads), tuple(extra))
 
 
 def _reduce(
@@ -250,22 +243,23 @@ def pool(
         >>> pool(hax.Axis("t", 2), x, 0, jax.lax.add, stride=2).tolist()
         [1, 5, 9]
     """
-    fn = "pool"
-    pos, window, strides, pads, extra = _setup(Window, inputs, stride, padding, use_ceil, fn)
-    return _wrap(inputs, pos, _reduce(inputs.array, pos, window, strides, pads, extra, init, reduce_fn))
+    plan = _setup(Window, inputs, stride, padding, use_ceil, "pool")
+    return _wrap(inputs, plan.pos, _reduce(inputs.array, *plan, init, reduce_fn))
 
 
-def _extreme_pool(
+def _window_pool(
+    kernel: Callable[[jax.Array, _PoolPlan, bool], jax.Array],
+    option: bool,
     Window: AxisSpec,
     inputs: NamedArray,
     stride: int | Sequence[int] | None,
     padding: Padding,
     use_ceil: bool,
-    largest: bool,
     fn: str,
 ) -> NamedArray:
-    plan = _plan(*_setup(Window, inputs, stride, padding, use_ceil, fn))
-    return _wrap(inputs, plan.pos, _extreme_kernel(inputs.array, plan, largest))
+    """`max_pool`/`min_pool`/`mean_pool`: plan the call, run the jitted ``kernel(x, plan, option)``, name the result."""
+    plan = _setup(Window, inputs, stride, padding, use_ceil, fn)
+    return _wrap(inputs, plan.pos, kernel(inputs.array, plan, option))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2), inline=True)
@@ -301,7 +295,7 @@ def max_pool(
         >>> hnn.max_pool(hax.Axis("D", 3), x, stride=(3,), padding=0, use_ceil=True).tolist()
         [2, 5, 8, 11, 13]
     """
-    return _extreme_pool(Window, inputs, stride, padding, use_ceil, True, "max_pool")
+    return _window_pool(_extreme_kernel, True, Window, inputs, stride, padding, use_ceil, "max_pool")
 
 
 def min_pool(
@@ -331,7 +325,7 @@ def min_pool(
         >>> hnn.min_pool(hax.Axis("D", 2), x, stride=2, padding="SAME").tolist()
         [0, 2, 4, 6]
     """
-    return _extreme_pool(Window, inputs, stride, padding, use_ceil, False, "min_pool")
+    return _window_pool(_extreme_kernel, False, Window, inputs, stride, padding, use_ceil, "min_pool")
 
 
 def _window_counts(size: int, k: int, s: int, lo: int, hi: int, extra: int, include_pad: bool) -> np.ndarray:
@@ -394,8 +388,7 @@ def mean_pool(
         >>> hnn.mean_pool(hax.Axis("D", 3), x, stride=3, padding="SAME").tolist()
         [1.0, 4.0, 7.0, 10.0, 12.5]
     """
-    plan = _plan(*_setup(Window, inputs, stride, padding, use_ceil, "mean_pool"))
-    return _wrap(inputs, plan.pos, _mean_kernel(inputs.array, plan, count_include_pad))
+    return _window_pool(_mean_kernel, count_include_pad, Window, inputs, stride, padding, use_ceil, "mean_pool")
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2), inline=True)
