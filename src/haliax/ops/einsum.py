@@ -2,7 +2,8 @@
 
 The equation is parsed once (cached by the string, see `haliax.ops._parse`) and the resulting plan (a
 positional einsum subscript plus the output axes) is cached by the equation, the input axes and the aliases.
-The contraction itself is `jax.numpy.einsum` with a pluggable ``_dot_general``, like `haliax.dot`.
+The contraction is dispatched exactly as `haliax.dot` does it (`haliax.ops.linalg.contraction_fn`): a cached, jitted
+`jax.numpy.einsum` with a pluggable ``_dot_general``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from ..axis import Axis, axis_not_found_error, closest_name, rearrange_for_partial_order
 from ..core import NamedArray
@@ -28,7 +28,7 @@ from ._parse import (
     normalize_bindings,
     parse_expression,
 )
-from .linalg import contraction_plan
+from .linalg import contraction_fn, contraction_plan, run_contraction
 
 __all__ = ["einsum"]
 
@@ -207,15 +207,6 @@ class _Planner:
         return _Plan(f"{lhs}->{rhs}", out_axes)
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "precision", "preferred_element_type", "dot_general"), inline=True)
-def _jit_einsum(*arrays: Any, spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> jax.Array:
-    # One dispatch when called eagerly (jnp.einsum would redo its contraction-path search on every call);
-    # inlined when traced, so the lowered program is exactly jnp.einsum's.
-    return jnp.einsum(
-        spec, *arrays, precision=precision, preferred_element_type=preferred_element_type, _dot_general=dot_general
-    )
-
-
 @functools.lru_cache(maxsize=2048)
 def _einsum_plan(equation: str, axes_list: tuple[tuple[Axis, ...], ...], aliases: tuple[Any, ...]) -> _Plan:
     return _Planner(equation, axes_list, aliases).plan()
@@ -272,12 +263,6 @@ def einsum(
     if plan.spec is None:
         out = arrays[0].array
     else:
-        with jax.named_scope(f"einsum {plan.spec}"):
-            out = _jit_einsum(
-                *(a.array for a in arrays),
-                spec=plan.spec,
-                precision=precision,
-                preferred_element_type=preferred_element_type,
-                dot_general=_dot_general,
-            )
+        fn = contraction_fn(plan.spec, precision, preferred_element_type, _dot_general)
+        out = run_contraction(fn, [a.array for a in arrays], f"einsum {plan.spec}")
     return auto_sharded(NamedArray(out, plan.out_axes))

@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.core import Tracer
 
 from ..axis import Axis, AxisSelection, AxisSelector, rearrange_for_partial_order
 from ..core import NamedArray, _unchecked
@@ -89,16 +90,10 @@ def contraction_plan(
 
 
 _FAST_PLANS: dict[Any, Any] = {}
-_Tracer = jax.core.Tracer
 
 
 @functools.lru_cache(maxsize=4096)
 def _contractor(spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> Callable[..., Any]:
-    """A jitted ``jnp.einsum`` for one spec and set of options, taking only the arrays (positionally).
-
-    Jitted so that an eager `dot` is one dispatch (``jnp.einsum`` re-runs opt_einsum's path search on every
-    eager call), and inlined when traced, so the traced program is what ``jnp.einsum`` would give."""
-
     def contract(*arrays: Any) -> jax.Array:
         return jnp.einsum(
             spec,
@@ -111,23 +106,57 @@ def _contractor(spec: str, precision: Any, preferred_element_type: Any, dot_gene
     return jax.jit(contract, inline=True)
 
 
+def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> Callable[..., Any]:
+    """The function contracting arrays (positional) per the einsum ``spec``; shared by `dot` and `einsum`.
+
+    A jitted ``jnp.einsum``, cached per spec and options, so that an eager call is one dispatch (``jnp.einsum``
+    re-runs opt_einsum's path search on every eager call) and, inlined when traced, the program is exactly
+    ``jnp.einsum``'s. An unhashable ``dot_general`` (e.g. a Module holding arrays) cannot be a static argument:
+    then the contraction calls it pairwise (`_contract_pairwise`), without jit or caching.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from haliax.ops.linalg import contraction_fn
+        >>> f = contraction_fn("ab,bc->ac", None, None, jax.lax.dot_general)
+        >>> f(jnp.ones((2, 3)), jnp.ones((3, 4))).shape
+        (2, 4)
+    """
+    if isinstance(precision, list):
+        precision = tuple(precision)
+    try:
+        return _contractor(spec, precision, preferred_element_type, dot_general)
+    except TypeError:
+        return functools.partial(
+            _contract_pairwise, spec, precision=precision, preferred_element_type=preferred_element_type,
+            dot_general=dot_general,
+        )
+
+
+def run_contraction(fn: Callable[..., Any], raws: Sequence[Any], scope: str) -> jax.Array:
+    """``fn(*raws)``, inside the named scope ``scope`` when tracing (eagerly the scope would only cost time).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from haliax.ops.linalg import run_contraction
+        >>> float(run_contraction(jnp.dot, [jnp.ones(3), jnp.ones(3)], "contract a ->"))
+        3.0
+    """
+    if any([isinstance(r, Tracer) for r in raws]):
+        with jax.named_scope(scope):
+            return fn(*raws)
+    return fn(*raws)
+
+
 def _slow_plan(
     axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
-) -> tuple[tuple[Axis, ...], str | None, Callable[..., Any] | None]:
+) -> tuple[tuple[Axis, ...], tuple[str, Callable[..., Any]] | None]:
     contract = None if axis is None else _sel_names(axis)
     order = None if out_axes is None else tuple(out_axes)
     spec, result_axes, scope = contraction_plan(axes_list, contract, order)
     lhs, rhs = spec.split("->")
     if lhs == rhs:
-        return result_axes, None, None
-    try:
-        return result_axes, scope, _contractor(spec, *options)
-    except TypeError:  # an unhashable dot_general (e.g. a Module holding arrays): no jit, no caching
-        precision, preferred_element_type, dot_general = options
-        return result_axes, scope, functools.partial(
-            _contract_pairwise, spec, precision=precision, preferred_element_type=preferred_element_type,
-            dot_general=dot_general,
-        )
+        return result_axes, None
+    return result_axes, (scope, contraction_fn(spec, *options))
 
 
 def _contract_pairwise(
@@ -170,9 +199,8 @@ def _contract_pairwise(
 
 def _plan(
     axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
-) -> tuple[tuple[Axis, ...], str | None, Callable[..., Any] | None]:
-    """(result axes, named scope, jitted contraction); scope and function are None when there is nothing to
-    do. Fast path keyed by the identity of the axes tuples (held in the entry, so the ids stay valid), which
+) -> tuple[tuple[Axis, ...], tuple[str, Callable[..., Any]] | None]:
+    """(result axes, (named scope, contraction function)); the pair is None when there is nothing to do. Fast path keyed by the identity of the axes tuples (held in the entry, so the ids stay valid), which
     skips hashing every Axis."""
     try:
         key = (*map(id, axes_list), axis, out_axes, *options)
@@ -241,15 +269,11 @@ def dot(
         axes_list = tuple([a.axes for a in arrays])
     if isinstance(precision, list):
         precision = tuple(precision)
-    result_axes, scope, fn = _plan(axes_list, axis, out_axes, (precision, preferred_element_type, dot_general))
-    if fn is None:
+    result_axes, work = _plan(axes_list, axis, out_axes, (precision, preferred_element_type, dot_general))
+    if work is None:
         return auto_sharded(arrays[0])
-    if any([isinstance(r, _Tracer) for r in raws]):
-        with jax.named_scope(scope):  # the scope only matters when tracing; eagerly it would cost ~2us
-            out = fn(*raws)
-    else:
-        out = fn(*raws)
-    return auto_sharded(_unchecked(out, result_axes))
+    scope, fn = work
+    return auto_sharded(_unchecked(run_contraction(fn, raws, scope), result_axes))
 
 
 def trace(
