@@ -354,34 +354,24 @@ def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
 
 
 def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_mismatch: bool, fn: str) -> Any:
-    remove = _selection_tuple(to_remove)
-    if isinstance(spec, Mapping):
-        d = dict(spec)
-        for r in remove:
-            n = _name_of(r)
-            if n not in d:
-                if strict:
-                    raise ValueError(f"Axis {n} not present in axis spec {spec}")
-                continue
-            if isinstance(r, Axis) and d[n] is not None and d[n] != r.size and not allow_mismatch:
-                raise ValueError(f"{fn}: axis {n} has size {d[n]} in the spec but {r.size} was given")
-            del d[n]
-        return d
-    items = list(_selection_tuple(spec))
-    names = [_name_of(a) for a in items]
-    for r in remove:
+    is_dict = isinstance(spec, Mapping)
+    # (name, entry) pairs: the size (or None) of a shape dict entry, else the Axis or name itself
+    items: list[tuple[str, Any]] = (
+        list(spec.items()) if isinstance(spec, Mapping) else [(_name_of(a), a) for a in _selection_tuple(spec)]
+    )
+    for r in _selection_tuple(to_remove):
         n = _name_of(r)
-        if n not in names:
+        i = next((j for j, (m, _) in enumerate(items) if m == n), None)
+        if i is None:
             if strict:
-                raise ValueError(f"Axis {n} not present in axis spec {tuple(items)}")
+                shown = spec if is_dict else tuple(a for _, a in items)
+                raise ValueError(f"Axis {n} not present in axis spec {shown}")
             continue
-        i = names.index(n)
-        cur = items[i]
-        if isinstance(r, Axis) and isinstance(cur, Axis) and cur.size != r.size and not allow_mismatch:
-            raise ValueError(f"{fn}: axis {n} has size {cur.size} in the spec but {r.size} was given")
+        size = items[i][1] if is_dict else getattr(items[i][1], "size", None)
+        if isinstance(r, Axis) and size is not None and size != r.size and not allow_mismatch:
+            raise ValueError(f"{fn}: axis {n} has size {size} in the spec but {r.size} was given")
         del items[i]
-        del names[i]
-    return tuple(items)
+    return dict(items) if is_dict else tuple(a for _, a in items)
 
 
 def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:

@@ -377,6 +377,24 @@ def _tree_mapper() -> Callable[..., Any]:
     return plain
 
 
+def _map_serializable_modules(convert: Callable[..., Any], t: Any, *templates: Any) -> Any:
+    """``convert(module, *template_modules)`` on every ModuleWithStateDictSerialization of ``t`` (the templates
+    are walked alongside), outermost first, then recursively inside each converted module."""
+    mapper = _tree_mapper()
+
+    def fn(m: Any, *tmpl: Any) -> Any:
+        if not _is_serializable_module(m):
+            return m
+        m = convert(m, *tmpl)
+
+        def inner(x: Any) -> bool:
+            return x is not m and all(x is not y for y in tmpl) and _is_serializable_module(x)
+
+        return mapper(fn, m, *tmpl, is_leaf=inner)
+
+    return mapper(fn, t, *templates, is_leaf=_is_serializable_module)
+
+
 def flatten_modules_for_export(t: T) -> T:
     """Apply `ModuleWithStateDictSerialization.flatten_for_export` to every such module in ``t``
     (outermost first, then recursively inside each).
@@ -391,15 +409,7 @@ def flatten_modules_for_export(t: T) -> T:
         >>> flat.weight.shape
         {'__OUT__': 4, '__IN__': 6}
     """
-    mapper = _tree_mapper()
-
-    def fn(m: Any) -> Any:
-        if not _is_serializable_module(m):
-            return m
-        m = m.flatten_for_export()
-        return mapper(fn, m, is_leaf=lambda x: x is not m and _is_serializable_module(x))
-
-    return mapper(fn, t, is_leaf=_is_serializable_module)
+    return _map_serializable_modules(lambda m: m.flatten_for_export(), t)
 
 
 def unflatten_modules_from_export(t: T, template: T) -> T:
@@ -416,15 +426,7 @@ def unflatten_modules_from_export(t: T, template: T) -> T:
         >>> back.weight.axes == lin.weight.axes
         True
     """
-    mapper = _tree_mapper()
-
-    def fn(m: Any, tmpl: Any) -> Any:
-        if not _is_serializable_module(m):
-            return m
-        m = m.unflatten_from_export(tmpl)
-        return mapper(fn, m, tmpl, is_leaf=lambda x: x is not m and x is not tmpl and _is_serializable_module(x))
-
-    return mapper(fn, t, template, is_leaf=_is_serializable_module)
+    return _map_serializable_modules(lambda m, tmpl: m.unflatten_from_export(tmpl), t, template)
 
 
 # --------------------------------------------------------------------------------------------------

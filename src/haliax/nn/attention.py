@@ -58,36 +58,13 @@ from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..partitioning import auto_sharded
-from .attention_masks import (
-    MASK_VALUE,
-    AttentionLayout,
-    AttentionMask,
-    causal_mask,
-    combine_masks_and,
-    combine_masks_or,
-    compile_mask,
-    dropout_mask,
-    evaluate_plan,
-    forgetful_causal_mask,
-    mask_to_bias,
-    prefix_lm_mask,
-)
+from . import attention_masks
+from .attention_masks import *  # noqa: F403 - the mask helpers are re-exported (see __all__)
+from .attention_masks import MASK_VALUE, AttentionLayout, AttentionMask, compile_mask, evaluate_plan
 from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
-__all__ = [
-    "dot_product_attention",
-    "dot_product_attention_weights",
-    "AttentionMask",
-    "causal_mask",
-    "prefix_lm_mask",
-    "combine_masks_and",
-    "combine_masks_or",
-    "forgetful_causal_mask",
-    "mask_to_bias",
-    "alibi_attention_bias",
-    "dropout_mask",
-    "AUTO_BLOCKWISE_MIN_SCORES",
-]
+__all__ = ["dot_product_attention", "dot_product_attention_weights", "alibi_attention_bias", "AUTO_BLOCKWISE_MIN_SCORES"]
+__all__ += attention_masks.__all__  # the mask helpers are re-exported here
 
 logger = logging.getLogger(__name__)
 

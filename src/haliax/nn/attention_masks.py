@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -366,42 +367,43 @@ def is_positional_plan(plan: Plan) -> bool:
     return plan[0] in ("causal", "window", "prefix")
 
 
-def key_range(plan: Plan | None, arrays: Any, qlo: Any, qhi: Any, K: int) -> tuple[Any, Any]:
-    """Internal: `[lo, hi)` containing every key that a query in `[qlo, qhi)` may attend (conservative)."""
+# bounds of one position rule, from (lo, hi, n) of the other side and m = max of the rule's array:
+# which keys a query block [lo, hi) may attend, and which queries may attend a key block [lo, hi)
+_KEY_RULES: dict[str, Callable[[Any, Any, Any, int], tuple[Any, Any]]] = {
+    "causal": lambda lo, hi, m, n: (0, hi + m),
+    "window": lambda lo, hi, m, n: (lo - m + 1, hi),
+    "prefix": lambda lo, hi, m, n: (0, jnp.maximum(m, hi)),
+}
+_QUERY_RULES: dict[str, Callable[[Any, Any, Any, int], tuple[Any, Any]]] = {
+    "causal": lambda lo, hi, m, n: (lo - m, n),
+    "window": lambda lo, hi, m, n: (lo, hi - 1 + m),
+    "prefix": lambda lo, hi, m, n: (jnp.where(lo < m, 0, lo), n),
+}
+
+
+def _range(rules: dict[str, Any], plan: Plan | None, arrays: Any, lo: Any, hi: Any, n: int) -> tuple[Any, Any]:
+    """``[lo, hi)`` of the other side for a block ``[lo, hi)``: intersect for "and", join for "or"; the whole
+    ``[0, n)`` for rules without a bound."""
     if plan is None:
-        return 0, K
+        return 0, n
     kind = plan[0]
     if kind in ("and", "or"):
-        (a, b), (c, d) = key_range(plan[1], arrays, qlo, qhi, K), key_range(plan[2], arrays, qlo, qhi, K)
+        (a, b), (c, d) = _range(rules, plan[1], arrays, lo, hi, n), _range(rules, plan[2], arrays, lo, hi, n)
         if kind == "and":
             return jnp.maximum(a, c), jnp.minimum(b, d)
         return jnp.minimum(a, c), jnp.maximum(b, d)
-    if kind == "causal":
-        return 0, qhi + jnp.max(arrays[plan[1]])
-    if kind == "window":
-        return qlo - jnp.max(arrays[plan[1]]) + 1, qhi
-    if kind == "prefix":
-        return 0, jnp.maximum(jnp.max(arrays[plan[1]]), qhi)
-    return 0, K
+    rule = rules.get(kind)
+    return (0, n) if rule is None else rule(lo, hi, jnp.max(arrays[plan[1]]), n)
+
+
+def key_range(plan: Plan | None, arrays: Any, qlo: Any, qhi: Any, K: int) -> tuple[Any, Any]:
+    """Internal: `[lo, hi)` containing every key that a query in `[qlo, qhi)` may attend (conservative)."""
+    return _range(_KEY_RULES, plan, arrays, qlo, qhi, K)
 
 
 def query_range(plan: Plan | None, arrays: Any, klo: Any, khi: Any, Q: int) -> tuple[Any, Any]:
     """Internal: `[lo, hi)` containing every query that may attend a key in `[klo, khi)` (conservative)."""
-    if plan is None:
-        return 0, Q
-    kind = plan[0]
-    if kind in ("and", "or"):
-        (a, b), (c, d) = query_range(plan[1], arrays, klo, khi, Q), query_range(plan[2], arrays, klo, khi, Q)
-        if kind == "and":
-            return jnp.maximum(a, c), jnp.minimum(b, d)
-        return jnp.minimum(a, c), jnp.maximum(b, d)
-    if kind == "causal":
-        return klo - jnp.max(arrays[plan[1]]), Q
-    if kind == "window":
-        return klo, khi - 1 + jnp.max(arrays[plan[1]])
-    if kind == "prefix":
-        return jnp.where(klo < jnp.max(arrays[plan[1]]), 0, klo), Q
-    return 0, Q
+    return _range(_QUERY_RULES, plan, arrays, klo, khi, Q)
 
 
 def compile_mask(mask: Any, layout: AttentionLayout, fn: str) -> tuple[Plan | None, list[jax.Array]]:
