@@ -60,5 +60,6 @@ def test_gpt_char_mesh_matches_single_device(tmp_path):
     for (s1, l1, v1), (s2, l2, v2) in zip(single["history"], meshed["history"], strict=True):
         assert s1 == s2
         assert abs(l1 - l2) <= 1e-5 * max(1.0, abs(l1)), (s1, l1, l2)
+        assert (v1 is None) == (v2 is None) and (v1 is None or abs(v1 - v2) <= 1e-5 * max(1.0, abs(v1))), (s1, v1, v2)
     shardings = [leaf.sharding for leaf in jax.tree_util.tree_leaves(meshed["model"]) if isinstance(leaf, jax.Array)]
     assert any(len(s.device_set) == 8 and not s.is_fully_replicated for s in shardings)
