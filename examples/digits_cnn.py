@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         ax.imshow(confusion, cmap="Blues")
         for i in range(10):
             for j in range(10):
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7)
+                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if confusion[i, j] > confusion.max() / 2 else "black")
+        ax.set_xticks(range(10))
+        ax.set_yticks(range(10))
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"digits CNN: accuracy {accuracy:.3f}")
