@@ -136,6 +136,10 @@ def test_bad_inputs():
         hnn.fused_cross_entropy_loss(x, w, E, V, y.astype(jnp.float32))
     with pytest.raises(ValueError, match="neither Embed nor in the targets"):
         hnn.fused_cross_entropy_loss(x, w, E, V, y["seq", 0])
+    with pytest.raises(ValueError, match=r"fused_cross_entropy_loss: embeddings embed\(9\) does not match .*embed\(8\)"):
+        hnn.fused_cross_entropy_loss(x, w, E.resize(9), V, y)
+    with pytest.raises(ValueError, match=r"unembed_weight vocab\(36\) does not match .*vocab\(37\)"):
+        hnn.fused_cross_entropy_loss(x, w, E, V.resize(36), y)
 
 
 def test_gradient_temp_memory_far_below_logits():

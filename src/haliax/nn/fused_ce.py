@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
+from .._args import axis_position
+from ..axis import AxisSelection, AxisSelector, _selection_tuple
 from ..core import NamedArray
 from ..util import UNSPECIFIED
 from ._helpers import custom_vjp
@@ -31,17 +32,20 @@ DEFAULT_BLOCK_SIZE = 2048
 # columns that an earlier block already covered are masked, so every vocabulary entry counts exactly once.
 
 
-def _block_start(i: jax.Array, block: int, v: int) -> tuple[jax.Array, jax.Array]:
-    """(first column this block owns, first column it reads)."""
+def _block_ids(w: jax.Array, vax: int, block: int) -> jax.Array:
+    """The scan's block indices: ``ceil(V / block)`` of them."""
+    return jnp.arange(-(-w.shape[vax] // block))
+
+
+def _block(x: jax.Array, w: jax.Array, vax: int, i: jax.Array, block: int) -> tuple[jax.Array, ...]:
+    """Block ``i``: its logits ``[N, block]`` (float32), the weight slice, the first column it reads, the first
+    column it owns, and which of its columns it owns (``[block]`` bool)."""
     own = i * block
-    return own, jnp.minimum(own, v - block)
-
-
-def _block_logits(x: jax.Array, w: jax.Array, vax: int, read: jax.Array, block: int) -> tuple[jax.Array, jax.Array]:
+    read = jnp.minimum(own, w.shape[vax] - block)
     wb = jax.lax.dynamic_slice_in_dim(w, read, block, axis=vax)
-    contract = ((1,), (1 - vax,))
-    logits = jax.lax.dot_general(x, wb, (contract, ((), ())), preferred_element_type=jnp.float32)
-    return logits, wb
+    logits = jax.lax.dot_general(x, wb, (((1,), (1 - vax,)), ((), ())), preferred_element_type=jnp.float32)
+    owned = (read + jnp.arange(block)) >= own
+    return logits, wb, read, own, owned
 
 
 @custom_vjp(nondiff_argnums=(3, 4))
@@ -50,61 +54,51 @@ def _fused_stats(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int)
 
 
 def _fused_fwd(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int) -> Any:
-    n, v = x.shape[0], w.shape[vax]
-    nb = -(-v // block)
-    cols = jnp.arange(block)
-
     def body(carry: Any, i: jax.Array) -> Any:
         m, s, ly, total = carry
-        own, read = _block_start(i, block, v)
-        logits, _ = _block_logits(x, w, vax, read, block)
-        valid = (read + cols) >= own
-        masked = jnp.where(valid[None, :], logits, -jnp.inf)
+        logits, _, read, own, owned = _block(x, w, vax, i, block)
+        masked = jnp.where(owned[None, :], logits, -jnp.inf)
         new_m = jnp.maximum(m, jnp.max(masked, axis=1))
         s = s * jnp.exp(m - new_m) + jnp.sum(jnp.exp(masked - new_m[:, None]), axis=1)
         local = y - read
         hit = (y >= own) & (local < block)
         picked = jnp.take_along_axis(logits, jnp.clip(local, 0, block - 1)[:, None], axis=1)[:, 0]
         ly = jnp.where(hit, picked, ly)
-        total = total + jnp.sum(jnp.where(valid[None, :], logits, 0.0), axis=1)
+        total = total + jnp.sum(jnp.where(owned[None, :], logits, 0.0), axis=1)
         return (new_m, s, ly, total), None
 
-    zeros = jnp.zeros((n,), jnp.float32)
-    init = (jnp.full((n,), -jnp.inf, jnp.float32), zeros, zeros, zeros)
-    (m, s, ly, total), _ = jax.lax.scan(body, init, jnp.arange(nb))
+    zeros = jnp.zeros((x.shape[0],), jnp.float32)
+    init = (jnp.full((x.shape[0],), -jnp.inf, jnp.float32), zeros, zeros, zeros)
+    (m, s, ly, total), _ = jax.lax.scan(body, init, _block_ids(w, vax, block))
     lse = m + jnp.log(s)
-    ly = jnp.where((y >= 0) & (y < v), ly, jnp.nan)
+    ly = jnp.where((y >= 0) & (y < w.shape[vax]), ly, jnp.nan)
     return (lse, ly, total), (x, w, y, lse)
 
 
 def _fused_bwd(vax: int, block: int, res: Any, g: Any) -> Any:
     x, w, y, lse = res
     g_lse, g_ly, g_total = g
-    v = w.shape[vax]
-    nb = -(-v // block)
-    cols = jnp.arange(block)
 
     def body(carry: Any, i: jax.Array) -> Any:
         dx, dw = carry
-        own, read = _block_start(i, block, v)
-        logits, wb = _block_logits(x, w, vax, read, block)
-        valid = ((read + cols) >= own)[None, :]
-        onehot = (y - read)[:, None] == cols[None, :]
+        logits, wb, read, _, owned = _block(x, w, vax, i, block)
+        onehot = (y - read)[:, None] == jnp.arange(block)[None, :]
         dlogits = g_lse[:, None] * jnp.exp(logits - lse[:, None]) + g_total[:, None]
         dlogits = jnp.where(onehot, dlogits + g_ly[:, None], dlogits)
-        dlogits = jnp.where(valid, dlogits, 0.0).astype(x.dtype)
+        dlogits = jnp.where(owned[None, :], dlogits, 0.0).astype(x.dtype)
         # dx [N, E] += dlogits [N, B] . wb ; dwb = dlogits^T . x laid out like wb
         dx = dx + jax.lax.dot_general(dlogits, wb, (((1,), (vax,)), ((), ())), preferred_element_type=jnp.float32)
         if vax == 0:
             dwb = jax.lax.dot_general(dlogits, x, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
         else:
             dwb = jax.lax.dot_general(x, dlogits, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        # columns this block does not own get a zero gradient here, so adding keeps the earlier block's values
         prev = jax.lax.dynamic_slice_in_dim(dw, read, block, axis=vax)
         dw = jax.lax.dynamic_update_slice_in_dim(dw, prev + dwb.astype(dw.dtype), read, axis=vax)
         return (dx, dw), None
 
     init = (jnp.zeros(x.shape, jnp.float32), jnp.zeros(w.shape, w.dtype))
-    (dx, dw), _ = jax.lax.scan(body, init, jnp.arange(nb))
+    (dx, dw), _ = jax.lax.scan(body, init, _block_ids(w, vax, block))
     return dx.astype(x.dtype), dw, None
 
 
@@ -113,27 +107,6 @@ _fused_stats.defvjp(_fused_fwd, _fused_bwd)
 
 # --------------------------------------------------------------------------------------------------
 # the named API
-
-
-def _sel_tuple(sel: AxisSelection) -> tuple[AxisSelector, ...]:
-    if isinstance(sel, (str, Axis)):
-        return (sel,)
-    if isinstance(sel, dict):
-        return tuple(sel.keys())
-    return tuple(sel)
-
-
-def _positions(arr: NamedArray, sels: tuple[AxisSelector, ...], fn: str, arg: str) -> list[int]:
-    out = []
-    for s in sels:
-        name = s.name if isinstance(s, Axis) else s
-        i = arr._lookup(name)
-        if i is None:
-            raise axis_not_found_error(name, arr.axes, fn, arg)
-        if isinstance(s, Axis) and arr.axes[i].size != s.size:
-            raise ValueError(f"{fn}: argument {arg!r}: axis {name} has size {arr.axes[i].size}, expected {s.size}")
-        out.append(i)
-    return out
 
 
 def fused_cross_entropy_loss_and_log_normalizers(
@@ -175,10 +148,10 @@ def fused_cross_entropy_loss_and_log_normalizers(
         raise TypeError(f"{fn}: targets must be a NamedArray of integer token ids, got {type(targets).__name__}")
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{fn}: targets must be integer token ids, got dtype {targets.dtype}")
-    embed_sels = _sel_tuple(Embed)
-    e_pos = _positions(embeddings, embed_sels, fn, "embeddings")
-    w_e_pos = _positions(unembed_weight, embed_sels, fn, "unembed_weight")
-    (v_pos,) = _positions(unembed_weight, (Vocab,), fn, "unembed_weight")
+    embed_sels = _selection_tuple(Embed)
+    e_pos = [axis_position(embeddings, a, fn, "embeddings") for a in embed_sels]
+    w_e_pos = [axis_position(unembed_weight, a, fn, "unembed_weight") for a in embed_sels]
+    v_pos = axis_position(unembed_weight, Vocab, fn, "unembed_weight")
     for ie, iw in zip(e_pos, w_e_pos, strict=True):
         if embeddings.axes[ie].size != unembed_weight.axes[iw].size:
             raise ValueError(
@@ -188,7 +161,7 @@ def fused_cross_entropy_loss_and_log_normalizers(
     if len(unembed_weight.axes) != len(w_e_pos) + 1:
         extra = [a for i, a in enumerate(unembed_weight.axes) if i not in w_e_pos and i != v_pos]
         raise ValueError(f"{fn}: unembed_weight has axes other than Embed and Vocab: {extra}")
-    t_pos = _positions(embeddings, tuple(a.name for a in targets.axes), fn, "embeddings (target axes)")
+    t_pos = [axis_position(embeddings, a.name, fn, "embeddings (target axes)") for a in targets.axes]
     for it, ax in zip(t_pos, targets.axes, strict=True):
         if embeddings.axes[it].size != ax.size:
             raise ValueError(f"{fn}: axis {ax.name} has size {embeddings.axes[it].size} in embeddings, {ax.size} in targets")
