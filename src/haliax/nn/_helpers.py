@@ -40,7 +40,6 @@ def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None
             )
 
 
-
 class CustomVJP(Protocol[R_co]):
     """What `custom_vjp` returns, as far as callers need: a call giving ``R_co``, and ``defvjp``."""
 
