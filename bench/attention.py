@@ -47,8 +47,9 @@ def make_fn(impl: str, order: tuple[str, ...], seq: int, block: int | None):
             out = jax.nn.dot_product_attention(q[None], k[None], v[None], is_causal=True)[0]
             return jnp.swapaxes(out, 0, 1) if heads_first else out
         qn, kn, vn = hax.NamedArray(q, q_axes), hax.NamedArray(k, k_axes), hax.NamedArray(v, k_axes)
-        out = dot_product_attention(KPos, D, qn, kn, vn, mask=AttentionMask.causal(), implementation=impl,
-                                    block_size=block)
+        out = dot_product_attention(
+            KPos, D, qn, kn, vn, mask=AttentionMask.causal(), implementation=impl, block_size=block
+        )
         return out.array
 
     def loss(q, k, v, ct):
@@ -60,8 +61,12 @@ def make_fn(impl: str, order: tuple[str, ...], seq: int, block: int | None):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seqs", type=int, nargs="+", default=[512, 2048, 8192, 16384])
-    p.add_argument("--max-dense-run", type=int, default=2048, help="longest sequence at which score-holding "
-                   "implementations are run (above it they are compiled only)")
+    p.add_argument(
+        "--max-dense-run",
+        type=int,
+        default=2048,
+        help="longest sequence at which score-holding implementations are run (above it they are compiled only)",
+    )
     p.add_argument("--block-size", type=int, default=None)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--slow", type=float, default=3.0, help="seconds; slower calls are timed once")
@@ -81,8 +86,17 @@ def main() -> None:
                 temp = c.memory_analysis().temp_size_in_bytes
                 run = not (impl in SCORE_HOLDERS and seq > args.max_dense_run)
                 compiled[impl] = (c, run)
-                results.append({"seq": seq, "order": oname, "impl": impl, "temp_bytes": int(temp), "time_s": None,
-                                "ran": run, "compile_s": time.perf_counter() - t0})
+                results.append(
+                    {
+                        "seq": seq,
+                        "order": oname,
+                        "impl": impl,
+                        "temp_bytes": int(temp),
+                        "time_s": None,
+                        "ran": run,
+                        "compile_s": time.perf_counter() - t0,
+                    }
+                )
             rows = {r["impl"]: r for r in results if r["seq"] == seq and r["order"] == oname}
             for impl, (c, run) in compiled.items():  # first call (already compiled)
                 if run:
@@ -100,8 +114,10 @@ def main() -> None:
             for impl in IMPLS:
                 r = rows[impl]
                 t = f"{r['time_s'] * 1e3:10.1f}" if r["time_s"] is not None else "compile-only"
-                print(f"seq={seq:6d} {oname:12s} {impl:12s} time_ms={t:>12s} temp_MiB={r['temp_bytes'] / 2**20:10.1f}",
-                      flush=True)
+                print(
+                    f"seq={seq:6d} {oname:12s} {impl:12s} time_ms={t:>12s} temp_MiB={r['temp_bytes'] / 2**20:10.1f}",
+                    flush=True,
+                )
 
     def get(seq: int, order: str, impl: str, key: str):
         for r in results:
@@ -113,17 +129,35 @@ def main() -> None:
     for oname in ORDERS:
         if 16384 in args.seqs:
             ratio = get(16384, oname, "blockwise", "temp_bytes") / get(16384, oname, "dense", "temp_bytes")
-            targets.append({"target": f"16384 {oname}: blockwise temp <= dense temp / 20", "value": ratio,
-                            "limit": 1 / 20, "ok": ratio <= 1 / 20})
+            targets.append(
+                {
+                    "target": f"16384 {oname}: blockwise temp <= dense temp / 20",
+                    "value": ratio,
+                    "limit": 1 / 20,
+                    "ok": ratio <= 1 / 20,
+                }
+            )
         if 2048 in args.seqs:
             ratio = get(2048, oname, "blockwise", "time_s") / get(2048, oname, "dense", "time_s")
-            targets.append({"target": f"2048 {oname}: blockwise time <= 1.5 x dense", "value": ratio, "limit": 1.5,
-                            "ok": ratio <= 1.5})
+            targets.append(
+                {
+                    "target": f"2048 {oname}: blockwise time <= 1.5 x dense",
+                    "value": ratio,
+                    "limit": 1.5,
+                    "ok": ratio <= 1.5,
+                }
+            )
         for seq in args.seqs:
             d, j = get(seq, oname, "dense", "time_s"), get(seq, oname, "peer_jax_nn", "time_s")
             if d is not None and j is not None:
-                targets.append({"target": f"{seq} {oname}: dense time <= 0.8 x jax.nn.dot_product_attention",
-                                "value": d / j, "limit": 0.8, "ok": d / j <= 0.8})
+                targets.append(
+                    {
+                        "target": f"{seq} {oname}: dense time <= 0.8 x jax.nn.dot_product_attention",
+                        "value": d / j,
+                        "limit": 0.8,
+                        "ok": d / j <= 0.8,
+                    }
+                )
 
     print("\n| seq | order | impl | fwd+bwd ms | temp MiB |\n|---|---|---|---|---|")
     for r in results:
@@ -133,9 +167,18 @@ def main() -> None:
     for t in targets:
         print(f"| {t['target']} | {t['value']:.3f} | {'yes' if t['ok'] else 'NO'} |")
 
-    out = {"platform": platform.platform(), "backend": jax.default_backend(), "jax": jax.__version__,
-           "heads": HEADS, "head_size": HEAD_SIZE, "batch": 1, "mask": "causal", "dtype": "float32",
-           "results": results, "targets": targets}
+    out = {
+        "platform": platform.platform(),
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
+        "heads": HEADS,
+        "head_size": HEAD_SIZE,
+        "batch": 1,
+        "mask": "causal",
+        "dtype": "float32",
+        "results": results,
+        "targets": targets,
+    }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

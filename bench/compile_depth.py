@@ -72,30 +72,50 @@ def main() -> None:
 
     lo, hi = min(args.depths), max(args.depths)
     print(f"GPT train step trace+lower+compile (d_model 256, seq 256, batch 8), median of {args.repeats}")
-    print(f"\n| impl | layers | trace ms | lower ms | compile ms | total ms | total / {lo} layers | total CPU ms | "
-          f"CPU / {lo} layers |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n| impl | layers | trace ms | lower ms | compile ms | total ms | total / {lo} layers | total CPU ms | "
+        f"CPU / {lo} layers |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for r in results:
         base = get(r["impl"], lo)
-        print(f"| {r['impl']} | {r['layers']} | {r['trace_s'] * 1e3:.0f} | {r['lower_s'] * 1e3:.0f} | "
-              f"{r['compile_s'] * 1e3:.0f} | {r['total_s'] * 1e3:.0f} | {r['total_s'] / base['total_s']:.3f} | "
-              f"{r['total_cpu_s'] * 1e3:.0f} | {r['total_cpu_s'] / base['total_cpu_s']:.3f} |")
+        print(
+            f"| {r['impl']} | {r['layers']} | {r['trace_s'] * 1e3:.0f} | {r['lower_s'] * 1e3:.0f} | "
+            f"{r['compile_s'] * 1e3:.0f} | {r['total_s'] * 1e3:.0f} | {r['total_s'] / base['total_s']:.3f} | "
+            f"{r['total_cpu_s'] * 1e3:.0f} | {r['total_cpu_s'] / base['total_cpu_s']:.3f} |"
+        )
     print("\n| haliax / raw | layers | trace | compile | total |\n|---|---|---|---|---|")
     for d in args.depths:
         h, r = get("haliax_stacked", d), get("raw_scan", d)
-        print(f"| ratio | {d} | {h['trace_s'] / r['trace_s']:.3f} | {h['compile_s'] / r['compile_s']:.3f} | "
-              f"{h['total_s'] / r['total_s']:.3f} |")
+        print(
+            f"| ratio | {d} | {h['trace_s'] / r['trace_s']:.3f} | {h['compile_s'] / r['compile_s']:.3f} | "
+            f"{h['total_s'] / r['total_s']:.3f} |"
+        )
     targets = []
     for impl in IMPLS:
         ratio = get(impl, hi)["total_s"] / get(impl, lo)["total_s"]
         cpu = get(impl, hi)["total_cpu_s"] / get(impl, lo)["total_cpu_s"]
-        targets.append({"target": f"{impl}: trace+compile at {hi} layers / at {lo} layers <= 1.2", "value": ratio,
-                        "cpu_value": cpu, "limit": 1.2, "ok": ratio <= 1.2})
+        targets.append(
+            {
+                "target": f"{impl}: trace+compile at {hi} layers / at {lo} layers <= 1.2",
+                "value": ratio,
+                "cpu_value": cpu,
+                "limit": 1.2,
+                "ok": ratio <= 1.2,
+            }
+        )
     print("\n| target | wall value | CPU value | ok |\n|---|---|---|---|")
     for t in targets:
         print(f"| {t['target']} | {t['value']:.3f} | {t['cpu_value']:.3f} | {'yes' if t['ok'] else 'NO'} |")
-    out = {"config": {k: v for k, v in dataclasses.asdict(Config()).items() if k != "layers"},
-           "depths": args.depths, "repeats": args.repeats, "machine": platform.platform(), "jax": jax.__version__,
-           "results": results, "all_runs": {f"{i}@{d}": v for (i, d), v in runs.items()}, "targets": targets}
+    out = {
+        "config": {k: v for k, v in dataclasses.asdict(Config()).items() if k != "layers"},
+        "depths": args.depths,
+        "repeats": args.repeats,
+        "machine": platform.platform(),
+        "jax": jax.__version__,
+        "results": results,
+        "all_runs": {f"{i}@{d}": v for (i, d), v in runs.items()},
+        "targets": targets,
+    }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

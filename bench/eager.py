@@ -55,11 +55,20 @@ def main() -> None:
     for name, named_fn, raw_fn in cases():
         n_med, n_lo, n_hi = measure(named_fn, args.number, args.repeats)
         r_med, r_lo, r_hi = measure(raw_fn, args.number, args.repeats)
-        rows[name] = {"named_us": n_med, "named_iqr": [n_lo, n_hi], "jnp_us": r_med, "jnp_iqr": [r_lo, r_hi],
-                      "ratio": n_med / r_med}
+        rows[name] = {
+            "named_us": n_med,
+            "named_iqr": [n_lo, n_hi],
+            "jnp_us": r_med,
+            "jnp_iqr": [r_lo, r_hi],
+            "ratio": n_med / r_med,
+        }
         print(f"{name:<15} {n_med:9.2f} {r_med:9.2f} {n_med / r_med:7.2f}")
-    out = {"machine": platform.platform(), "jax": jax.__version__, "results": rows,
-           "max_ratio": max(r["ratio"] for r in rows.values())}
+    out = {
+        "machine": platform.platform(),
+        "jax": jax.__version__,
+        "results": rows,
+        "max_ratio": max(r["ratio"] for r in rows.values()),
+    }
     print(f"max ratio: {out['max_ratio']:.2f} (target <= 1.5)")
     if args.json:
         with open(args.json, "w") as f:

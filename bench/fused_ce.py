@@ -47,7 +47,11 @@ def main() -> None:
         return jnp.mean(lse - jnp.take_along_axis(logits, y.array[:, None], axis=1)[:, 0])
 
     compiled, rows = {}, {}
-    for name, fn, inputs in [("fused", fused, (x, w)), ("naive_named", naive, (x, w)), ("naive_jnp", raw, (x.array, w.array))]:
+    for name, fn, inputs in [
+        ("fused", fused, (x, w)),
+        ("naive_named", naive, (x, w)),
+        ("naive_jnp", raw, (x.array, w.array)),
+    ]:
         c = jax.jit(jax.value_and_grad(fn, argnums=(0, 1))).lower(*inputs).compile()
         jax.block_until_ready(c(*inputs))
         compiled[name] = (c, inputs)
@@ -63,21 +67,39 @@ def main() -> None:
     print(f"fused CE bench: tokens={args.tokens} vocab={args.vocab} embed={args.embed} (loss+grad, fp32)")
     print(f"{'impl':<12} {'time s':>9} {'temp MiB':>10} {'time/naive':>11} {'mem/naive':>10} {'loss':>10}")
     for name, r in rows.items():
-        print(f"{name:<12} {r['time_s']:9.3f} {r['temp_bytes'] / 2**20:10.1f} {r['time_s'] / base['time_s']:11.2f} "
-              f"{r['temp_bytes'] / base['temp_bytes']:10.3f} {r['loss']:10.5f}")
-    ratios = {"fused_time_vs_naive": rows["fused"]["time_s"] / base["time_s"],
-              "fused_mem_vs_naive": rows["fused"]["temp_bytes"] / base["temp_bytes"]}
+        print(
+            f"{name:<12} {r['time_s']:9.3f} {r['temp_bytes'] / 2**20:10.1f} {r['time_s'] / base['time_s']:11.2f} "
+            f"{r['temp_bytes'] / base['temp_bytes']:10.3f} {r['loss']:10.5f}"
+        )
+    ratios = {
+        "fused_time_vs_naive": rows["fused"]["time_s"] / base["time_s"],
+        "fused_mem_vs_naive": rows["fused"]["temp_bytes"] / base["temp_bytes"],
+    }
     targets = [
-        {"target": "fused temp memory <= 1/8 of naive_jnp", "value": ratios["fused_mem_vs_naive"], "limit": 0.125,
-         "ok": ratios["fused_mem_vs_naive"] <= 0.125},
-        {"target": "fused time <= 1.3 x naive_jnp", "value": ratios["fused_time_vs_naive"], "limit": 1.3,
-         "ok": ratios["fused_time_vs_naive"] <= 1.3},
+        {
+            "target": "fused temp memory <= 1/8 of naive_jnp",
+            "value": ratios["fused_mem_vs_naive"],
+            "limit": 0.125,
+            "ok": ratios["fused_mem_vs_naive"] <= 0.125,
+        },
+        {
+            "target": "fused time <= 1.3 x naive_jnp",
+            "value": ratios["fused_time_vs_naive"],
+            "limit": 1.3,
+            "ok": ratios["fused_time_vs_naive"] <= 1.3,
+        },
     ]
     print("\n| target | value | ok |\n|---|---|---|")
     for t in targets:
         print(f"| {t['target']} | {t['value']:.3f} | {'yes' if t['ok'] else 'NO'} |")
-    out = {"config": vars(args), "machine": platform.platform(), "devices": str(jax.devices()), "results": rows,
-           "ratios": ratios, "targets": targets}
+    out = {
+        "config": vars(args),
+        "machine": platform.platform(),
+        "devices": str(jax.devices()),
+        "results": rows,
+        "ratios": ratios,
+        "targets": targets,
+    }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

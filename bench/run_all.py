@@ -52,8 +52,9 @@ def run_one(name: str, extra: list[str], out_dir: Path) -> dict[str, object]:
     if status == "ok" and json_path.exists():
         targets = json.loads(json_path.read_text()).get("targets")
         if targets:
-            entry["targets"] = [{"target": t.get("target"), "value": t.get("value"), "ok": t.get("ok")}
-                                for t in targets]
+            entry["targets"] = [
+                {"target": t.get("target"), "value": t.get("value"), "ok": t.get("ok")} for t in targets
+            ]
     print(f"=== {name}: {status} in {elapsed:.0f} s", flush=True)
     return entry
 
@@ -79,8 +80,14 @@ def main() -> None:
         met = f"{sum(bool(t['ok']) for t in ts)}/{len(ts)}" if ts else "-"
         print(f"| {e['script']} | {e['status']} | {e.get('wall_s', '-')} | {met} |")
     print(f"total: {total:.0f} s")
-    summary = {"machine": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-               "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "total_s": round(total, 1), "scripts": entries}
+    summary = {
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "total_s": round(total, 1),
+        "scripts": entries,
+    }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     if any(e["status"] not in ("ok", "missing") for e in entries):
         sys.exit(1)

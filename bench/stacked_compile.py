@@ -87,9 +87,18 @@ def raw_block(p: dict[str, jax.Array], x: jax.Array) -> jax.Array:
 def raw_params(n: int) -> dict[str, jax.Array]:
     E, H, D, M = Embed.size, Heads.size, HeadSize.size, Mlp.size
     shapes = {
-        "ln1_w": (E,), "ln1_b": (E,), "ln2_w": (E,), "ln2_b": (E,),  # fmt: skip
-        "wqkv": (3, H, D, E), "bqkv": (3, H, D), "wo": (E, H, D), "bo": (E,),  # fmt: skip
-        "w1": (M, E), "b1": (M,), "w2": (E, M), "b2": (E,),  # fmt: skip
+        "ln1_w": (E,),
+        "ln1_b": (E,),
+        "ln2_w": (E,),
+        "ln2_b": (E,),  # fmt: skip
+        "wqkv": (3, H, D, E),
+        "bqkv": (3, H, D),
+        "wo": (E, H, D),
+        "bo": (E,),  # fmt: skip
+        "w1": (M, E),
+        "b1": (M,),
+        "w2": (E, M),
+        "b2": (E,),  # fmt: skip
     }
     keys = jax.random.split(jax.random.PRNGKey(0), len(shapes))
     return {k: 0.02 * jax.random.normal(kk, (n, *s)) for kk, (k, s) in zip(keys, shapes.items(), strict=True)}

@@ -101,16 +101,22 @@ class Attention(eqx.Module):
     def init(cfg: Config, *, key: jax.Array) -> Attention:
         kq, kk, kv, ko = jax.random.split(key, 4)
         qkv = (cfg.Heads, cfg.HeadSize)
-        return Attention(hnn.Linear.init(cfg.Embed, qkv, key=kq), hnn.Linear.init(cfg.Embed, qkv, key=kk),
-                         hnn.Linear.init(cfg.Embed, qkv, key=kv), hnn.Linear.init(qkv, cfg.Embed, key=ko), cfg)
+        return Attention(
+            hnn.Linear.init(cfg.Embed, qkv, key=kq),
+            hnn.Linear.init(cfg.Embed, qkv, key=kk),
+            hnn.Linear.init(cfg.Embed, qkv, key=kv),
+            hnn.Linear.init(qkv, cfg.Embed, key=ko),
+            cfg,
+        )
 
     def __call__(self, x: hax.NamedArray) -> hax.NamedArray:
         to_k = {self.cfg.Pos.name: self.cfg.KPos.name}
         q = self.q_proj(x)
         k = hax.rename(self.k_proj(x), to_k)
         v = hax.rename(self.v_proj(x), to_k)
-        a = dot_product_attention(self.cfg.KPos, self.cfg.HeadSize, q, k, v, mask=AttentionMask.causal(),
-                                  implementation="dense")
+        a = dot_product_attention(
+            self.cfg.KPos, self.cfg.HeadSize, q, k, v, mask=AttentionMask.causal(), implementation="dense"
+        )
         return self.o_proj(a)
 
 
@@ -123,8 +129,12 @@ class Block(eqx.Module):
     @staticmethod
     def init(cfg: Config, *, key: jax.Array) -> Block:
         ka, km = jax.random.split(key)
-        return Block(hnn.LayerNorm.init(cfg.Embed), Attention.init(cfg, key=ka), hnn.LayerNorm.init(cfg.Embed),
-                     hnn.MLP.init(cfg.Embed, cfg.Embed, width=cfg.mlp, depth=1, activation=hnn.gelu, key=km))
+        return Block(
+            hnn.LayerNorm.init(cfg.Embed),
+            Attention.init(cfg, key=ka),
+            hnn.LayerNorm.init(cfg.Embed),
+            hnn.MLP.init(cfg.Embed, cfg.Embed, width=cfg.mlp, depth=1, activation=hnn.gelu, key=km),
+        )
 
     def __call__(self, x: hax.NamedArray) -> hax.NamedArray:
         x = x + self.attn(self.ln1(x))
@@ -142,9 +152,13 @@ class NamedGPT(eqx.Module):
     def init(cfg: Config, *, key: jax.Array) -> NamedGPT:
         ke, kp, kb, kh = jax.random.split(key, 4)
         blocks = hnn.Stacked.init(cfg.Layers, Block)(cfg, key=jax.random.split(kb, cfg.layers))
-        return NamedGPT(hnn.Embedding.init(cfg.Vocab, cfg.Embed, key=ke),
-                        hax.random.normal(kp, (cfg.Pos, cfg.Embed)) * 0.02, blocks, hnn.LayerNorm.init(cfg.Embed),
-                        hnn.Linear.init(cfg.Embed, cfg.Vocab, key=kh, use_bias=False))
+        return NamedGPT(
+            hnn.Embedding.init(cfg.Vocab, cfg.Embed, key=ke),
+            hax.random.normal(kp, (cfg.Pos, cfg.Embed)) * 0.02,
+            blocks,
+            hnn.LayerNorm.init(cfg.Embed),
+            hnn.Linear.init(cfg.Embed, cfg.Vocab, key=kh, use_bias=False),
+        )
 
     def __call__(self, tokens: hax.NamedArray) -> hax.NamedArray:
         x = self.embed(tokens) + self.pos_embed
@@ -215,13 +229,22 @@ def block_params_from_named(block: Block) -> dict[str, jax.Array]:
     """Raw arrays of a named Block (leading layer axis kept if the block is stacked)."""
     a = block.attn
     return {
-        "ln1_w": block.ln1.weight.array, "ln1_b": block.ln1.bias.array,
-        "ln2_w": block.ln2.weight.array, "ln2_b": block.ln2.bias.array,
-        "wq": a.q_proj.weight.array, "bq": a.q_proj.bias.array, "wk": a.k_proj.weight.array,
-        "bk": a.k_proj.bias.array, "wv": a.v_proj.weight.array, "bv": a.v_proj.bias.array,
-        "wo": a.o_proj.weight.array, "bo": a.o_proj.bias.array,
-        "w1": block.mlp.layers[0].weight.array, "b1": block.mlp.layers[0].bias.array,
-        "w2": block.mlp.layers[1].weight.array, "b2": block.mlp.layers[1].bias.array,
+        "ln1_w": block.ln1.weight.array,
+        "ln1_b": block.ln1.bias.array,
+        "ln2_w": block.ln2.weight.array,
+        "ln2_b": block.ln2.bias.array,
+        "wq": a.q_proj.weight.array,
+        "bq": a.q_proj.bias.array,
+        "wk": a.k_proj.weight.array,
+        "bk": a.k_proj.bias.array,
+        "wv": a.v_proj.weight.array,
+        "bv": a.v_proj.bias.array,
+        "wo": a.o_proj.weight.array,
+        "bo": a.o_proj.bias.array,
+        "w1": block.mlp.layers[0].weight.array,
+        "b1": block.mlp.layers[0].bias.array,
+        "w2": block.mlp.layers[1].weight.array,
+        "b2": block.mlp.layers[1].bias.array,
     }
 
 
@@ -229,9 +252,12 @@ def raw_params_from_named(model: NamedGPT) -> dict[str, Any]:
     cfg_axes = model.blocks.stacked.attn.q_proj.weight.axes
     assert [a.name for a in cfg_axes] == ["layers", "heads", "head_size", "embed"], cfg_axes
     return {
-        "wte": model.embed.weight.array, "wpe": model.pos_embed.array,
+        "wte": model.embed.weight.array,
+        "wpe": model.pos_embed.array,
         "blocks": block_params_from_named(model.blocks.stacked),
-        "lnf_w": model.ln_f.weight.array, "lnf_b": model.ln_f.bias.array, "head": model.head.weight.array,
+        "lnf_w": model.ln_f.weight.array,
+        "lnf_b": model.ln_f.bias.array,
+        "head": model.head.weight.array,
     }
 
 
@@ -248,8 +274,15 @@ class EqxBlock(eqx.Module):
     def __init__(self, cfg: Config, key: jax.Array):
         ka, km = jax.random.split(key)
         self.ln1 = eqx.nn.LayerNorm(cfg.d_model)
-        self.attn = eqx.nn.MultiheadAttention(cfg.heads, cfg.d_model, use_query_bias=True, use_key_bias=True,
-                                              use_value_bias=True, use_output_bias=True, key=ka)
+        self.attn = eqx.nn.MultiheadAttention(
+            cfg.heads,
+            cfg.d_model,
+            use_query_bias=True,
+            use_key_bias=True,
+            use_value_bias=True,
+            use_output_bias=True,
+            key=ka,
+        )
         self.ln2 = eqx.nn.LayerNorm(cfg.d_model)
         self.mlp = eqx.nn.MLP(cfg.d_model, cfg.d_model, cfg.mlp, depth=1, activation=jax.nn.gelu, key=km)
 
@@ -294,12 +327,19 @@ def eqx_from_named(model: NamedGPT, cfg: Config) -> EqxGPT:
     L, H, D, E = cfg.layers, cfg.heads, cfg.head_size, cfg.d_model
     m = EqxGPT(cfg, jax.random.PRNGKey(1))
     leaves = {
-        lambda t: t.embed.weight: p["wte"], lambda t: t.pos_embed: p["wpe"],
-        lambda t: t.ln_f.weight: p["lnf_w"], lambda t: t.ln_f.bias: p["lnf_b"], lambda t: t.head.weight: p["head"],
-        lambda t: t.blocks.ln1.weight: b["ln1_w"], lambda t: t.blocks.ln1.bias: b["ln1_b"],
-        lambda t: t.blocks.ln2.weight: b["ln2_w"], lambda t: t.blocks.ln2.bias: b["ln2_b"],
-        lambda t: t.blocks.mlp.layers[0].weight: b["w1"], lambda t: t.blocks.mlp.layers[0].bias: b["b1"],
-        lambda t: t.blocks.mlp.layers[1].weight: b["w2"], lambda t: t.blocks.mlp.layers[1].bias: b["b2"],
+        lambda t: t.embed.weight: p["wte"],
+        lambda t: t.pos_embed: p["wpe"],
+        lambda t: t.ln_f.weight: p["lnf_w"],
+        lambda t: t.ln_f.bias: p["lnf_b"],
+        lambda t: t.head.weight: p["head"],
+        lambda t: t.blocks.ln1.weight: b["ln1_w"],
+        lambda t: t.blocks.ln1.bias: b["ln1_b"],
+        lambda t: t.blocks.ln2.weight: b["ln2_w"],
+        lambda t: t.blocks.ln2.bias: b["ln2_b"],
+        lambda t: t.blocks.mlp.layers[0].weight: b["w1"],
+        lambda t: t.blocks.mlp.layers[0].bias: b["b1"],
+        lambda t: t.blocks.mlp.layers[1].weight: b["w2"],
+        lambda t: t.blocks.mlp.layers[1].bias: b["b2"],
         lambda t: t.blocks.attn.output_proj.weight: b["wo"].reshape(L, E, H * D),
         lambda t: t.blocks.attn.output_proj.bias: b["bo"],
     }
@@ -363,8 +403,14 @@ def stage_times(step: Callable[..., Any], args: tuple[Any, ...]) -> tuple[dict[s
     c2, t2 = time.process_time(), time.perf_counter()
     compiled = lowered.compile()
     c3, t3 = time.process_time(), time.perf_counter()
-    return {"trace_s": t1 - t0, "lower_s": t2 - t1, "compile_s": t3 - t2,
-            "trace_cpu_s": c1 - c0, "lower_cpu_s": c2 - c1, "compile_cpu_s": c3 - c2}, compiled
+    return {
+        "trace_s": t1 - t0,
+        "lower_s": t2 - t1,
+        "compile_s": t3 - t2,
+        "trace_cpu_s": c1 - c0,
+        "lower_cpu_s": c2 - c1,
+        "compile_cpu_s": c3 - c2,
+    }, compiled
 
 
 def quartiles(xs: list[float]) -> tuple[float, float, float]:
@@ -420,15 +466,23 @@ def run(cfg: Config, rounds: int, compile_repeats: int) -> dict[str, Any]:
     return res
 
 
-FIGURES = (("step_s", "step ms", 1e3), ("trace_s", "trace ms", 1e3), ("trace_cpu_s", "trace-CPU ms", 1e3),
-           ("lower_s", "lower ms", 1e3), ("compile_s", "compile ms", 1e3), ("compile_cpu_s", "compile-CPU ms", 1e3),
-           ("temp_bytes", "temp MiB", 2.0**-20))
+FIGURES = (
+    ("step_s", "step ms", 1e3),
+    ("trace_s", "trace ms", 1e3),
+    ("trace_cpu_s", "trace-CPU ms", 1e3),
+    ("lower_s", "lower ms", 1e3),
+    ("compile_s", "compile ms", 1e3),
+    ("compile_cpu_s", "compile-CPU ms", 1e3),
+    ("temp_bytes", "temp MiB", 2.0**-20),
+)
 
 
 def report(cfg: Config, res: dict[str, Any], rounds: int, compile_repeats: int) -> dict[str, Any]:
-    print(f"GPT train step: vocab {cfg.vocab}, d_model {cfg.d_model}, heads {cfg.heads}, mlp {cfg.mlp}, "
-          f"layers {cfg.layers}, seq {cfg.seq}, batch {cfg.batch}, fp32; step: median of {rounds} interleaved "
-          f"rounds; trace/lower/compile: median of {compile_repeats}")
+    print(
+        f"GPT train step: vocab {cfg.vocab}, d_model {cfg.d_model}, heads {cfg.heads}, mlp {cfg.mlp}, "
+        f"layers {cfg.layers}, seq {cfg.seq}, batch {cfg.batch}, fp32; step: median of {rounds} interleaved "
+        f"rounds; trace/lower/compile: median of {compile_repeats}"
+    )
     print("losses: " + ", ".join(f"{n} {r['loss']:.7f}" for n, r in res.items()))
     print("\n| impl | " + " | ".join(label for _, label, _ in FIGURES) + " | step IQR ms |")
     print("|---" * (len(FIGURES) + 2) + "|")
@@ -437,19 +491,29 @@ def report(cfg: Config, res: dict[str, Any], rounds: int, compile_repeats: int) 
         iqr = f"{r['step_iqr'][0] * 1e3:.1f}-{r['step_iqr'][1] * 1e3:.1f}"
         print(f"| {name} | " + " | ".join(cells) + f" | {iqr} |")
     ratios: dict[str, dict[str, float]] = {}
-    print("\n| haliax / peer | " + " | ".join(label.split()[0] for _, label, _ in FIGURES) + " | step paired-ratio IQR |")
+    print(
+        "\n| haliax / peer | " + " | ".join(label.split()[0] for _, label, _ in FIGURES) + " | step paired-ratio IQR |"
+    )
     print("|---" * (len(FIGURES) + 2) + "|")
     for peer in ("raw_jax", "equinox"):
         ratios[peer] = {k: res["haliax"][k] / res[peer][k] for k, _, _ in FIGURES}
         pr = res["haliax"][f"step_paired_ratio_vs_{peer}"]
-        print(f"| vs {peer} | " + " | ".join(f"{ratios[peer][k]:.3f}" for k, _, _ in FIGURES)
-              + f" | {pr['iqr'][0]:.3f}-{pr['iqr'][1]:.3f} |")
+        print(
+            f"| vs {peer} | "
+            + " | ".join(f"{ratios[peer][k]:.3f}" for k, _, _ in FIGURES)
+            + f" | {pr['iqr'][0]:.3f}-{pr['iqr'][1]:.3f} |"
+        )
     targets = [
-        {"target": "step time <= 1.00 x raw JAX (within the paired-ratio IQR)",
-         "value": ratios["raw_jax"]["step_s"],
-         "ok": res["haliax"]["step_paired_ratio_vs_raw_jax"]["iqr"][0] <= 1.0},
-        {"target": "temp memory <= 1.00 x raw JAX", "value": ratios["raw_jax"]["temp_bytes"],
-         "ok": ratios["raw_jax"]["temp_bytes"] <= 1.0},
+        {
+            "target": "step time <= 1.00 x raw JAX (within the paired-ratio IQR)",
+            "value": ratios["raw_jax"]["step_s"],
+            "ok": res["haliax"]["step_paired_ratio_vs_raw_jax"]["iqr"][0] <= 1.0,
+        },
+        {
+            "target": "temp memory <= 1.00 x raw JAX",
+            "value": ratios["raw_jax"]["temp_bytes"],
+            "ok": ratios["raw_jax"]["temp_bytes"] <= 1.0,
+        },
     ]
     print("\n| target | value | ok |\n|---|---|---|")
     for t in targets:
@@ -469,9 +533,18 @@ def main() -> None:
     cfg = Config(layers=args.layers, batch=args.batch, seq=args.seq)
     res = run(cfg, args.rounds, args.compile_repeats)
     summary = report(cfg, res, args.rounds, args.compile_repeats)
-    out = {"config": dataclasses.asdict(cfg), "rounds": args.rounds, "compile_repeats": args.compile_repeats,
-           "machine": platform.platform(), "cpus": jax.local_device_count(), "backend": jax.default_backend(),
-           "jax": jax.__version__, "equinox": eqx.__version__, "results": res, **summary}
+    out = {
+        "config": dataclasses.asdict(cfg),
+        "rounds": args.rounds,
+        "compile_repeats": args.compile_repeats,
+        "machine": platform.platform(),
+        "cpus": jax.local_device_count(),
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
+        "equinox": eqx.__version__,
+        "results": res,
+        **summary,
+    }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

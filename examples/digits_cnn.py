@@ -43,7 +43,9 @@ class DigitsCNN(eqx.Module):
         head = hnn.MLP.init(Flat, Classes, width=128, depth=1, activation=hnn.relu, key=k3)
         return DigitsCNN(conv1, conv2, head, hnn.Dropout(0.2))
 
-    def __call__(self, images: hax.NamedArray, *, key: jax.Array | None = None, inference: bool = True) -> hax.NamedArray:
+    def __call__(
+        self, images: hax.NamedArray, *, key: jax.Array | None = None, inference: bool = True
+    ) -> hax.NamedArray:
         x = hnn.relu(self.conv1(images))  # (batch, height, width, c1)
         x = hnn.relu(self.conv2(x))
         x = hnn.max_pool((Height.resize(2), Width.resize(2)), x, stride=2)  # (batch, height 4, width 4, c2)
@@ -123,8 +125,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         ax.imshow(confusion, cmap="Blues")
         for i in range(10):
             for j in range(10):
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if confusion[i, j] > confusion.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(confusion[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if confusion[i, j] > confusion.max() / 2 else "black",
+                )
         ax.set_xticks(range(10))
         ax.set_yticks(range(10))
         ax.set_xlabel("predicted")

@@ -85,7 +85,9 @@ class CharGPT(eqx.Module):
         Layers = hax.Axis("layers", cfg["layers"])
         k_emb, k_blocks = jax.random.split(key)
         embed = hnn.Embedding.init(Vocab, Embed, init_scale=Embed.size**0.5 * 0.02, key=k_emb)
-        blocks = hnn.Stacked.init(Layers, Block)(Embed, Heads, HeadSize, Mlp, key=jax.random.split(k_blocks, Layers.size))
+        blocks = hnn.Stacked.init(Layers, Block)(
+            Embed, Heads, HeadSize, Mlp, key=jax.random.split(k_blocks, Layers.size)
+        )
         return CharGPT(embed, blocks, hnn.RmsNorm.init(Embed, use_bias=False))
 
     def __call__(self, tokens: hax.NamedArray) -> hax.NamedArray:
@@ -185,8 +187,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-len", type=int, default=200)
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--stop-after", type=int, default=None, help="stop (and checkpoint) after this many steps; "
-                   "the learning-rate schedule still follows --steps, so a later --resume continues identically")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop (and checkpoint) after this many steps; "
+        "the learning-rate schedule still follows --steps, so a later --resume continues identically",
+    )
     p.add_argument("--mesh", type=str, default=None, help="e.g. data=2,model=4")
     p.add_argument("--tiny", action="store_true", help="a very small model, for tests")
     args = p.parse_args(argv)
@@ -204,8 +211,10 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
     split = int(len(raw) * 0.95)
     train_data, val_data = raw[:split], raw[split:]
     entropy = unigram_entropy(raw)
-    print(f"data: {len(raw):,} bytes ({'stdlib' if args.data is None else args.data}); unigram entropy "
-          f"{entropy:.3f} nats/char")
+    print(
+        f"data: {len(raw):,} bytes ({'stdlib' if args.data is None else args.data}); unigram entropy "
+        f"{entropy:.3f} nats/char"
+    )
 
     cfg = {"embed": args.embed, "heads": args.heads, "layers": args.layers}
     Batch, Pos = hax.Axis("batch", args.batch), hax.Axis("position", args.seq)
@@ -253,14 +262,22 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
         return hax.shard(x) if mapping else x
 
     def validate() -> float:
-        losses = [float(eval_loss(model, to_named(batch_at(val_data, i, 10_000 + args.seed, args.batch, args.seq))))
-                  for i in range(8)]
+        losses = [
+            float(eval_loss(model, to_named(batch_at(val_data, i, 10_000 + args.seed, args.batch, args.seq))))
+            for i in range(8)
+        ]
         return float(np.mean(losses))
 
     tokens_per_step = args.batch * args.seq
     end_step = min(args.steps, args.stop_after) if args.stop_after else args.steps
-    bar = tqdm(range(start_step, end_step), desc="train", initial=start_step, total=args.steps, mininterval=1.0,
-               disable=os.environ.get("TQDM_DISABLE") == "1")
+    bar = tqdm(
+        range(start_step, end_step),
+        desc="train",
+        initial=start_step,
+        total=args.steps,
+        mininterval=1.0,
+        disable=os.environ.get("TQDM_DISABLE") == "1",
+    )
     t0, val = time.perf_counter(), float("nan")
     for step in bar:
         tokens = to_named(batch_at(train_data, step, args.seed, args.batch, args.seq))
@@ -273,12 +290,16 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
             save_checkpoint(ckpt, model, opt_state, step + 1, history)
             bar.write(f"step {step + 1:>5}: train loss {loss:.3f}, validation loss {val:.3f} nats/char")
         elapsed = time.perf_counter() - t0
-        bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.3f}", tok_s=f"{(step + 1 - start_step) * tokens_per_step / elapsed:,.0f}")
+        bar.set_postfix(
+            loss=f"{loss:.3f}", val=f"{val:.3f}", tok_s=f"{(step + 1 - start_step) * tokens_per_step / elapsed:,.0f}"
+        )
     bar.close()
 
     final_val = validate() if math.isnan(val) else val
-    print(f"final validation loss {final_val:.3f} nats/char vs unigram entropy {entropy:.3f} nats/char "
-          f"({final_val / entropy:.0%} of it)")
+    print(
+        f"final validation loss {final_val:.3f} nats/char vs unigram entropy {entropy:.3f} nats/char "
+        f"({final_val / entropy:.0%} of it)"
+    )
     print(f"checkpoint: {ckpt}")
 
     plot = out / "loss.png"
@@ -303,8 +324,14 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
 
     sample = generate(model, b"def ", args.sample_len, args.seed, mapping)
     print("sample:\n" + sample)
-    return {"history": history, "val_loss": final_val, "unigram_entropy": entropy, "sample": sample,
-            "start_step": start_step, "model": model}
+    return {
+        "history": history,
+        "val_loss": final_val,
+        "unigram_entropy": entropy,
+        "sample": sample,
+        "start_step": start_step,
+        "model": model,
+    }
 
 
 def generate(model: CharGPT, prompt: bytes, length: int, seed: int, mapping=None) -> str:

@@ -63,7 +63,9 @@ def train(mesh_shape, mapping, steps=4):
             losses.append(float(loss))
             acts.append(h)
         return model, losses, acts
-    mesh = jax.make_mesh(mesh_shape, ("data", "model")[: len(mesh_shape)], axis_types=(AxisType.Auto,) * len(mesh_shape))
+    mesh = jax.make_mesh(
+        mesh_shape, ("data", "model")[: len(mesh_shape)], axis_types=(AxisType.Auto,) * len(mesh_shape)
+    )
     with jax.set_mesh(mesh), hax.axis_mapping(mapping):
         model = hax.shard(model)
         step = make_step(mapping)
@@ -87,16 +89,21 @@ def _spec(arr):
 
 
 def _leaves(model):
-    return [np.asarray(a.array if isinstance(a, hax.NamedArray) else a) for a in
-            jax.tree_util.tree_leaves(model, is_leaf=lambda a: isinstance(a, hax.NamedArray))]
+    return [
+        np.asarray(a.array if isinstance(a, hax.NamedArray) else a)
+        for a in jax.tree_util.tree_leaves(model, is_leaf=lambda a: isinstance(a, hax.NamedArray))
+    ]
 
 
 @pytest.mark.parametrize(
     "mesh_shape,mapping,expect",
     [
         ((8,), {"batch": "data"}, {"up.weight": P(None, None), "act": P("data", None)}),
-        ((2, 4), {"batch": "data", "embed": "model", "mlp": "model"},
-         {"up.weight": P("model", None), "act": P("data", "model")}),
+        (
+            (2, 4),
+            {"batch": "data", "embed": "model", "mlp": "model"},
+            {"up.weight": P("model", None), "act": P("data", "model")},
+        ),
     ],
     ids=["data_parallel_8", "data2_x_model4"],
 )

@@ -36,7 +36,12 @@ def test_public_api_is_found():
     objs = _public_objects()
     # a sanity floor: the walk must see the core, ops and nn APIs, or the check below would pass vacuously
     assert len(objs) > 300, len(objs)
-    for q in ("haliax.core.NamedArray", "haliax.ops.elementwise.add", "haliax.nn.linear.Linear", "haliax.util.NotSpecified"):
+    for q in (
+        "haliax.core.NamedArray",
+        "haliax.ops.elementwise.add",
+        "haliax.nn.linear.Linear",
+        "haliax.util.NotSpecified",
+    ):
         assert q in objs, q
 
 

@@ -9,7 +9,9 @@ import pytest
 import haliax
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(haliax.__path__, prefix="haliax.") if not m.name.split(".")[-1].startswith("_")
+    m.name
+    for m in pkgutil.walk_packages(haliax.__path__, prefix="haliax.")
+    if not m.name.split(".")[-1].startswith("_")
 )
 
 

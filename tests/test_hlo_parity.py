@@ -77,8 +77,7 @@ def setup():
 
 
 CASES = {
-    "linear": (lambda m, x: m.attn.q_proj(x).array,
-               lambda p, x: jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]),
+    "linear": (lambda m, x: m.attn.q_proj(x).array, lambda p, x: jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]),
     "layer_norm": (lambda m, x: m.ln1(x).array, lambda p, x: T.raw_layer_norm(x, p["ln1_w"], p["ln1_b"])),
     "mlp": (lambda m, x: m.mlp(x).array, T.raw_mlp),
     "attention_dense": (lambda m, x: m.attn(x).array, T.raw_attention),
@@ -91,8 +90,9 @@ def test_named_hlo_matches_raw(setup, case):
     block, params, x = setup
     named_fn, raw_fn = CASES[case]
     # same math first (else the comparison below would be meaningless)
-    np.testing.assert_allclose(np.asarray(jax.jit(named_fn)(block, x)), np.asarray(jax.jit(raw_fn)(params, x.array)),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(named_fn)(block, x)), np.asarray(jax.jit(raw_fn)(params, x.array)), rtol=1e-5, atol=1e-5
+    )
     named_hist, named_flops = compiled_profile(named_fn, block, x)
     raw_hist, raw_flops = compiled_profile(raw_fn, params, x.array)
     assert named_hist["dot"] >= 1 or case == "layer_norm"
@@ -141,8 +141,9 @@ def test_stacked_gradient_stores_no_more_than_raw_scan():
     cfg = T.Config(vocab=64, d_model=32, heads=4, mlp=64, layers=3, seq=16, batch=2)
     model = eqx.filter_eval_shape(lambda k: T.NamedGPT.init(cfg, key=k), jax.random.PRNGKey(0))
     raw = T.raw_params_from_named(model)["blocks"]
-    x = hax.NamedArray(jax.ShapeDtypeStruct((cfg.batch, cfg.seq, cfg.d_model), jnp.float32),
-                       (cfg.Batch, cfg.Pos, cfg.Embed))
+    x = hax.NamedArray(
+        jax.ShapeDtypeStruct((cfg.batch, cfg.seq, cfg.d_model), jnp.float32), (cfg.Batch, cfg.Pos, cfg.Embed)
+    )
 
     def named(blocks, x):
         return hax.sum(blocks.fold(x)).scalar()

@@ -102,8 +102,10 @@ def test_operands_in_other_orders_and_grad():
 
     x, w, b = inputs()
     assert_same_program(
-        jax.grad(named_loss, argnums=(0, 1, 2)), jax.grad(plain_loss, argnums=(0, 1, 2)),
-        (x, w, b), (x.array, w.array, b.array),
+        jax.grad(named_loss, argnums=(0, 1, 2)),
+        jax.grad(plain_loss, argnums=(0, 1, 2)),
+        (x, w, b),
+        (x.array, w.array, b.array),
     )
 
 

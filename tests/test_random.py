@@ -22,15 +22,24 @@ def _same(named, raw):
 # (name, haliax call, jax call) with shape (X, Y) -> (2, 3)
 PARITY = [
     ("uniform", lambda k: hr.uniform(k, (X, Y)), lambda k: jax.random.uniform(k, (2, 3))),
-    ("uniform_bounds", lambda k: hr.uniform(k, (X, Y), minval=-2.0, maxval=5.0),
-     lambda k: jax.random.uniform(k, (2, 3), minval=-2.0, maxval=5.0)),
+    (
+        "uniform_bounds",
+        lambda k: hr.uniform(k, (X, Y), minval=-2.0, maxval=5.0),
+        lambda k: jax.random.uniform(k, (2, 3), minval=-2.0, maxval=5.0),
+    ),
     ("normal", lambda k: hr.normal(k, (X, Y)), lambda k: jax.random.normal(k, (2, 3))),
-    ("normal_bf16", lambda k: hr.normal(k, (X, Y), dtype=jnp.bfloat16),
-     lambda k: jax.random.normal(k, (2, 3), dtype=jnp.bfloat16)),
+    (
+        "normal_bf16",
+        lambda k: hr.normal(k, (X, Y), dtype=jnp.bfloat16),
+        lambda k: jax.random.normal(k, (2, 3), dtype=jnp.bfloat16),
+    ),
     ("bernoulli", lambda k: hr.bernoulli(k, (X, Y), 0.3), lambda k: jax.random.bernoulli(k, 0.3, (2, 3))),
     ("randint", lambda k: hr.randint(k, (X, Y), 0, 10), lambda k: jax.random.randint(k, (2, 3), 0, 10)),
-    ("truncated_normal", lambda k: hr.truncated_normal(k, (X, Y), -1.0, 2.0),
-     lambda k: jax.random.truncated_normal(k, -1.0, 2.0, (2, 3))),
+    (
+        "truncated_normal",
+        lambda k: hr.truncated_normal(k, (X, Y), -1.0, 2.0),
+        lambda k: jax.random.truncated_normal(k, -1.0, 2.0, (2, 3)),
+    ),
     ("poisson", lambda k: hr.poisson(k, (X, Y), 3.0), lambda k: jax.random.poisson(k, 3.0, (2, 3))),
     ("exponential", lambda k: hr.exponential(k, (X, Y)), lambda k: jax.random.exponential(k, (2, 3))),
     ("laplace", lambda k: hr.laplace(k, (X, Y)), lambda k: jax.random.laplace(k, (2, 3))),
@@ -38,13 +47,19 @@ PARITY = [
     ("logistic", lambda k: hr.logistic(k, (X, Y)), lambda k: jax.random.logistic(k, (2, 3))),
     ("gumbel", lambda k: hr.gumbel(k, (X, Y)), lambda k: jax.random.gumbel(k, (2, 3))),
     ("rademacher", lambda k: hr.rademacher(k, (X, Y)), lambda k: jax.random.rademacher(k, (2, 3), dtype=float)),
-    ("rademacher_int", lambda k: hr.rademacher(k, (X, Y), dtype=jnp.int32),
-     lambda k: jax.random.rademacher(k, (2, 3), dtype=jnp.int32)),
+    (
+        "rademacher_int",
+        lambda k: hr.rademacher(k, (X, Y), dtype=jnp.int32),
+        lambda k: jax.random.rademacher(k, (2, 3), dtype=jnp.int32),
+    ),
     ("gamma", lambda k: hr.gamma(k, (X, Y), 2.0), lambda k: jax.random.gamma(k, 2.0, (2, 3))),
     ("beta", lambda k: hr.beta(k, (X, Y), 2.0, 3.0), lambda k: jax.random.beta(k, 2.0, 3.0, (2, 3))),
     ("t", lambda k: hr.t(k, (X, Y), 4.0), lambda k: jax.random.t(k, 4.0, (2, 3))),
-    ("weibull_min", lambda k: hr.weibull_min(k, (X, Y), 1.5, 2.0),
-     lambda k: jax.random.weibull_min(k, 1.5, 2.0, (2, 3))),
+    (
+        "weibull_min",
+        lambda k: hr.weibull_min(k, (X, Y), 1.5, 2.0),
+        lambda k: jax.random.weibull_min(k, 1.5, 2.0, (2, 3)),
+    ),
     ("pareto", lambda k: hr.pareto(k, (X, Y), 3.0), lambda k: jax.random.pareto(k, 3.0, (2, 3))),
     ("loggamma", lambda k: hr.loggamma(k, (X, Y), 0.5), lambda k: jax.random.loggamma(k, 0.5, (2, 3))),
     ("ball", lambda k: hr.ball(k, (X, Y), Z), lambda k: jax.random.ball(k, 4, 2.0, (2, 3))),
@@ -85,15 +100,27 @@ def _full(p):
 
 
 NAMED_PARITY = [
-    ("uniform", lambda k: hr.uniform(k, (X, Y), minval=-P_Y, maxval=P_YX + 10),
-     lambda k: jax.random.uniform(k, (2, 3), minval=_full(-P_Y), maxval=_full(P_YX + 10))),
+    (
+        "uniform",
+        lambda k: hr.uniform(k, (X, Y), minval=-P_Y, maxval=P_YX + 10),
+        lambda k: jax.random.uniform(k, (2, 3), minval=_full(-P_Y), maxval=_full(P_YX + 10)),
+    ),
     ("bernoulli", lambda k: hr.bernoulli(k, (X, Y), P_YX), lambda k: jax.random.bernoulli(k, _full(P_YX), (2, 3))),
-    ("randint", lambda k: hr.randint(k, (X, Y), 0, P_Y.astype(jnp.int32) + 1),
-     lambda k: jax.random.randint(k, (2, 3), 0, _full(P_Y.astype(jnp.int32) + 1))),
-    ("truncated_normal", lambda k: hr.truncated_normal(k, (X, Y), -P_Y, P_YX),
-     lambda k: jax.random.truncated_normal(k, _full(-P_Y), _full(P_YX), (2, 3))),
-    ("weibull_min", lambda k: hr.weibull_min(k, (X, Y), P_Y, P_YX + 1),
-     lambda k: jax.random.weibull_min(k, _full(P_Y), _full(P_YX + 1), (2, 3))),
+    (
+        "randint",
+        lambda k: hr.randint(k, (X, Y), 0, P_Y.astype(jnp.int32) + 1),
+        lambda k: jax.random.randint(k, (2, 3), 0, _full(P_Y.astype(jnp.int32) + 1)),
+    ),
+    (
+        "truncated_normal",
+        lambda k: hr.truncated_normal(k, (X, Y), -P_Y, P_YX),
+        lambda k: jax.random.truncated_normal(k, _full(-P_Y), _full(P_YX), (2, 3)),
+    ),
+    (
+        "weibull_min",
+        lambda k: hr.weibull_min(k, (X, Y), P_Y, P_YX + 1),
+        lambda k: jax.random.weibull_min(k, _full(P_Y), _full(P_YX + 1), (2, 3)),
+    ),
     ("pareto", lambda k: hr.pareto(k, (X, Y), P_Y), lambda k: jax.random.pareto(k, _full(P_Y), (2, 3))),
 ]
 

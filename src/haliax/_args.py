@@ -32,7 +32,9 @@ def axis_position(array: NamedArray, axis: AxisSelector, fn: str, arg: str) -> i
     return i
 
 
-def prefix_leaves(prefix: Any, tree: Any, fn: str, what: str, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+def prefix_leaves(
+    prefix: Any, tree: Any, fn: str, what: str, is_leaf: Callable[[Any], bool] | None = None
+) -> list[Any]:
     """One value per leaf of ``tree`` (leaves as `jax.tree_util.tree_leaves` with ``is_leaf`` finds them): each
     leaf of the pytree prefix ``prefix`` (``None`` counts as a leaf) is repeated over the subtree it covers.
 

@@ -74,7 +74,9 @@ def _to_axes(axes: Any) -> tuple[Axis, ...]:
     if isinstance(axes, Mapping):
         return tuple(Axis(n, s) for n, s in axes.items())
     if isinstance(axes, str):
-        raise TypeError(f"NamedArray: Expected Axis, got the name {axes!r} (use hax.named to size names from the array)")
+        raise TypeError(
+            f"NamedArray: Expected Axis, got the name {axes!r} (use hax.named to size names from the array)"
+        )
     return tuple(axes)
 
 
@@ -97,6 +99,7 @@ def _checked_sizes(axes: tuple[Any, ...]) -> tuple[int, ...]:
 
 def _install(attr: str, module: str, name: str) -> Callable[..., Any]:
     """A placeholder method: its first call imports ``module.name`` and installs it as ``attr``."""
+
     def method(self: NamedArray, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(importlib.import_module(module), name)
         setattr(NamedArray, attr, fn)
@@ -455,9 +458,19 @@ class NamedArray(_TypedMethods):
 # operator dunders and forwarded methods, generated from tables
 
 _BINARY_DUNDERS = dict(
-    add="add", sub="subtract", mul="multiply", truediv="true_divide", floordiv="floor_divide", mod="mod",
-    pow="power", divmod="divmod", lshift="left_shift", rshift="right_shift", and_="bitwise_and",
-    or_="bitwise_or", xor="bitwise_xor",
+    add="add",
+    sub="subtract",
+    mul="multiply",
+    truediv="true_divide",
+    floordiv="floor_divide",
+    mod="mod",
+    pow="power",
+    divmod="divmod",
+    lshift="left_shift",
+    rshift="right_shift",
+    and_="bitwise_and",
+    or_="bitwise_or",
+    xor="bitwise_xor",
 )
 _COMPARE_DUNDERS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
 _UNARY_DUNDERS = {"neg": "negative", "pos": "positive", "abs": "absolute", "invert": "invert"}

@@ -504,13 +504,14 @@ def typechecked(fn: F) -> F:
                 if ann is None:
                     continue
                 kind = sig.parameters[arg].kind
-                values = value if kind is inspect.Parameter.VAR_POSITIONAL else (
-                    value.values() if kind is inspect.Parameter.VAR_KEYWORD else (value,))
+                values = (
+                    value
+                    if kind is inspect.Parameter.VAR_POSITIONAL
+                    else (value.values() if kind is inspect.Parameter.VAR_KEYWORD else (value,))
+                )
                 for v in values:
                     if not matches(v, ann):
-                        raise TypeError(
-                            f"{name}: argument {arg!r} should be {_expected(ann)}, got {_describe(v)}"
-                        )
+                        raise TypeError(f"{name}: argument {arg!r} should be {_expected(ann)}, got {_describe(v)}")
         out = fn(*args, **kwargs)
         ret = h.get("return")
         if ret is not None and not matches(out, ret):
@@ -518,4 +519,3 @@ def typechecked(fn: F) -> F:
         return out
 
     return wrapper  # type: ignore[return-value]
-

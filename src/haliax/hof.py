@@ -459,6 +459,7 @@ def fold(
         >>> hax.fold(lambda c, x: c + x, T)(hax.zeros(E), hax.ones((T, E))).tolist()
         [3.0, 3.0]
     """
+
     def step(carry: Any, *args: Any, **kwargs: Any) -> tuple[Any, None]:
         return fn(carry, *args, **kwargs), None
 
@@ -492,6 +493,7 @@ def map(
         >>> hax.map(lambda x: x.sum("E"), T)(hax.arange((T, E))).tolist()
         [1, 5, 9]
     """
+
     def step(_: Any, *args: Any, **kwargs: Any) -> tuple[None, Any]:
         return None, fn(*args, **kwargs)
 

@@ -24,6 +24,7 @@ __all__ = ["tree_checkpoint_name"]
 
 T = TypeVar("T")
 
+
 def is_jax_array_like(x: Any) -> bool:
     """True for anything with ``.shape`` and ``.dtype``: JAX/NumPy arrays, ShapeDtypeStructs, tracers and also
     NamedArrays.
@@ -158,8 +159,9 @@ def tree_checkpoint_name(x: T, name: str) -> T:
     return jax.tree.map(lambda a: checkpoint_name(a, name) if is_jax_array_like(a) else a, x)
 
 
-def filter_checkpoint(fun: Callable[..., T], *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None
-                      ) -> Callable[..., T]:
+def filter_checkpoint(
+    fun: Callable[..., T], *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None
+) -> Callable[..., T]:
     """`jax.checkpoint` for functions of arbitrary pytrees (non-arrays are static): `equinox.filter_checkpoint`.
 
     Examples:
@@ -171,8 +173,15 @@ def filter_checkpoint(fun: Callable[..., T], *, prevent_cse: bool = True, policy
     return eqx.filter_checkpoint(fun, prevent_cse=prevent_cse, policy=policy)
 
 
-def multilevel_scan(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any, outer_size: int, length: int,
-                    reverse: bool = False, unroll: int | bool = 1) -> tuple[Any, Any]:
+def multilevel_scan(
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    carry: Any,
+    xs: Any,
+    outer_size: int,
+    length: int,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+) -> tuple[Any, Any]:
     """A `jax.lax.scan` split into ``outer_size`` chunks for sqrt-style rematerialisation.
 
     The scan becomes an outer `lax.scan` (fully unrolled) over ``outer_size`` chunks whose body is `jax.remat` of an
@@ -201,8 +210,7 @@ def multilevel_scan(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: An
         return x
 
     inner = jax.remat(functools.partial(jax.lax.scan, f, reverse=reverse, unroll=unroll, length=inner_size))
-    carry, ys = jax.lax.scan(inner, carry, jax.tree.map(_reshape, xs), length=outer_size, reverse=reverse,
-                             unroll=True)
+    carry, ys = jax.lax.scan(inner, carry, jax.tree.map(_reshape, xs), length=outer_size, reverse=reverse, unroll=True)
     return carry, jax.tree.map(_deshape, ys)
 
 

@@ -447,8 +447,8 @@ def infer_resource_partitions(
             return getattr(arr, "sharding", None)
         return NamedSharding(mesh, spec)
 
-    leaves_spec, treedef = jax.tree_util.tree_flatten(specs, is_leaf=lambda s: isinstance(s, PartitionSpec) or s is None)
+    leaves_spec, treedef = jax.tree_util.tree_flatten(
+        specs, is_leaf=lambda s: isinstance(s, PartitionSpec) or s is None
+    )
     leaves_x = treedef.flatten_up_to(tree) if leaves_spec else []
     return jax.tree_util.tree_unflatten(treedef, [to_sharding(s, x) for s, x in zip(leaves_spec, leaves_x)])
-
-

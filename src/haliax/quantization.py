@@ -35,8 +35,9 @@ class DotGeneralOp(Protocol):
         DefaultDotGeneralOp()
     """
 
-    def __call__(self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,
-                 preferred_element_type: Any = None) -> jax.Array: ...
+    def __call__(
+        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+    ) -> jax.Array: ...
 
     @staticmethod
     def default() -> DefaultDotGeneralOp:
@@ -60,10 +61,12 @@ class DefaultDotGeneralOp(eqx.Module):
         (True, True)
     """
 
-    def __call__(self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,
-                 preferred_element_type: Any = None) -> jax.Array:
-        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                                   preferred_element_type=preferred_element_type)
+    def __call__(
+        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+    ) -> jax.Array:
+        return jax.lax.dot_general(
+            lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
+        )
 
     @staticmethod
     def get() -> DefaultDotGeneralOp:

@@ -377,8 +377,9 @@ def _check_named(fn: str, arg: str, x: Any) -> None:
         raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")
 
 
-def choice(key: Any, shape: AxisSpec, a: NamedArray, axis: AxisSelector, replace: bool = True,
-           p: Any = None) -> NamedArray:
+def choice(
+    key: Any, shape: AxisSpec, a: NamedArray, axis: AxisSelector, replace: bool = True, p: Any = None
+) -> NamedArray:
     """Sample entries of ``a`` along ``axis``; output axes ``shape + (a.axes without axis)``.
 
     The numbers equal `jax.random.choice(key, a_moved, to_jax_shape(shape), replace, p, axis=0)` where ``a_moved`` is

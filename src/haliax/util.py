@@ -8,8 +8,17 @@ from typing import Any, TypeVar
 
 from .core import NamedArray, is_named_array
 
-__all__ = ["is_named_array", "ensure_tuple", "is_jax_or_hax_array_like", "UNSPECIFIED", "Unspecified",
-           "StringHolderEnum", "maybe_untuple", "safe_wraps", "safe_update_wrapper"]
+__all__ = [
+    "is_named_array",
+    "ensure_tuple",
+    "is_jax_or_hax_array_like",
+    "UNSPECIFIED",
+    "Unspecified",
+    "StringHolderEnum",
+    "maybe_untuple",
+    "safe_wraps",
+    "safe_update_wrapper",
+]
 
 T = TypeVar("T")
 

@@ -70,11 +70,13 @@ def test_combine_masks():
     for a, b in ((m1, m2), (m2, m1)):
         got = combine_masks_and(a, b)
         assert set(got.axes) == {Pos, KPos}
-        np.testing.assert_array_equal(np.asarray(got.broadcast_to((Pos, KPos)).array),
-                                      np.asarray(m1.array) & np.asarray(m2.array))
+        np.testing.assert_array_equal(
+            np.asarray(got.broadcast_to((Pos, KPos)).array), np.asarray(m1.array) & np.asarray(m2.array)
+        )
         got = combine_masks_or(a, b)
-        np.testing.assert_array_equal(np.asarray(got.broadcast_to((Pos, KPos)).array),
-                                      np.asarray(m1.array) | np.asarray(m2.array))
+        np.testing.assert_array_equal(
+            np.asarray(got.broadcast_to((Pos, KPos)).array), np.asarray(m1.array) | np.asarray(m2.array)
+        )
     mb = hax.named(np.array([[True] * 6, [False] * 6]), (Batch, KPos))
     assert set(combine_masks_and(mb, m1).axes) == {Batch, Pos, KPos}
     assert isinstance(combine_masks_and(AttentionMask.causal(), m2), AttentionMask)
@@ -138,8 +140,7 @@ def test_weights_follow_the_pinned_order_of_operations():
     @jax.jit
     def run(q, k):
         w = dot_product_attention_weights(D, KPos, q, k, mask=mask, bias=bias)
-        wb = dot_product_attention_weights(D, KPos, q, k, mask=mask, attention_dtype=jnp.bfloat16,
-                                           scaling_factor=0.3)
+        wb = dot_product_attention_weights(D, KPos, q, k, mask=mask, attention_dtype=jnp.bfloat16, scaling_factor=0.3)
         return w, wb
 
     w, wb = run(q, k)
@@ -166,8 +167,9 @@ def test_weights_axes_fully_masked_rows_and_dtypes():
         w = dot_product_attention_weights(D, KPos, q, kb, mask=none)
         qk = hax.NamedArray(jnp.transpose(q.array, (2, 0, 3, 1)), (Pos, Batch, D, Heads))
         w2 = dot_product_attention_weights(D, KPos, qk, k)
-        bf = dot_product_attention_weights(D, KPos, q.astype(jnp.bfloat16), k.astype(jnp.bfloat16),
-                                           attention_dtype=jnp.float32)
+        bf = dot_product_attention_weights(
+            D, KPos, q.astype(jnp.bfloat16), k.astype(jnp.bfloat16), attention_dtype=jnp.float32
+        )
         return w, w2, bf
 
     w, w2, bf = run(q, k, kb)
@@ -189,8 +191,11 @@ def test_dense_attention_is_weights_dot_value_and_keeps_the_value_features():
     @jax.jit
     def run(q, k, v):
         w = dot_product_attention_weights(D, KPos, q, k, mask=mask)
-        return (hax.dot(w, v, axis=KPos), dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="dense"),
-                dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="blockwise", block_size=2))
+        return (
+            hax.dot(w, v, axis=KPos),
+            dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="dense"),
+            dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="blockwise", block_size=2),
+        )
 
     want, dense, blk = run(q, k, v)
     assert dense.axes == (Batch, Heads, Pos, F) == blk.axes
@@ -255,8 +260,9 @@ def test_works_with_equinox_filters_and_masks_as_arguments():
 
     @eqx.filter_jit
     def loss(q, k, v, mask):
-        return jnp.sum(dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="blockwise",
-                                             block_size=4).array)
+        return jnp.sum(
+            dot_product_attention(KPos, D, q, k, v, mask=mask, implementation="blockwise", block_size=4).array
+        )
 
     m = AttentionMask.causal(1) & AttentionMask.sliding_window(3)
     g = eqx.filter_grad(loss)(q, k, v, m)

@@ -39,12 +39,14 @@ def test_rectangular_and_combinations():
     first = hax.named(np.arange(6) == 0, (K6,))
     m = AttentionMask.causal() & AttentionMask.sliding_window(2) | AttentionMask.explicit(first)
     np.testing.assert_array_equal(_mat(m, Q4, K6), ((j <= i) & (j > i - 2)) | (j < 1))
-    np.testing.assert_array_equal(_mat(AttentionMask.prefix_lm(2) & AttentionMask.causal(-1), Q4, K6),
-                                  ((j < 2) | (j <= i)) & (j <= i - 1))
+    np.testing.assert_array_equal(
+        _mat(AttentionMask.prefix_lm(2) & AttentionMask.causal(-1), Q4, K6), ((j < 2) | (j <= i)) & (j <= i - 1)
+    )
     keep = hax.named(np.array([True, False, True, True, True, True]), (K6,))
     np.testing.assert_array_equal(_mat(AttentionMask.causal() & keep, Q4, K6), (j <= i) & np.asarray(keep.array))
-    np.testing.assert_array_equal(_mat(AttentionMask.explicit(keep) | AttentionMask.causal(), Q4, K6),
-                                  (j <= i) | np.asarray(keep.array))
+    np.testing.assert_array_equal(
+        _mat(AttentionMask.explicit(keep) | AttentionMask.causal(), Q4, K6), (j <= i) | np.asarray(keep.array)
+    )
 
 
 def test_segment_ids_and_batched_parameters():
@@ -81,8 +83,10 @@ def test_masks_are_immutable_pytrees_usable_under_jit():
     @jax.jit
     def attend(size):
         m = AttentionMask.sliding_window(size)
-        return [dot_product_attention(KPos, D, q, k, k, mask=m, implementation=impl, block_size=4).array
-                for impl in ("dense", "blockwise", "jax")]
+        return [
+            dot_product_attention(KPos, D, q, k, k, mask=m, implementation=impl, block_size=4).array
+            for impl in ("dense", "blockwise", "jax")
+        ]
 
     outs = attend(jnp.int32(3))
     for o in outs[1:]:

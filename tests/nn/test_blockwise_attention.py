@@ -18,8 +18,12 @@ BLOCK = 8  # 21 is not a multiple of it
 def _inputs(seed=0, dtype=jnp.float32):
     rng = np.random.default_rng(seed)
     q, k, v, ct = (rng.standard_normal((2, 2, 21, 8), dtype=np.float32) for _ in range(4))
-    return (hax.named(jnp.asarray(q, dtype), (Batch, Heads, Pos, D)), hax.named(jnp.asarray(k, dtype), (Batch, Heads, KPos, D)),
-            hax.named(jnp.asarray(v, dtype), (Batch, Heads, KPos, D)), jnp.asarray(ct))
+    return (
+        hax.named(jnp.asarray(q, dtype), (Batch, Heads, Pos, D)),
+        hax.named(jnp.asarray(k, dtype), (Batch, Heads, KPos, D)),
+        hax.named(jnp.asarray(v, dtype), (Batch, Heads, KPos, D)),
+        jnp.asarray(ct),
+    )
 
 
 def _positions():
@@ -83,8 +87,9 @@ def _all_impls(mask, with_bias, dmask, dbias):
         for impl in IMPLS:
 
             def loss(q, k, v, bias, impl=impl):
-                out = dot_product_attention(KPos, D, q, k, v, mask=mask, bias=bias, implementation=impl,
-                                            block_size=BLOCK)
+                out = dot_product_attention(
+                    KPos, D, q, k, v, mask=mask, bias=bias, implementation=impl, block_size=BLOCK
+                )
                 ct_ = ct if out.axes[0] == Batch else jnp.transpose(ct, (2, 0, 1, 3))
                 return jnp.sum(out.array * ct_), out
 
@@ -116,8 +121,11 @@ def test_implementations_agree_with_jnp_and_torch(case):
         if impl.endswith("_permuted"):
             assert out.axes == (Pos, Batch, Heads, D)
             out = hax.NamedArray(jnp.transpose(out.array, (1, 2, 0, 3)), (Batch, Heads, Pos, D))
-            grads = (hax.NamedArray(jnp.transpose(grads[0].array, (1, 3, 0, 2)), q.axes),
-                     hax.NamedArray(jnp.transpose(grads[1].array, (2, 3, 0, 1)), k.axes), *grads[2:])
+            grads = (
+                hax.NamedArray(jnp.transpose(grads[0].array, (1, 3, 0, 2)), q.axes),
+                hax.NamedArray(jnp.transpose(grads[1].array, (2, 3, 0, 1)), k.axes),
+                *grads[2:],
+            )
         assert out.axes == (Batch, Heads, Pos, D)
         np.testing.assert_allclose(np.asarray(out.array), np.asarray(ref_out), atol=1e-5, rtol=1e-5, err_msg=impl)
         for g, r in zip(grads[:3], ref_grads[:3], strict=True):
@@ -145,14 +153,16 @@ def test_grouped_query_attention_matches_torch_enable_gqa():
     for impl in IMPLS:
 
         def loss(q, k, v, impl=impl):
-            out = dot_product_attention(K, Dh, q, k, v, mask=AttentionMask.causal(), QPos=Q, implementation=impl,
-                                        block_size=8)
+            out = dot_product_attention(
+                K, Dh, q, k, v, mask=AttentionMask.causal(), QPos=Q, implementation=impl, block_size=8
+            )
             return jnp.sum(out.array * ct), out
 
         (_, out), (gq, gk, gv) = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))(q, k, v)
         assert out.axes == (KVH, QPerKV, Q, Dh)
-        np.testing.assert_allclose(np.asarray(out.array).reshape(1, 6, 19, 8), t_out.detach().numpy(), atol=1e-5,
-                                   rtol=1e-5, err_msg=impl)
+        np.testing.assert_allclose(
+            np.asarray(out.array).reshape(1, 6, 19, 8), t_out.detach().numpy(), atol=1e-5, rtol=1e-5, err_msg=impl
+        )
         np.testing.assert_allclose(np.asarray(gq.array).reshape(1, 6, 19, 8), tq.grad.numpy(), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(np.asarray(gk.array)[None], tk.grad.numpy(), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(np.asarray(gv.array)[None], tv.grad.numpy(), atol=1e-5, rtol=1e-5)
@@ -164,9 +174,16 @@ def test_blockwise_gradient_holds_no_score_matrix():
     x = jax.ShapeDtypeStruct((L, 16), jnp.float32)
 
     def loss(q, k, v):
-        out = dot_product_attention(KP, H1, hax.NamedArray(q, (P, H1)), hax.NamedArray(k, (KP, H1)),
-                                    hax.NamedArray(v, (KP, H1)), mask=AttentionMask.causal(),
-                                    implementation="blockwise", block_size=256)
+        out = dot_product_attention(
+            KP,
+            H1,
+            hax.NamedArray(q, (P, H1)),
+            hax.NamedArray(k, (KP, H1)),
+            hax.NamedArray(v, (KP, H1)),
+            mask=AttentionMask.causal(),
+            implementation="blockwise",
+            block_size=256,
+        )
         return jnp.sum(out.array)
 
     compiled = jax.jit(jax.grad(loss, argnums=(0, 1, 2))).lower(x, x, x).compile()
@@ -187,12 +204,14 @@ def test_blockwise_skips_fully_masked_blocks():
     @jax.jit
     def run(q, k, v, v2):
         def f(q, impl):
-            return dot_product_attention(K, Dh, q, k, v, mask=AttentionMask.causal(), implementation=impl,
-                                         block_size=8).array
+            return dot_product_attention(
+                K, Dh, q, k, v, mask=AttentionMask.causal(), implementation=impl, block_size=8
+            ).array
 
         gq = jax.grad(lambda q: jnp.sum(f(q, "blockwise")[:8]))(q)
-        window = dot_product_attention(K, Dh, q, k, v2, mask=AttentionMask.sliding_window(4),
-                                       implementation="blockwise", block_size=8).array
+        window = dot_product_attention(
+            K, Dh, q, k, v2, mask=AttentionMask.sliding_window(4), implementation="blockwise", block_size=8
+        ).array
         return f(q, "blockwise"), gq.array, f(q, "dense"), window
 
     out, gq, dense, window = (np.asarray(x) for x in run(q, k, v, v2))
@@ -217,13 +236,15 @@ def test_fully_masked_rows_inf_bias_and_bf16_are_finite(impl):
         out = attn(q, k, v, mask=mask)
         g = jax.grad(lambda q, k, v: jnp.sum(attn(q, k, v, mask=mask) * ct), argnums=(0, 1, 2))(q, k, v)
         gr = jax.grad(lambda q, k, v: jnp.sum(_ref(q, k, v, shifted, None) * ct), argnums=(0, 1, 2))(
-            q.array, k.array, v.array)
+            q.array, k.array, v.array
+        )
         out_inf = attn(q, k, v, bias=bias)
         g_inf = jax.grad(lambda q: jnp.sum(attn(q, k, v, bias=bias)))(q)
         qb, kb, vb = (x.astype(jnp.bfloat16) for x in (q, k, v))
         out_bf16 = attn(qb, kb, vb, mask=mask)
         g_bf16 = jax.grad(lambda q, k, v: jnp.sum(attn(q, k, v, mask=mask).astype(jnp.float32)), argnums=(0, 1, 2))(
-            qb, kb, vb)
+            qb, kb, vb
+        )
         ref_bf16 = _ref(*(x.array.astype(jnp.float32) for x in (qb, kb, vb)), shifted, None)
         return out, g, gr, out_inf, g_inf, out_bf16, ref_bf16, g_bf16
 
@@ -232,12 +253,14 @@ def test_fully_masked_rows_inf_bias_and_bf16_are_finite(impl):
         assert x.dtype == jnp.bfloat16 and np.isfinite(np.asarray(x.array, np.float32)).all()
     mean_v = np.broadcast_to(np.asarray(v.array).mean(axis=2, keepdims=True), (2, 2, 3, 8))
     np.testing.assert_allclose(np.asarray(out[:, :, :3]), mean_v, atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(out), np.asarray(_ref(q.array, k.array, v.array, shifted, None)),
-                               atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(out), np.asarray(_ref(q.array, k.array, v.array, shifted, None)), atol=1e-5, rtol=1e-5
+    )
     for a, b in zip(g, gr, strict=True):
         np.testing.assert_allclose(np.asarray(a.array), np.asarray(b), atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(out_inf), np.asarray(_ref(q.array, k.array, v.array, j <= i, None)),
-                               atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(out_inf), np.asarray(_ref(q.array, k.array, v.array, j <= i, None)), atol=1e-5, rtol=1e-5
+    )
     assert np.isfinite(np.asarray(g_inf.array)).all()
     assert out_bf16.dtype == jnp.bfloat16
     assert np.isfinite(np.asarray(out_bf16, np.float32)).all()
@@ -253,8 +276,9 @@ def test_block_size_pair_and_query_without_position_axis():
         m = AttentionMask.sliding_window(3)
         want = dot_product_attention(KPos, D, q, k, v, mask=m, implementation="dense")
         got = dot_product_attention(KPos, D, q, k, v, mask=m, implementation="blockwise", block_size=(4, 16))
-        single = {impl: dot_product_attention(KPos, D, q1, k, v, implementation=impl, block_size=BLOCK)
-                  for impl in IMPLS}
+        single = {
+            impl: dot_product_attention(KPos, D, q1, k, v, implementation=impl, block_size=BLOCK) for impl in IMPLS
+        }
         return want, got, single
 
     want, got, single = run(q, k, v, q1)
@@ -274,8 +298,15 @@ def test_check_grads_blockwise():
 
     @jax.jit
     def f(q, k, v):
-        return dot_product_attention(K, Dh, hax.NamedArray(q, (Q, Dh)), hax.NamedArray(k, (K, Dh)),
-                                     hax.NamedArray(v, (K, Dh)), mask=AttentionMask.causal(),
-                                     implementation="blockwise", block_size=4).array
+        return dot_product_attention(
+            K,
+            Dh,
+            hax.NamedArray(q, (Q, Dh)),
+            hax.NamedArray(k, (K, Dh)),
+            hax.NamedArray(v, (K, Dh)),
+            mask=AttentionMask.causal(),
+            implementation="blockwise",
+            block_size=4,
+        ).array
 
     check_grads(f, args, order=1, modes=("rev",), eps=1e-2, atol=2e-2, rtol=2e-2)

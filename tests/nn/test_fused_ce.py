@@ -38,8 +38,9 @@ def naive(x, w, y, *, eps=0.0, zw=0.0):
 @pytest.mark.parametrize("eps,zw", [(0.0, 0.0), (0.1, 0.0), (0.0, 1e-2), (0.2, 1e-3)])
 def test_unreduced_matches_naive(block, eps, zw):
     x, w, y, _ = make()
-    out = hnn.fused_cross_entropy_loss(x, w, E, V, y, block_size=block, reduction=None, label_smoothing=eps,
-                                       logsumexp_weight=zw)
+    out = hnn.fused_cross_entropy_loss(
+        x, w, E, V, y, block_size=block, reduction=None, label_smoothing=eps, logsumexp_weight=zw
+    )
     assert out.axes == y.axes
     np.testing.assert_allclose(out.array, naive(x, w, y, eps=eps, zw=zw), rtol=1e-5, atol=1e-5)
 
@@ -62,8 +63,9 @@ def test_reductions_and_gradients(reduction, use_where):
         kwargs["reduction_axis"] = S
 
     def fused(x, w):
-        r = hnn.fused_cross_entropy_loss(x, w, E, V, y, block_size=8, where=where, label_smoothing=0.1,
-                                         logsumexp_weight=1e-3, **kwargs)
+        r = hnn.fused_cross_entropy_loss(
+            x, w, E, V, y, block_size=8, where=where, label_smoothing=0.1, logsumexp_weight=1e-3, **kwargs
+        )
         return r
 
     def ref(x, w):
@@ -93,8 +95,9 @@ def test_check_grads_numerically():
     def f(xa, wa):
         xx = hax.NamedArray(xa, x.axes)
         ww = hax.NamedArray(wa, w.axes)
-        return hnn.fused_cross_entropy_loss(xx, ww, E, V, y, block_size=16, label_smoothing=0.1,
-                                            logsumexp_weight=0.01).scalar()
+        return hnn.fused_cross_entropy_loss(
+            xx, ww, E, V, y, block_size=16, label_smoothing=0.1, logsumexp_weight=0.01
+        ).scalar()
 
     jax.test_util.check_grads(f, (x.array, w.array), order=1, modes=["rev"], eps=1e-2, atol=2e-2, rtol=2e-2)
 
@@ -103,9 +106,16 @@ def test_matches_torch_cross_entropy_with_label_smoothing():
     x, w, y, _ = make(3)
     logits = jnp.einsum("seb,ve->bsv", x.array, w.array)
     for eps in (0.0, 0.25):
-        expected = torch.nn.functional.cross_entropy(
-            torch.tensor(np.asarray(logits)).reshape(-1, V.size), torch.tensor(np.asarray(y.array)).reshape(-1).long(),
-            label_smoothing=eps, reduction="none").numpy().reshape(B.size, S.size)
+        expected = (
+            torch.nn.functional.cross_entropy(
+                torch.tensor(np.asarray(logits)).reshape(-1, V.size),
+                torch.tensor(np.asarray(y.array)).reshape(-1).long(),
+                label_smoothing=eps,
+                reduction="none",
+            )
+            .numpy()
+            .reshape(B.size, S.size)
+        )
         got = hnn.fused_cross_entropy_loss(x, w, E, V, y, block_size=10, reduction=None, label_smoothing=eps)
         np.testing.assert_allclose(got.array, expected, rtol=1e-5, atol=1e-5)
 
@@ -136,7 +146,9 @@ def test_bad_inputs():
         hnn.fused_cross_entropy_loss(x, w, E, V, y.astype(jnp.float32))
     with pytest.raises(ValueError, match="neither Embed nor in the targets"):
         hnn.fused_cross_entropy_loss(x, w, E, V, y["seq", 0])
-    with pytest.raises(ValueError, match=r"fused_cross_entropy_loss: embeddings embed\(9\) does not match .*embed\(8\)"):
+    with pytest.raises(
+        ValueError, match=r"fused_cross_entropy_loss: embeddings embed\(9\) does not match .*embed\(8\)"
+    ):
         hnn.fused_cross_entropy_loss(x, w, E.resize(9), V, y)
     with pytest.raises(ValueError, match=r"unembed_weight vocab\(36\) does not match .*vocab\(37\)"):
         hnn.fused_cross_entropy_loss(x, w, E, V.resize(36), y)
@@ -169,8 +181,9 @@ def test_weight_layouts_and_split_embed(layout, block):
     y = hax.random.randint(k3, (B, S), 0, V.size)
 
     def fused(xa, wa):
-        return hnn.fused_cross_entropy_loss(hax.NamedArray(xa, x.axes), hax.NamedArray(wa, w.axes), (H, D), V, y,
-                                            block_size=block, label_smoothing=0.1).scalar()
+        return hnn.fused_cross_entropy_loss(
+            hax.NamedArray(xa, x.axes), hax.NamedArray(wa, w.axes), (H, D), V, y, block_size=block, label_smoothing=0.1
+        ).scalar()
 
     def ref(xa, wa):
         spec = {"vocab_first": "vhd", "vocab_last": "hdv", "vocab_middle": "hvd"}[layout]

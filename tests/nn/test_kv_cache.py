@@ -73,8 +73,10 @@ def randomized(fn, *args, seed=0, **kwargs):
     shapes = eqx.filter_eval_shape(fn, *args, **kwargs)
     leaves, tree = jax.tree_util.tree_flatten(shapes)
     rng = np.random.default_rng(seed)
-    new = [jnp.asarray(0.3 * rng.standard_normal(x.shape), x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
-           for x in leaves]
+    new = [
+        jnp.asarray(0.3 * rng.standard_normal(x.shape), x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
+        for x in leaves
+    ]
     return jax.tree_util.tree_unflatten(tree, new)
 
 
@@ -142,8 +144,15 @@ def test_chunked_prefill_then_decode(model, ids):
 
 
 def test_explicit_positions_match_default():
-    m = randomized(hnn.MultiHeadAttention.init, Embed, H, D, KVHeads=KVH, rotary=hnn.RotaryEmbedding.init(D),
-                   key=jax.random.PRNGKey(0))
+    m = randomized(
+        hnn.MultiHeadAttention.init,
+        Embed,
+        H,
+        D,
+        KVHeads=KVH,
+        rotary=hnn.RotaryEmbedding.init(D),
+        key=jax.random.PRNGKey(0),
+    )
     x = hax.random.normal(jax.random.PRNGKey(2), (Pos.resize(3), Embed))
     cache = m.init_cache(Cache)
     step = eqx.filter_jit(lambda m, x, c, p: m.decode(x, c, p))
@@ -158,8 +167,16 @@ def test_explicit_positions_match_default():
 
 
 def test_per_example_lengths_match_separate_decoding():
-    m = randomized(hnn.MultiHeadAttention.init, Embed, H, D, KVHeads=KVH, rotary=hnn.RotaryEmbedding.init(D),
-                   key=jax.random.PRNGKey(0), seed=3)
+    m = randomized(
+        hnn.MultiHeadAttention.init,
+        Embed,
+        H,
+        D,
+        KVHeads=KVH,
+        rotary=hnn.RotaryEmbedding.init(D),
+        key=jax.random.PRNGKey(0),
+        seed=3,
+    )
     xs = hax.random.normal(jax.random.PRNGKey(4), (Batch, Pos.resize(5), Embed))
     step = eqx.filter_jit(lambda m, x, c: m.decode(x, c))
     prefix = [2, 4]
@@ -170,8 +187,12 @@ def test_per_example_lengths_match_separate_decoding():
         caches.append(c)
         out, _ = step(m, xb[Pos.name, n : n + 1], c)
         outs.append(out)
-    ragged = hnn.KVCache(hax.stack(Batch, [c.k for c in caches]), hax.stack(Batch, [c.v for c in caches]),
-                         hax.named(jnp.array(prefix, jnp.int32), Batch), Cache)
+    ragged = hnn.KVCache(
+        hax.stack(Batch, [c.k for c in caches]),
+        hax.stack(Batch, [c.v for c in caches]),
+        hax.named(jnp.array(prefix, jnp.int32), Batch),
+        Cache,
+    )
     new = hax.stack(Batch, [xs[Batch, b][Pos.name, n : n + 1] for b, n in enumerate(prefix)])
     out, c2 = step(m, new, ragged)
     np.testing.assert_allclose(out.array, np.stack([o.array for o in outs]), atol=1e-5)
@@ -189,8 +210,11 @@ def test_overflow_raises_eagerly_and_gives_nan_under_jit(model, ids):
     step = eqx.filter_jit(lambda m, x, c: m.decode(x, c))
     out, cache = step(m, x3, m.init_cache(C4))
     assert bool(hax.all(hax.isfinite(out)).array)
-    with pytest.raises(ValueError, match=r"MultiHeadAttention.decode: 3 new positions do not fit: the cache has 3 of "
-                                         r"cache_position\(4\) slots filled \(positions 3..5 are beyond"):
+    with pytest.raises(
+        ValueError,
+        match=r"MultiHeadAttention.decode: 3 new positions do not fit: the cache has 3 of "
+        r"cache_position\(4\) slots filled \(positions 3..5 are beyond",
+    ):
         m.decode(x3, cache)
     out, cache = step(m, x3, cache)  # traced length: not checkable, so NaN instead of wrong numbers
     assert bool(hax.all(hax.isnan(out)).array) and int(cache.length.array) == 6

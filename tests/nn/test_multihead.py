@@ -26,8 +26,10 @@ def build(*args, seed=0, **kwargs):
     shapes = eqx.filter_eval_shape(hnn.MultiHeadAttention.init, *args, key=jax.random.PRNGKey(0), **kwargs)
     leaves, tree = jax.tree_util.tree_flatten(shapes)
     rng = np.random.default_rng(seed)
-    new = [jnp.asarray(0.3 * rng.standard_normal(x.shape), x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
-           for x in leaves]
+    new = [
+        jnp.asarray(0.3 * rng.standard_normal(x.shape), x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
+        for x in leaves
+    ]
     return jax.tree_util.tree_unflatten(tree, new)
 
 
@@ -123,10 +125,22 @@ def test_huggingface_llama_attention_parity():
     from transformers import LlamaConfig
     from transformers.models.llama.modeling_llama import LlamaAttention, LlamaRotaryEmbedding
 
-    scaling = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-               "original_max_position_embeddings": 16}
-    cfg = LlamaConfig(hidden_size=16, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
-                      rope_theta=500000.0, max_position_embeddings=64, rope_scaling=scaling)
+    scaling = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 16,
+    }
+    cfg = LlamaConfig(
+        hidden_size=16,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        rope_theta=500000.0,
+        max_position_embeddings=64,
+        rope_scaling=scaling,
+    )
     cfg._attn_implementation = "eager"
     torch.manual_seed(0)
     att = LlamaAttention(cfg, 0).eval()
@@ -137,14 +151,19 @@ def test_huggingface_llama_attention_parity():
     with torch.no_grad():
         ref, _ = att(x, (cos, sin), mask)
 
-    rope = hnn.RotaryEmbedding.init(D, theta=500000.0,
-                                    scaling=hnn.Llama3RotaryScaling(original_max_position_embeddings=16))
+    rope = hnn.RotaryEmbedding.init(
+        D, theta=500000.0, scaling=hnn.Llama3RotaryScaling(original_max_position_embeddings=16)
+    )
     m = build(Embed, H, D, KVHeads=KVH, rotary=rope)
     sd = {k: v.numpy() for k, v in att.state_dict().items()}
     assert {k: v.shape for k, v in to_torch_compatible_state_dict(m).items()} == {k: v.shape for k, v in sd.items()}
     m = from_torch_compatible_state_dict(m, sd)
-    out = fwd(m, hax.named(x.numpy(), (Batch, Pos, Embed)), AttentionMask.causal(),
-              hax.named(pos.numpy().astype(np.int32), (Batch, Pos)))
+    out = fwd(
+        m,
+        hax.named(x.numpy(), (Batch, Pos, Embed)),
+        AttentionMask.causal(),
+        hax.named(pos.numpy().astype(np.int32), (Batch, Pos)),
+    )
     np.testing.assert_allclose(out.array, ref.numpy(), atol=1e-5)
 
 
@@ -189,8 +208,9 @@ def test_attention_dropout():
     assert not np.allclose(a.array, c.array)
     inf = eqx.nn.inference_mode(m)
     plain = eqx.tree_at(lambda t: t.dropout, m, hnn.Dropout(0.0))
-    np.testing.assert_allclose(fwd(inf, x, AttentionMask.causal()).array,
-                               fwd(plain, x, AttentionMask.causal()).array, atol=1e-6)
+    np.testing.assert_allclose(
+        fwd(inf, x, AttentionMask.causal()).array, fwd(plain, x, AttentionMask.causal()).array, atol=1e-6
+    )
 
 
 def test_jit_grad_and_optax_step():
@@ -223,9 +243,16 @@ def test_state_dict_keys_and_torch_shapes():
     m = build(Embed, H, D, KVHeads=KVH, qk_norm=True, use_bias=True)
     sd = to_torch_compatible_state_dict(m)
     assert {k: v.shape for k, v in sd.items()} == {
-        "q_proj.weight": (32, 16), "q_proj.bias": (32,), "k_proj.weight": (16, 16), "k_proj.bias": (16,),
-        "v_proj.weight": (16, 16), "v_proj.bias": (16,), "o_proj.weight": (16, 32), "o_proj.bias": (16,),
-        "q_norm.weight": (8,), "k_norm.weight": (8,),
+        "q_proj.weight": (32, 16),
+        "q_proj.bias": (32,),
+        "k_proj.weight": (16, 16),
+        "k_proj.bias": (16,),
+        "v_proj.weight": (16, 16),
+        "v_proj.bias": (16,),
+        "o_proj.weight": (16, 32),
+        "o_proj.bias": (16,),
+        "q_norm.weight": (8,),
+        "k_norm.weight": (8,),
     }
     back = from_torch_compatible_state_dict(m, sd)
     assert eqx.tree_equal(back, m)
@@ -254,8 +281,11 @@ def test_bad_configuration():
 
 def test_bad_inputs():
     m = build(Embed, H, D, rotary=hnn.RotaryEmbedding.init(D))
-    with pytest.raises(ValueError, match=r"argument 'x \(the sequence axis Pos\)': axis position not found in .*"
-                                         r"Did you mean 'positions'"):
+    with pytest.raises(
+        ValueError,
+        match=r"argument 'x \(the sequence axis Pos\)': axis position not found in .*"
+        r"Did you mean 'positions'",
+    ):
         m(hax.ones((hax.Axis("positions", 3), Embed)))
     with pytest.raises(ValueError, match=r"MultiHeadAttention: argument 'x \(Embed\)': axis embed not found"):
         m(hax.ones((Pos, hax.Axis("hidden", 16))))

@@ -17,8 +17,16 @@ Batch, Pos, Heads, D = hax.make_axes(batch=2, position=5, heads=3, head_size=8)
 
 # Hugging Face transformers' ROPE_INIT_FUNCTIONS["llama3"] for head_dim 16, theta 500000 and the Llama-3.1
 # defaults (factor 8, low 1, high 4, original 8192), float32; indices 0-3 high, 4 medium, 5-7 low frequency.
-HF_LLAMA3_16 = [1.0, 0.193922758102417, 0.03760603070259094, 0.00729266507551074, 0.0005248460220173001,
-                3.428102354519069e-05, 6.647869668086059e-06, 1.289173155782919e-06]
+HF_LLAMA3_16 = [
+    1.0,
+    0.193922758102417,
+    0.03760603070259094,
+    0.00729266507551074,
+    0.0005248460220173001,
+    3.428102354519069e-05,
+    6.647869668086059e-06,
+    1.289173155782919e-06,
+]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -47,8 +55,13 @@ def np_rope(x, pos, theta=10000.0, fraction=1.0, scaling=None):
     h = R // 2
     freqs = np.array([theta ** (-2 * i / R) for i in range(h)])
     if scaling is not None:
-        freqs = np_llama3(freqs, scaling.factor, scaling.low_freq_factor, scaling.high_freq_factor,
-                          scaling.original_max_position_embeddings)
+        freqs = np_llama3(
+            freqs,
+            scaling.factor,
+            scaling.low_freq_factor,
+            scaling.high_freq_factor,
+            scaling.original_max_position_embeddings,
+        )
     ang = np.asarray(pos, np.float64)[..., None] * freqs
     c, s = np.cos(ang), np.sin(ang)
     x1, x2, rest = x[..., :h], x[..., h:R], x[..., R:]
@@ -77,7 +90,9 @@ def test_llama3_scaling_matches_hf_values_and_numpy_reference():
 
 
 def test_llama3_scaling_other_parameters():
-    sc = Llama3RotaryScaling(factor=32.0, low_freq_factor=2.0, high_freq_factor=8.0, original_max_position_embeddings=64)
+    sc = Llama3RotaryScaling(
+        factor=32.0, low_freq_factor=2.0, high_freq_factor=8.0, original_max_position_embeddings=64
+    )
     plain = rotary_frequencies(32, 10000.0)
     np.testing.assert_allclose(sc.scale_frequencies(plain), np_llama3(plain, 32.0, 2.0, 8.0, 64), rtol=1e-12)
 
@@ -88,15 +103,20 @@ def test_llama3_scaling_other_parameters():
 
 @pytest.mark.parametrize(
     "theta,fraction,scaling",
-    [(10000.0, 1.0, None), (500000.0, 1.0, Llama3RotaryScaling(original_max_position_embeddings=16)),
-     (100.0, 0.5, None), (10000.0, 0.25, Llama3RotaryScaling(factor=4.0, original_max_position_embeddings=4))],
+    [
+        (10000.0, 1.0, None),
+        (500000.0, 1.0, Llama3RotaryScaling(original_max_position_embeddings=16)),
+        (100.0, 0.5, None),
+        (10000.0, 0.25, Llama3RotaryScaling(factor=4.0, original_max_position_embeddings=4)),
+    ],
 )
 def test_apply_rotary_matches_numpy(theta, fraction, scaling):
     x = rnd((2, 5, 3, 8))
     pos = np.array([[0, 1, 2, 3, 4], [7, 8, 9, 10, 11]])
     xn = hax.named(x, (Batch, Pos, Heads, D))
-    out = apply_rotary(xn, hax.named(pos, (Batch, Pos)), D, theta=theta, partial_rotary_factor=fraction,
-                       scaling=scaling)
+    out = apply_rotary(
+        xn, hax.named(pos, (Batch, Pos)), D, theta=theta, partial_rotary_factor=fraction, scaling=scaling
+    )
     assert out.axes == xn.axes and out.dtype == jnp.float32
     ref = np_rope(np.moveaxis(x, 2, 1), pos[:, None, :], theta, fraction, scaling)  # [B, H, P, D]
     np.testing.assert_allclose(np.moveaxis(np.asarray(out.array), 2, 1), ref, atol=1e-5, rtol=1e-5)

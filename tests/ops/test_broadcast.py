@@ -89,8 +89,11 @@ def test_scalars_and_plain_arrays():
 )
 def test_no_subset_relationship_errors(a_axes, b_axes):
     a, b = rand(a_axes), rand(b_axes)
-    with pytest.raises(ValueError, match="add: Cannot broadcast .*: no subset relationship. If you want to broadcast "
-                       "anyway, use the broadcast_axis function to explicitly add axes"):
+    with pytest.raises(
+        ValueError,
+        match="add: Cannot broadcast .*: no subset relationship. If you want to broadcast "
+        "anyway, use the broadcast_axis function to explicitly add axes",
+    ):
         a + b
     with pytest.raises(ValueError, match="multiply: Cannot broadcast"):
         hax.multiply(b, a)

@@ -181,8 +181,11 @@ def test_property_dot_agrees_with_einsum(data):
         if ax.name not in contract and ax.name not in seen:
             seen.append(ax.name)
     spec = (
-        "".join(letters[x.name] for x in a_axes) + "," + "".join(letters[x.name] for x in b_axes)
-        + "->" + "".join(letters[n] for n in seen)
+        "".join(letters[x.name] for x in a_axes)
+        + ","
+        + "".join(letters[x.name] for x in b_axes)
+        + "->"
+        + "".join(letters[n] for n in seen)
     )
     assert [x.name for x in out.axes] == seen
     close(out.array, jnp.einsum(spec, a.array, b.array), rtol=1e-4)

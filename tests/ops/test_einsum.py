@@ -185,9 +185,7 @@ def test_custom_dot_general_and_precision(hwd_dc):
         calls.append(precision)
         return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type, **kw)
 
-    out = hax.einsum(
-        "h w d, d c -> h w c", a, b, _dot_general=my_dot_general, precision=jax.lax.Precision.HIGHEST
-    )
+    out = hax.einsum("h w d, d c -> h w c", a, b, _dot_general=my_dot_general, precision=jax.lax.Precision.HIGHEST)
     assert calls
     close(out.array, jnp.einsum("hwd,dc->hwc", a.array, b.array))
 

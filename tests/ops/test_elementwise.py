@@ -16,7 +16,12 @@ from haliax.ops.elementwise import BINARY_FUNCTIONS, UNARY_FUNCTIONS
 X, Y = hax.make_axes(X=2, Y=3)
 INT_ONLY = {"bitwise_count", "bitwise_invert", "bitwise_not", "invert"}
 INT_BINARY = {
-    "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "bitwise_left_shift",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "left_shift",
+    "right_shift",
+    "bitwise_left_shift",
     "bitwise_right_shift",
 }
 
@@ -78,15 +83,26 @@ def test_binary_matches_jnp_with_axes_in_different_orders(name):
 
 
 BINARY_OPS = [
-    (operator.add, jnp.add), (operator.sub, jnp.subtract), (operator.mul, jnp.multiply),
-    (operator.truediv, jnp.true_divide), (operator.floordiv, jnp.floor_divide), (operator.mod, jnp.mod),
-    (operator.pow, jnp.power), (operator.lt, jnp.less), (operator.le, jnp.less_equal),
-    (operator.gt, jnp.greater), (operator.ge, jnp.greater_equal), (operator.eq, jnp.equal),
+    (operator.add, jnp.add),
+    (operator.sub, jnp.subtract),
+    (operator.mul, jnp.multiply),
+    (operator.truediv, jnp.true_divide),
+    (operator.floordiv, jnp.floor_divide),
+    (operator.mod, jnp.mod),
+    (operator.pow, jnp.power),
+    (operator.lt, jnp.less),
+    (operator.le, jnp.less_equal),
+    (operator.gt, jnp.greater),
+    (operator.ge, jnp.greater_equal),
+    (operator.eq, jnp.equal),
     (operator.ne, jnp.not_equal),
 ]
 INT_OPS = [
-    (operator.and_, jnp.bitwise_and), (operator.or_, jnp.bitwise_or), (operator.xor, jnp.bitwise_xor),
-    (operator.lshift, jnp.left_shift), (operator.rshift, jnp.right_shift),
+    (operator.and_, jnp.bitwise_and),
+    (operator.or_, jnp.bitwise_or),
+    (operator.xor, jnp.bitwise_xor),
+    (operator.lshift, jnp.left_shift),
+    (operator.rshift, jnp.right_shift),
 ]
 
 

@@ -78,8 +78,12 @@ _kind = st.one_of(
     st.tuples(st.just("i"), st.integers(-2, 1)),
     st.tuples(
         st.just("s"),
-        st.builds(slice, st.one_of(st.none(), st.integers(-5, 5)), st.one_of(st.none(), st.integers(-5, 5)),
-                  st.sampled_from([None, 1, 2, -1, -2])),
+        st.builds(
+            slice,
+            st.one_of(st.none(), st.integers(-5, 5)),
+            st.one_of(st.none(), st.integers(-5, 5)),
+            st.sampled_from([None, 1, 2, -1, -2]),
+        ),
     ),
     st.tuples(st.just("ds"), st.integers(-5, 5), st.integers(0, 5)),
 )
@@ -398,7 +402,7 @@ def test_index_errors():
     with pytest.raises(ValueError, match="1-D"):
         x["Y", jnp.zeros((2, 2), dtype=int)]
     with pytest.raises(TypeError, match="dslice"):
-        jax.jit(lambda x, s: x["Y", s:s + 1])(x, 0)
+        jax.jit(lambda x, s: x["Y", s : s + 1])(x, 0)
     with pytest.raises(ValueError, match="disagree on the size of axis I"):
         x[{"Y": idx(Axis("I", 2), [0, 1]), "Z": idx(Axis("I", 3), [0, 1, 2])}]
     with pytest.raises(TypeError, match="invalid index"):
@@ -435,7 +439,9 @@ def test_at_apply_get_and_options():
     got = x.at["Y", 0:2].apply(lambda a: a * 10)
     np.testing.assert_array_equal(as_order(got, "XYZ"), jnp.asarray(A, jnp.float32).at[:, 0:2].apply(lambda a: a * 10))
     got = x.at["Y", hax.named([0, 0], "I")].apply(lambda a: a + 1)
-    np.testing.assert_array_equal(as_order(got, "XYZ"), jnp.asarray(A, jnp.float32).at[:, jnp.array([0, 0])].apply(lambda a: a + 1))
+    np.testing.assert_array_equal(
+        as_order(got, "XYZ"), jnp.asarray(A, jnp.float32).at[:, jnp.array([0, 0])].apply(lambda a: a + 1)
+    )
     assert x.at["X", 1].get().axes == x["X", 1].axes
     np.testing.assert_array_equal(x.at["X", 1].get().array, x["X", 1].array)
     r = x.at["Z", hax.named([1, 7], "I")].get(mode="fill", fill_value=-1.0)
@@ -599,7 +605,7 @@ def test_updated_slice_ragged_named_start():
     r = hax.updated_slice(cache, {"S": lengths}, new)
     exp = np.zeros((3, 5, 2), np.int32)
     for b, s in enumerate([0, 2, 3]):
-        exp[b, s:s + 2] = np.asarray(new.array)[:, b]
+        exp[b, s : s + 2] = np.asarray(new.array)[:, b]
     np.testing.assert_array_equal(r.array, exp)
     assert r.axes == (Bt, S, D)
     # update without the batch axis: the same rows go everywhere; the cache in another axis order

@@ -160,7 +160,7 @@ def test_quoted_names_and_commas():
     a = hax.arange((X, Y))
     y = hax.rearrange(a, "{'my axis', \"other-one\"} -> \"other-one\", 'my axis'")
     assert y.axes == (Y, X)
-    y = hax.rearrange(a, "a, b -> (\"merged axis\": b, a)")
+    y = hax.rearrange(a, 'a, b -> ("merged axis": b, a)')
     assert strs(y) == ["merged axis(6)"]
     np.testing.assert_array_equal(y.array, a.array.T.reshape(6))
 

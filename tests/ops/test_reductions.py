@@ -99,7 +99,9 @@ def test_arg_reductions(name):
 
 def test_reduction_errors():
     x = data((X, Y, Z))
-    with pytest.raises(ValueError, match="sum: argument 'axis': axis y not found in \\(X\\(2\\), Y\\(3\\), Z\\(4\\)\\)") as e:
+    with pytest.raises(
+        ValueError, match="sum: argument 'axis': axis y not found in \\(X\\(2\\), Y\\(3\\), Z\\(4\\)\\)"
+    ) as e:
         hax.sum(x, "y")
     assert "Did you mean 'Y'?" in str(e.value)
     with pytest.raises(ValueError, match="mean: argument 'axis': axis Y has size 3 in the array, but 7 was given"):

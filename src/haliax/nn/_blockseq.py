@@ -78,7 +78,9 @@ class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
         make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
-            return cls([make_layer(*a, **kw) for a, kw in _layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy)
+            return cls(
+                [make_layer(*a, **kw) for a, kw in _layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy
+            )
 
         return build
 

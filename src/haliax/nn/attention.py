@@ -63,7 +63,12 @@ from .attention_masks import *  # noqa: F403 - the mask helpers are re-exported 
 from .attention_masks import MASK_VALUE, AttentionLayout, AttentionMask, compile_mask, evaluate_plan
 from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
-__all__ = ["dot_product_attention", "dot_product_attention_weights", "alibi_attention_bias", "AUTO_BLOCKWISE_MIN_SCORES"]
+__all__ = [
+    "dot_product_attention",
+    "dot_product_attention_weights",
+    "alibi_attention_bias",
+    "AUTO_BLOCKWISE_MIN_SCORES",
+]
 __all__ += attention_masks.__all__  # the mask helpers are re-exported here
 
 logger = logging.getLogger(__name__)
@@ -81,8 +86,17 @@ _IMPLEMENTATIONS = ("auto", "dense", "blockwise", "jax")
 class _Call:
     """Everything resolved about one attention call: axis roles, the layout and the canonical operands."""
 
-    def __init__(self, fn: str, KPos: AxisSelection, Key: AxisSelector, query: Any, key: Any, value: Any,
-                 mask: Any, QPos: AxisSelector | None):
+    def __init__(
+        self,
+        fn: str,
+        KPos: AxisSelection,
+        Key: AxisSelector,
+        query: Any,
+        key: Any,
+        value: Any,
+        mask: Any,
+        QPos: AxisSelector | None,
+    ):
         if not isinstance(query, NamedArray):
             raise TypeError(
                 f"{fn}: query must be a NamedArray, got {type(query).__name__}. The signature is "
@@ -197,8 +211,9 @@ class _Call:
         return auto_sharded(broadcast_to(y, order) if axes != order else y)
 
 
-def _scale_and_cast(query: NamedArray, key: NamedArray, scaling_factor: float | None, attention_dtype: Any,
-                    Key: Axis) -> tuple[NamedArray, NamedArray]:
+def _scale_and_cast(
+    query: NamedArray, key: NamedArray, scaling_factor: float | None, attention_dtype: Any, Key: Axis
+) -> tuple[NamedArray, NamedArray]:
     if scaling_factor is None:
         scaling_factor = 1.0 / math.sqrt(Key.size)
     query = NamedArray(query.array * scaling_factor, query.axes)
@@ -246,11 +261,14 @@ def _native_flags(plan: Any, arrays: Any) -> tuple[bool, int | None, list[Any]]:
 def _jax_problems(q: jax.Array, k: jax.Array, v: jax.Array, precision: Any) -> list[str]:
     out = []
     if not (q.dtype == k.dtype == v.dtype):
-        out.append(f"jax.nn.dot_product_attention needs one dtype for query, key and value, got {q.dtype} "
-                   f"(query, after attention_dtype), {k.dtype} (key) and {v.dtype} (value)")
+        out.append(
+            f"jax.nn.dot_product_attention needs one dtype for query, key and value, got {q.dtype} "
+            f"(query, after attention_dtype), {k.dtype} (key) and {v.dtype} (value)"
+        )
     if q.shape[-1] != v.shape[-1]:
-        out.append(f"jax.nn.dot_product_attention needs value features of the key head size {q.shape[-1]}, got "
-                   f"{v.shape[-1]}")
+        out.append(
+            f"jax.nn.dot_product_attention needs value features of the key head size {q.shape[-1]}, got {v.shape[-1]}"
+        )
     if precision is not None:
         out.append("jax.nn.dot_product_attention takes no precision argument")
     return out
@@ -264,8 +282,9 @@ def _cudnn_ok(q: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, pre
     return not _native_flags(plan, arrays)[2]
 
 
-def _jax(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-         fn: str, cudnn: bool) -> jax.Array:
+def _jax(
+    q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any, fn: str, cudnn: bool
+) -> jax.Array:
     problems = _jax_problems(q, k, v, precision)
     if problems:
         raise ValueError(f"{fn}: implementation='jax' cannot serve this call: " + "; ".join(problems))
@@ -280,8 +299,13 @@ def _jax(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays:
     if bias is not None:
         bias = jnp.maximum(bias, MASK_VALUE)
     args = (jnp.swapaxes(q, 1, 2), k[:, :, None, :], v[:, :, None, :])
-    kw: dict[str, Any] = dict(bias=bias, mask=mask, scale=1.0, is_causal=causal,
-              local_window_size=(window - 1, 0) if window is not None else None)
+    kw: dict[str, Any] = dict(
+        bias=bias,
+        mask=mask,
+        scale=1.0,
+        is_causal=causal,
+        local_window_size=(window - 1, 0) if window is not None else None,
+    )
     out = None
     if cudnn:
         try:
@@ -302,10 +326,15 @@ def _block_sizes(block_size: Any, rows: int, fn: str) -> tuple[int, int]:
         return b, b
     if isinstance(block_size, int) and block_size >= 1:
         return block_size, block_size
-    if (isinstance(block_size, tuple) and len(block_size) == 2
-            and all(isinstance(b, int) and b >= 1 for b in block_size)):
+    if (
+        isinstance(block_size, tuple)
+        and len(block_size) == 2
+        and all(isinstance(b, int) and b >= 1 for b in block_size)
+    ):
         return block_size
-    raise ValueError(f"{fn}: block_size must be None, a positive int or a (query, key) pair of them, got {block_size!r}")
+    raise ValueError(
+        f"{fn}: block_size must be None, a positive int or a (query, key) pair of them, got {block_size!r}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -450,8 +479,9 @@ def dot_product_attention(
         out = dense_attention(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))
     elif impl == "blockwise":
         out_dtype = jnp.result_type(orig_dtype, v.dtype)
-        out = blockwise_attention(q, k, v, b, plan, arrays, block_q=bq, block_k=bk, precision=precision,
-                                  out_dtype=out_dtype)
+        out = blockwise_attention(
+            q, k, v, b, plan, arrays, block_q=bq, block_k=bk, precision=precision, out_dtype=out_dtype
+        )
     else:
         out = _jax(q, k, v, b, plan, arrays, precision, fn, _cudnn_ok(q, v, b, plan, arrays, precision, k))
     L = call.layout

@@ -103,7 +103,9 @@ class AttentionLayout:
             return self.canonical(x, what, fn)
         x = jnp.asarray(x)
         if x.ndim != 0:
-            raise TypeError(f"{fn}: {what} must be an int, a 0-d array or a NamedArray over batch axes, got shape {x.shape}")
+            raise TypeError(
+                f"{fn}: {what} must be an int, a 0-d array or a NamedArray over batch axes, got shape {x.shape}"
+            )
         return jnp.reshape(x, (1, 1, 1, 1))
 
 
@@ -329,8 +331,9 @@ def _block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
     return a
 
 
-def evaluate_plan(plan: Plan, arrays: list[jax.Array] | tuple[jax.Array, ...], q0: Any, bq: int, k0: Any,
-                  bk: int, *, ndim: int = 4) -> jax.Array:
+def evaluate_plan(
+    plan: Plan, arrays: list[jax.Array] | tuple[jax.Array, ...], q0: Any, bq: int, k0: Any, bk: int, *, ndim: int = 4
+) -> jax.Array:
     """Internal: the boolean mask for queries `q0..q0+bq` and keys `k0..k0+bk`, broadcastable to `[b, g, bq, bk]`.
 
     `ndim=2` builds a `[bq, bk]` mask instead; only for positional plans (see `is_positional_plan`) whose arrays

@@ -102,16 +102,31 @@ def blockwise_attention(
 # the dense kernel (implementation="dense" and the weights function)
 
 
-def dense_weights(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-                  out_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+def dense_weights(
+    q: jax.Array,
+    k: jax.Array,
+    bias: Any,
+    plan: Any,
+    arrays: Any,
+    precision: Any,
+    out_dtype: Any,
+    batch_shape: tuple[int, ...] | None = None,
+) -> jax.Array:
     """Softmax of `dense_logits`, in float32 at least, cast to `out_dtype` (if not None)."""
     s = dense_logits(q, k, bias, plan, arrays, precision, batch_shape)
     w = jax.nn.softmax(s.astype(jnp.promote_types(s.dtype, jnp.float32)), axis=-1)
     return w.astype(out_dtype) if out_dtype is not None else w
 
 
-def dense_logits(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-                 batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+def dense_logits(
+    q: jax.Array,
+    k: jax.Array,
+    bias: Any,
+    plan: Any,
+    arrays: Any,
+    precision: Any,
+    batch_shape: tuple[int, ...] | None = None,
+) -> jax.Array:
     """Biased, masked logits `[*batch_shape, G, Q, K]` (`[*batch_shape, Q, K]` when G == 1) of canonical `q`, `k`.
 
     `batch_shape` unmerges the canonical batch dimension into the sizes of the caller's batch axes, so the
@@ -130,8 +145,13 @@ def dense_logits(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, 
         return x.reshape(lead + ((x.shape[1],) if G != 1 else ()) + x.shape[2:])
 
     batch = tuple(range(nb))
-    s = lax.dot_general(q.reshape(bs + (G * Q, D)), k.reshape(bs + (K, D)), (((nb + 1,), (nb + 1,)), (batch, batch)),
-                        precision=precision, preferred_element_type=acc).reshape(shape)
+    s = lax.dot_general(
+        q.reshape(bs + (G * Q, D)),
+        k.reshape(bs + (K, D)),
+        (((nb + 1,), (nb + 1,)), (batch, batch)),
+        precision=precision,
+        preferred_element_type=acc,
+    ).reshape(shape)
     if bias is not None:
         s = s + fit(bias)
     if plan is not None:
@@ -145,8 +165,17 @@ def dense_logits(q: jax.Array, k: jax.Array, bias: Any, plan: Any, arrays: Any, 
     return s
 
 
-def dense_attention(q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, plan: Any, arrays: Any, precision: Any,
-                    orig_dtype: Any, batch_shape: tuple[int, ...] | None = None) -> jax.Array:
+def dense_attention(
+    q: jax.Array,
+    k: jax.Array,
+    v: jax.Array,
+    bias: Any,
+    plan: Any,
+    arrays: Any,
+    precision: Any,
+    orig_dtype: Any,
+    batch_shape: tuple[int, ...] | None = None,
+) -> jax.Array:
     """Dense attention `[B, G, Q, F]`: `dense_weights` (cast to `orig_dtype`) times `v`.
 
     The forward pass is the plain order of operations. Its VJP is hand-written: it keeps the float32 weights and
@@ -162,8 +191,9 @@ def _dg(a: jax.Array, b: jax.Array, contract: tuple[int, int], nb: int, acc: Any
     """`dot_general` over `nb` leading batch dims, contracting `a`'s dim `contract[0]` with `b`'s `contract[1]`."""
     dt = jnp.promote_types(a.dtype, b.dtype)
     batch = tuple(range(nb))
-    return lax.dot_general(a.astype(dt), b.astype(dt), (((contract[0],), (contract[1],)), (batch, batch)),
-                           preferred_element_type=acc)
+    return lax.dot_general(
+        a.astype(dt), b.astype(dt), (((contract[0],), (contract[1],)), (batch, batch)), preferred_element_type=acc
+    )
 
 
 def _dense_out(cfg: Any, w: jax.Array, v: jax.Array, q_shape: tuple[int, ...]) -> jax.Array:
@@ -172,8 +202,9 @@ def _dense_out(cfg: Any, w: jax.Array, v: jax.Array, q_shape: tuple[int, ...]) -
     K, F = v.shape[1], v.shape[-1]
     nb = len(bs)
     batch = tuple(range(nb))
-    return lax.dot_general(w.astype(orig_dtype).reshape(bs + (G * Q, K)), v.reshape(bs + (K, F)),
-                           (((nb + 1,), (nb,)), (batch, batch))).reshape(B, G, Q, F)
+    return lax.dot_general(
+        w.astype(orig_dtype).reshape(bs + (G * Q, K)), v.reshape(bs + (K, F)), (((nb + 1,), (nb,)), (batch, batch))
+    ).reshape(B, G, Q, F)
 
 
 def _dense_fwd(cfg: Any, q: jax.Array, k: jax.Array, v: jax.Array, bias: Any, arrays: Any) -> Any:
@@ -249,8 +280,9 @@ def _fit(x: jax.Array, rs: tuple[int, ...]) -> jax.Array:
     return x if rs else x.reshape(x.shape[:1] + x.shape[2:])
 
 
-def _scores(cfg: BlockwiseConfig, rs: tuple[int, ...], qi: jax.Array, kj: jax.Array, bias: Any, arrays: Any,
-            q0: Any, k0: Any) -> jax.Array:
+def _scores(
+    cfg: BlockwiseConfig, rs: tuple[int, ...], qi: jax.Array, kj: jax.Array, bias: Any, arrays: Any, q0: Any, k0: Any
+) -> jax.Array:
     """Masked, biased logits of one block: `[B, *rs, bq, bk]`, -inf where a key may not be attended."""
     acc = _acc_dtype(qi)
     s = _mm(qi, kj, 2, 2, acc, cfg.precision).reshape(qi.shape[:-1] + (kj.shape[1],))

@@ -221,8 +221,12 @@ class _ConvBase(ModuleWithStateDictSerialization):
         n = len(sp)
         _check_channels(sp, In, Out, groups, fn)
         fields: dict[str, Any] = {"Spatial": sp, "In": In, "Out": Out, "groups": groups}
-        for name, v in (("kernel_size", kernel_size), ("stride", stride), ("output_padding", output_padding),
-                        ("dilation", dilation)):
+        for name, v in (
+            ("kernel_size", kernel_size),
+            ("stride", stride),
+            ("output_padding", output_padding),
+            ("dilation", dilation),
+        ):
             if v is not None:
                 fields[name] = _ntuple(v, n, name, fn)
         for name in ("kernel_size", "stride", "dilation"):
@@ -496,7 +500,17 @@ class ConvTranspose(_ConvBase):
             {'o': 3, 't': 12}
         """
         return ConvTranspose._build(
-            "ConvTranspose.init", Spatial, In, Out, kernel_size, stride, padding, dilation, groups, use_bias, key,
+            "ConvTranspose.init",
+            Spatial,
+            In,
+            Out,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            use_bias,
+            key,
             output_padding,
         )
 
@@ -517,8 +531,12 @@ class ConvTranspose(_ConvBase):
             (n - 1) * s + 1 + lo + hi - d * (k - 1)
             for n, (lo, hi), k, s, d in zip(sizes, pads, self.kernel_size, self.stride, self.dilation)
         ]
-        kwargs = dict(window_strides=(1,) * len(sizes), lhs_dilation=self.stride, rhs_dilation=self.dilation,
-                      feature_group_count=self.groups)
+        kwargs = dict(
+            window_strides=(1,) * len(sizes),
+            lhs_dilation=self.stride,
+            rhs_dilation=self.dilation,
+            feature_group_count=self.groups,
+        )
         return tuple(pads), out_sizes, kwargs
 
     def __call__(self, inputs: NamedArray, *, key: jax.Array | None = None) -> NamedArray:

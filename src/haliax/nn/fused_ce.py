@@ -49,7 +49,9 @@ def _block(x: jax.Array, w: jax.Array, vax: int, i: jax.Array, block: int) -> tu
 
 
 @custom_vjp(nondiff_argnums=(3, 4))
-def _fused_stats(x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _fused_stats(
+    x: jax.Array, w: jax.Array, y: jax.Array, vax: int, block: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     return _fused_fwd(x, w, y, vax, block)[0]
 
 
@@ -164,7 +166,9 @@ def fused_cross_entropy_loss_and_log_normalizers(
     t_pos = [axis_position(embeddings, a.name, fn, "embeddings (target axes)") for a in targets.axes]
     for it, ax in zip(t_pos, targets.axes, strict=True):
         if embeddings.axes[it].size != ax.size:
-            raise ValueError(f"{fn}: axis {ax.name} has size {embeddings.axes[it].size} in embeddings, {ax.size} in targets")
+            raise ValueError(
+                f"{fn}: axis {ax.name} has size {embeddings.axes[it].size} in embeddings, {ax.size} in targets"
+            )
     if len(t_pos) + len(e_pos) != len(embeddings.axes):
         extra = [a for i, a in enumerate(embeddings.axes) if i not in t_pos and i not in e_pos]
         raise ValueError(f"{fn}: embeddings has axes {extra} that are neither Embed nor in the targets {targets.axes}")
@@ -262,7 +266,13 @@ def fused_cross_entropy_loss(
     from .loss import reduce_loss
 
     loss, lse = fused_cross_entropy_loss_and_log_normalizers(
-        embeddings, unembed_weight, Embed, Vocab, targets, block_size=block_size, label_smoothing=label_smoothing,
+        embeddings,
+        unembed_weight,
+        Embed,
+        Vocab,
+        targets,
+        block_size=block_size,
+        label_smoothing=label_smoothing,
         dtype=dtype,
     )
     if logsumexp_weight:

@@ -309,14 +309,17 @@ class MultiHeadAttention(eqx.Module):
             names.append(KVHeads.name)
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"{fn}: axis names must be distinct (Embed, Heads, KVHeads, HeadSize, Pos, KPos), "
-                             f"got {dup} more than once")
+            raise ValueError(
+                f"{fn}: axis names must be distinct (Embed, Heads, KVHeads, HeadSize, Pos, KPos), "
+                f"got {dup} more than once"
+            )
         if rotary is not None:
             if not isinstance(rotary, RotaryEmbedding):
                 raise TypeError(f"{fn}: rotary must be a RotaryEmbedding or None, got {type(rotary).__name__}")
             if rotary.HeadSize != HeadSize:
-                raise ValueError(f"{fn}: wrong HeadSize for RoPE: rotary is for {rotary.HeadSize}, the heads are "
-                                 f"{HeadSize}")
+                raise ValueError(
+                    f"{fn}: wrong HeadSize for RoPE: rotary is for {rotary.HeadSize}, the heads are {HeadSize}"
+                )
         if use_output_bias is None:
             use_output_bias = use_bias
         kq, kk, kv, ko = jax.random.split(key, 4)
@@ -326,8 +329,22 @@ class MultiHeadAttention(eqx.Module):
         o_proj = Linear.init((Heads, HeadSize), Embed, key=ko, use_bias=use_output_bias)
         q_norm = RmsNorm.init(HeadSize, qk_norm_eps, use_bias=False) if qk_norm else None
         k_norm = RmsNorm.init(HeadSize, qk_norm_eps, use_bias=False) if qk_norm else None
-        return MultiHeadAttention(q_proj, k_proj, v_proj, o_proj, q_norm, k_norm, Dropout(dropout), rotary,
-                                  Embed, Heads, KVHeads, HeadSize, Pos, KPos)
+        return MultiHeadAttention(
+            q_proj,
+            k_proj,
+            v_proj,
+            o_proj,
+            q_norm,
+            k_norm,
+            Dropout(dropout),
+            rotary,
+            Embed,
+            Heads,
+            KVHeads,
+            HeadSize,
+            Pos,
+            KPos,
+        )
 
     @property
     def QPerKV(self) -> Axis:
@@ -343,7 +360,9 @@ class MultiHeadAttention(eqx.Module):
             if a.name not in x.shape:
                 raise axis_not_found_error(a.name, x.axes, fn, "x (Embed)")
             if x.shape[a.name] != a.size:
-                raise ValueError(f"{fn}: x has {a.name}={x.shape[a.name]}, but Embed is {a}; x axes {_axes_str(x.axes)}")
+                raise ValueError(
+                    f"{fn}: x has {a.name}={x.shape[a.name]}, but Embed is {a}; x axes {_axes_str(x.axes)}"
+                )
         if self.Pos not in x.shape:
             raise axis_not_found_error(self.Pos, x.axes, fn, "x (the sequence axis Pos)")
         taken = {self.Heads.name, self.KVHeads.name, self.HeadSize.name, _QPERKV} & set(x.shape)
@@ -372,8 +391,9 @@ class MultiHeadAttention(eqx.Module):
             q = q.unflatten_axis(self.Heads, (self.KVHeads, self.QPerKV))
         return q, k, v
 
-    def _attend(self, q: NamedArray, k: NamedArray, v: NamedArray, KPos: str, mask: Any,
-                key: jax.Array | None) -> NamedArray:
+    def _attend(
+        self, q: NamedArray, k: NamedArray, v: NamedArray, KPos: str, mask: Any, key: jax.Array | None
+    ) -> NamedArray:
         if self.dropout.is_active:
             w = dot_product_attention_weights(self.HeadSize, KPos, q, k, mask, QPos=self.Pos)
             out = dot(self.dropout(w, key=key), v, axis=KPos)
@@ -487,11 +507,16 @@ class MultiHeadAttention(eqx.Module):
             if cache.k.shape.get(a.name) != a.size:
                 raise ValueError(f"{fn}: the cache {_axes_str(cache.k.axes)} does not match this layer's {a}")
         own = {self.KVHeads.name, self.HeadSize.name, C.name}
-        extra = list(dict.fromkeys(str(a) for a in cache.k.axes + cache.length.axes
-                                   if a.name not in own and a.name not in x.shape))
+        extra = list(
+            dict.fromkeys(
+                str(a) for a in cache.k.axes + cache.length.axes if a.name not in own and a.name not in x.shape
+            )
+        )
         if extra:
-            raise ValueError(f"{fn}: the cache has axes {extra} that x {_axes_str(x.axes)} lacks; a stacked cache (with "
-                             "a layer axis) is decoded one layer at a time, e.g. with Stacked.scan_via(Block.decode)")
+            raise ValueError(
+                f"{fn}: the cache has axes {extra} that x {_axes_str(x.axes)} lacks; a stacked cache (with "
+                "a layer axis) is decoded one layer at a time, e.g. with Stacked.scan_via(Block.decode)"
+            )
         if n > C.size:
             raise ValueError(f"{fn}: {n} new positions are more than the cache size {C}")
         cache.check_room(n, fn)
@@ -507,8 +532,10 @@ class MultiHeadAttention(eqx.Module):
         k, v = k.rename({self.Pos: chunk}), v.rename({self.Pos: chunk})
         missing = [a for a in k.axes if a.name not in cache.k.shape]
         if missing:
-            raise ValueError(f"{fn}: x has batch axes {[str(a) for a in missing]} that the cache "
-                             f"{_axes_str(cache.k.axes)} lacks (pass batch=... to init_cache)")
+            raise ValueError(
+                f"{fn}: x has batch axes {[str(a) for a in missing]} that the cache "
+                f"{_axes_str(cache.k.axes)} lacks (pass batch=... to init_cache)"
+            )
         start = length if length.axes else length.array
         new_k = updated_slice(cache.k, {C.name: start}, k)
         new_v = updated_slice(cache.v, {C.name: start}, v)

@@ -200,8 +200,23 @@ class Plan:
     """A cached plan; see the module docstring."""
 
     __slots__ = (
-        "out_axes", "slice_path", "update_ok", "kinds", "rev", "sl", "pad", "dyn", "squeeze", "perm",
-        "region", "gather", "u_axes", "jnp_axes", "jnp_perm", "has_ds", "dims",
+        "out_axes",
+        "slice_path",
+        "update_ok",
+        "kinds",
+        "rev",
+        "sl",
+        "pad",
+        "dyn",
+        "squeeze",
+        "perm",
+        "region",
+        "gather",
+        "u_axes",
+        "jnp_axes",
+        "jnp_perm",
+        "has_ds",
+        "dims",
     )
 
     def __init__(self) -> None:

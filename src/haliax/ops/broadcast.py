@@ -149,9 +149,7 @@ def broadcast_arrays_and_return_axes(
     full: tuple[Axis, ...] = ()
     for x in by_size:
         full = _common_axes(full, x.axes, require_subset)
-    out = tuple(
-        broadcast_to(a, full, ensure_order=ensure_order) if isinstance(a, NamedArray) else a for a in arrays
-    )
+    out = tuple(broadcast_to(a, full, ensure_order=ensure_order) if isinstance(a, NamedArray) else a for a in arrays)
     return out, full
 
 

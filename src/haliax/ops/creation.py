@@ -164,9 +164,7 @@ def _space(fn: Callable[..., Any], name: str, axis: Axis | str, **kw: Any) -> Na
     return auto_sharded(NamedArray(fn(num=axis.size, **kw), (axis,)))
 
 
-def linspace(
-    axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None
-) -> NamedArray:
+def linspace(axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None) -> NamedArray:
     """Evenly spaced values over one axis (a str axis means 50 samples).
 
     Examples:
@@ -190,9 +188,7 @@ def logspace(
     return _space(jnp.logspace, "logspace", axis, start=start, stop=stop, endpoint=endpoint, base=base, dtype=dtype)
 
 
-def geomspace(
-    axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None
-) -> NamedArray:
+def geomspace(axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None) -> NamedArray:
     """A geometric progression from ``start`` to ``stop`` (a str axis means 50 samples).
 
     Examples:

@@ -128,7 +128,9 @@ class _Planner:
             before, after = term[:k], term[k + 1 :]
             middle = axes[len(before) : len(axes) - len(after)]
             dotted.extend(a.name for a in middle if a.name not in dotted)
-            for nm, ax in zip(list(before) + list(after), axes[: len(before)] + axes[len(axes) - len(after) :], strict=True):
+            for nm, ax in zip(
+                list(before) + list(after), axes[: len(before)] + axes[len(axes) - len(after) :], strict=True
+            ):
                 prev = binding.setdefault(nm.name, ax.name)  # type: ignore[union-attr]
                 if prev != ax.name:
                     raise self.err(f"Alias {nm.name} is assigned to more than one axis ({prev} and {ax.name})", nm.span)  # type: ignore[union-attr]
@@ -136,7 +138,9 @@ class _Planner:
                     self.used.add(nm.name)  # type: ignore[union-attr]
                     bname, bsize = self.alias[nm.name]  # type: ignore[union-attr]
                     if (bname is not None and bname != ax.name) or (bsize is not None and bsize != ax.size):
-                        raise self.err(f"Identifier {nm.name} is bound to axis {ax}, but its alias says otherwise", nm.span)  # type: ignore[union-attr]
+                        raise self.err(
+                            f"Identifier {nm.name} is bound to axis {ax}, but its alias says otherwise", nm.span
+                        )  # type: ignore[union-attr]
         if expr.rhs is None:
             return []
         rhs = expr.rhs.items
@@ -199,7 +203,11 @@ class _Planner:
             raise self.err(f"Axis {twice} appears multiple times in the output", span)
         contract = tuple((n, None) for n in self.union if n not in out)
         lhs = contraction_plan(self.axes_list, contract, fn="einsum")[0].split("->")[0]
-        letters = {ax.name: ch for term, axes in zip(lhs.split(","), self.axes_list, strict=True) for ch, ax in zip(term, axes, strict=True)}
+        letters = {
+            ax.name: ch
+            for term, axes in zip(lhs.split(","), self.axes_list, strict=True)
+            for ch, ax in zip(term, axes, strict=True)
+        }
         rhs = "".join(letters[n] for n in out)
         out_axes = tuple(self.union[n] for n in out)
         if len(self.axes_list) == 1 and lhs == rhs:
@@ -259,7 +267,9 @@ def einsum(
             raise TypeError(f"einsum: argument {i + 1} must be a NamedArray, got {type(a).__name__}")
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
-    plan = _einsum_plan(equation, tuple(a.axes for a in arrays), normalize_bindings("einsum", aliases) if aliases else ())
+    plan = _einsum_plan(
+        equation, tuple(a.axes for a in arrays), normalize_bindings("einsum", aliases) if aliases else ()
+    )
     if plan.spec is None:
         out = arrays[0].array
     else:

@@ -217,7 +217,9 @@ class _AtIndexer:
 # take / slice / updated_slice
 
 
-def take(array: NamedArray, axis: AxisSelector, index: Any, *, mode: str | None = None, fill_value: Any = None) -> NamedArray:
+def take(
+    array: NamedArray, axis: AxisSelector, index: Any, *, mode: str | None = None, fill_value: Any = None
+) -> NamedArray:
     """Select along ``axis`` with an integer or an integer index array.
 
     An int (Python, NumPy, or a 0-d JAX array, traced or not) or a 0-d NamedArray drops the axis. A NamedArray
@@ -291,7 +293,9 @@ def slice(  # noqa: A001
         starts = axis if isinstance(axis, Mapping) else start
         lengths = new_axis if isinstance(new_axis, Mapping) else length
         if not isinstance(lengths, Mapping):
-            raise ValueError("slice: the dict form needs a dict of lengths: slice(array, {axis: start}, {axis: length})")
+            raise ValueError(
+                "slice: the dict form needs a dict of lengths: slice(array, {axis: start}, {axis: length})"
+            )
         return _slice_dict(array, starts, lengths)  # type: ignore[arg-type]
     if axis is None:
         raise TypeError("slice: give an axis (with start/length) or dicts of starts and lengths")
@@ -351,7 +355,9 @@ def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[A
             if s < 0 or s + m > ax.size:
                 raise ValueError(f"slice: start {s} with length {m} is out of bounds for axis {ax}")
         elif isinstance(s, NamedArray):
-            raise TypeError("slice: starts must be scalars; for one window per element use x[{axis: hax.dslice(start, n)}]")
+            raise TypeError(
+                "slice: starts must be scalars; for one window per element use x[{axis: hax.dslice(start, n)}]"
+            )
         else:
             all_static = False
             s = jnp.clip(s, 0, ax.size - m)  # clamp (lax.dynamic_slice would wrap a negative start)
@@ -389,9 +395,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
     ni = name_index(array.axes)
     missing = [a.name for a in update.axes if a.name not in ni]
     if missing:
-        raise ValueError(
-            f"{fn}: update has axes {missing} that are not in the original array with shape {array.shape}"
-        )
+        raise ValueError(f"{fn}: update has axes {missing} that are not in the original array with shape {array.shape}")
     st: dict[str, Any] = {}
     for k, v in start.items():
         st[array.axes[axis_position(array, k, fn, "start")].name] = v
@@ -447,8 +451,10 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         return NamedArray(write(array.array, u, {}), array.axes)
     full = tuple(batch) + inner
     arr = align_to(array.array, array.axes, full)
-    dyn = {nm: jnp.broadcast_to(align_to(v.array, v.axes, tuple(batch)), tuple(a.size for a in batch))
-           for nm, v in named_starts.items()}
+    dyn = {
+        nm: jnp.broadcast_to(align_to(v.array, v.axes, tuple(batch)), tuple(a.size for a in batch))
+        for nm, v in named_starts.items()
+    }
     f: Callable[..., Any] = write
     for a in reversed(batch):
         f = jax.vmap(f, in_axes=(0, 0 if a.name in uaxes else None, 0))

@@ -127,7 +127,10 @@ def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_g
         return _contractor(spec, precision, preferred_element_type, dot_general)
     except TypeError:
         return functools.partial(
-            _contract_pairwise, spec, precision=precision, preferred_element_type=preferred_element_type,
+            _contract_pairwise,
+            spec,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
             dot_general=dot_general,
         )
 
@@ -324,4 +327,3 @@ def triu(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0
         ['B', 'X', 'Y']
     """
     return _tri(jnp.triu, "triu", array, axis1, axis2, k)
-

@@ -15,11 +15,42 @@ from ..core import NamedArray, _unchecked
 from .broadcast import broadcast_to
 
 __all__ = [
-    "wrap_reduction_call", "wrap_axiswise_call", "top_k", "REDUCTIONS", "AXISWISE",
+    "wrap_reduction_call",
+    "wrap_axiswise_call",
+    "top_k",
+    "REDUCTIONS",
+    "AXISWISE",
     # generated from REDUCTIONS, _ARG_REDUCTIONS and AXISWISE below
-    "sum", "mean", "prod", "product", "max", "min", "amax", "amin", "all", "any", "ptp", "std", "var",
-    "nansum", "nanmean", "nanprod", "nanmax", "nanmin", "nanstd", "nanvar",
-    "argmax", "argmin", "nanargmax", "nanargmin", "cumsum", "cumprod", "nancumsum", "nancumprod", "sort", "argsort",
+    "sum",
+    "mean",
+    "prod",
+    "product",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "all",
+    "any",
+    "ptp",
+    "std",
+    "var",
+    "nansum",
+    "nanmean",
+    "nanprod",
+    "nanmax",
+    "nanmin",
+    "nanstd",
+    "nanvar",
+    "argmax",
+    "argmin",
+    "nanargmax",
+    "nanargmin",
+    "cumsum",
+    "cumprod",
+    "nancumsum",
+    "nancumprod",
+    "sort",
+    "argsort",
 ]
 
 
@@ -380,7 +411,9 @@ def argsort(a: Any, axis: AxisSelector | None = None, *, stable: bool = False) -
     return wrap_axiswise_call(jnp.argsort, a, axis, single_axis_only=True, stable=stable)
 
 
-def top_k(arr: NamedArray, axis: AxisSelector, k: int, new_axis: AxisSelector | None = None) -> tuple[NamedArray, NamedArray]:
+def top_k(
+    arr: NamedArray, axis: AxisSelector, k: int, new_axis: AxisSelector | None = None
+) -> tuple[NamedArray, NamedArray]:
     """The ``k`` largest values along ``axis`` and their indices.
 
     The axis is resized to ``k`` (or renamed to ``new_axis``: a str, or an Axis of size ``k``).

@@ -254,7 +254,9 @@ def _selectors(sel: Any) -> tuple[AxisSelector, ...]:
 def _merged_axis(fn: str, new_axis: AxisSelector, size: int) -> Axis:
     if isinstance(new_axis, Axis):
         if new_axis.size != size:
-            raise ValueError(f"{fn}: new_axis {new_axis} has size {new_axis.size}, but the merged axes have size {size}")
+            raise ValueError(
+                f"{fn}: new_axis {new_axis} has size {new_axis.size}, but the merged axes have size {size}"
+            )
         return new_axis
     return Axis(_axis_name(fn, new_axis, "new_axis"), size)
 
@@ -462,10 +464,14 @@ def pad(
         (i,) = resolve_indices(array, ax, "pad")
         pair = (w, w) if isinstance(w, int) else tuple(w)
         if len(pair) != 2 or any(not isinstance(p, int) or p < 0 for p in pair):
-            raise ValueError(f"pad: width for axis {array.axes[i].name} must be an int or (before, after) >= 0, got {w!r}")
+            raise ValueError(
+                f"pad: width for axis {array.axes[i].name} must be an int or (before, after) >= 0, got {w!r}"
+            )
         widths[i] = pair  # type: ignore[assignment]
     if mode == "constant":
-        kwargs["constant_values"] = constant_values.array if isinstance(constant_values, NamedArray) else constant_values
+        kwargs["constant_values"] = (
+            constant_values.array if isinstance(constant_values, NamedArray) else constant_values
+        )
     out = jnp.pad(array.array, widths, mode=mode, **kwargs)
     return NamedArray(out, tuple(Axis(a.name, n) for a, n in zip(array.axes, out.shape, strict=True)))
 
@@ -510,7 +516,9 @@ def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length:
     (i,) = resolve_indices(a, axis, "repeat")
     if isinstance(repeats, NamedArray):
         if repeats.axes not in ((), (a.axes[i],)):
-            raise ValueError(f"repeat: NamedArray repeats must be 0-d or have exactly axis {a.axes[i]}, got {repeats.axes}")
+            raise ValueError(
+                f"repeat: NamedArray repeats must be 0-d or have exactly axis {a.axes[i]}, got {repeats.axes}"
+            )
         repeats = repeats.array
     out = jnp.repeat(a.array, repeats, axis=i, total_repeat_length=total_repeat_length)
     return NamedArray(out, a.axes[:i] + (Axis(a.axes[i].name, out.shape[i]),) + a.axes[i + 1 :])
