@@ -24,6 +24,7 @@ from .jax_utils import *  # noqa: F403
 from .jit import *  # noqa: F403
 from .ops.broadcast import *  # noqa: F403
 from .ops.creation import *  # noqa: F403
+from .ops.dslice import *  # noqa: F403
 from .ops.einsum import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import ReductionFunction as ReductionFunction

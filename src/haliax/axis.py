@@ -7,12 +7,12 @@ because eager code and tracing pay for name lookup on every call.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
 from typing import Any
 
-from ._axis_order import dblock, ds, dslice, name_index, rearrange_for_partial_order
 
 __all__ = [
     "Axis",
@@ -40,10 +40,15 @@ __all__ = [
     "axis_spec_to_tuple",
     "to_jax_shape",
     "rearrange_for_partial_order",
-    "dslice",
-    "ds",
-    "dblock",
+    "name_index",
+    "to_selectors",
+    "lookup_axis",
+    "locate_axis",
+    "locate_axes",
     "axis_not_found_error",
+    "axis_size_mismatch_error",
+    "AxisSizeMismatchError",
+    "closest_name",
 ]
 
 
@@ -261,16 +266,244 @@ def to_jax_shape(spec: AxisSpec) -> tuple[int, ...]:
     return tuple(a.size for a in axis_spec_to_tuple(spec))
 
 
-def _selection_tuple(sel: AxisSelection) -> tuple[AxisSelector, ...]:
+# --------------------------------------------------------------------------------------------------
+# resolution: names to positions (the one home of this mechanism)
+
+
+def _name_of(a: Any) -> str:
+    return a if isinstance(a, str) else a.name
+
+
+def to_selectors(sel: AxisSelection, fn: str = "", arg: str = "axis") -> tuple[AxisSelector, ...]:
+    """Normalise a selection (one selector, a sequence of them, or a partial shape dict) to a tuple of selectors.
+
+    Dict entries with a size become ``Axis`` objects; entries whose size is None stay names. A value that is
+    not a selection raises ``TypeError`` naming ``fn`` and ``arg``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.to_selectors("X"), hax.axis.to_selectors({"X": 2, "Y": None})
+        (('X',), (Axis(name='X', size=2), 'Y'))
+    """
     if isinstance(sel, (Axis, str)):
         return (sel,)
     if isinstance(sel, Mapping):
         return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
-    return tuple(sel)
+    try:
+        return tuple(sel)
+    except TypeError:
+        raise TypeError(f"{_where(fn, arg)}expected axis names or Axis objects, got {sel!r}") from None
 
 
-def _name_of(a: AxisSelector) -> str:
-    return a.name if isinstance(a, Axis) else a
+def _where(fn: str, arg: str | None) -> str:
+    loc = f"{fn}: " if fn else ""
+    return loc + (f"argument {arg!r}: " if arg else "")
+
+
+class AxisSizeMismatchError(ValueError, RuntimeError):
+    """An Axis selector whose name matches an array axis but whose size differs.
+
+    It is a ``ValueError`` (a bad argument) and, for code written against Haliax, which raises
+    ``RuntimeError`` here, also a ``RuntimeError``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> X = hax.Axis("X", 2)
+        >>> try:
+        ...     hax.axis.locate_axis((X,), X.resize(3), "sum", "axis")
+        ... except hax.axis.AxisSizeMismatchError as e:
+        ...     print(e)
+        sum: argument 'axis': Found axis with same name but different size: asked for X(3), the array has X(2) (axes X(2))
+    """
+
+
+def axis_size_mismatch_error(
+    given: Axis | str, actual: Axis | int, present: Sequence[Any] = (), fn: str = "", arg: str | None = None
+) -> AxisSizeMismatchError:
+    """Build the error for an axis given with one size where another is found.
+
+    Every size mismatch in the package reads the same way: the function, the argument, the axis asked for,
+    the axis found and (when given) the axes that exist.
+
+    Args:
+        given: the Axis asked for (or its name).
+        actual: the Axis found (or its size).
+        present: the axes that exist, shown in the message.
+        fn: the function name, e.g. ``"sum"``.
+        arg: the argument name, e.g. ``"axis"``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> str(hax.axis.axis_size_mismatch_error(hax.Axis("X", 3), hax.Axis("X", 2), fn="dot", arg="axis"))
+        "dot: argument 'axis': Found axis with same name but different size: asked for X(3), the array has X(2)"
+    """
+    name = _name_of(given)
+    shown_given = given if isinstance(given, Axis) else name
+    shown_actual = actual if isinstance(actual, Axis) else Axis(name, actual)
+    msg = (
+        f"{_where(fn, arg)}Found axis with same name but different size: asked for {shown_given}, "
+        f"the array has {shown_actual}"
+    )
+    if present:
+        msg += f" (axes {', '.join(str(a) for a in present)})"
+    return AxisSizeMismatchError(msg)
+
+
+def lookup_axis(axes: tuple[Axis, ...], sel: AxisSelector, fn: str = "", arg: str | None = "axis") -> int | None:
+    """Position of one selector in ``axes``, or None when the name is absent.
+
+    An Axis whose name is present with another size raises `AxisSizeMismatchError`; a selector that is
+    neither a name nor an Axis raises ``TypeError``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> axes = hax.make_axes(X=2, Y=3)
+        >>> hax.axis.lookup_axis(axes, "Y"), hax.axis.lookup_axis(axes, "Q")
+        (1, None)
+    """
+    if isinstance(sel, str):
+        return name_index(axes).get(sel)
+    if isinstance(sel, Axis):
+        i = name_index(axes).get(sel.name)
+        if i is not None and axes[i].size != sel.size:
+            raise axis_size_mismatch_error(sel, axes[i], axes, fn, arg)
+        return i
+    raise TypeError(f"{_where(fn, arg)}expected an axis name or Axis, got {sel!r} of type {type(sel).__name__}")
+
+
+def locate_axis(
+    axes: tuple[Axis, ...], sel: AxisSelector, fn: str = "", arg: str | None = "axis", *, capitalize: bool = False
+) -> int:
+    """Position of one selector in ``axes``; a missing name raises the `axis_not_found_error` ``ValueError``.
+
+    ``capitalize`` spells the message ``Axis Q not found`` (the wording of the NamedArray methods).
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.locate_axis(hax.make_axes(X=2, Y=3), hax.Axis("Y", 3), "sum")
+        1
+    """
+    i = lookup_axis(axes, sel, fn, arg)
+    if i is None:
+        raise axis_not_found_error(_name_of(sel), axes, fn, arg, capitalize=capitalize)
+    return i
+
+
+@functools.lru_cache(maxsize=8192)
+def _locate_cached(axes: tuple[Axis, ...], sels: tuple[AxisSelector, ...], fn: str, arg: str | None) -> tuple[int, ...]:
+    out: list[int] = []
+    for s in sels:
+        i = locate_axis(axes, s, fn, arg)
+        if i in out:
+            raise ValueError(f"{_where(fn, arg)}axis {_name_of(s)} is given more than once")
+        out.append(i)
+    return tuple(out)
+
+
+def locate_axes(axes: tuple[Axis, ...], sel: AxisSelection, fn: str = "", arg: str | None = "axis") -> tuple[int, ...]:
+    """Positions of every selected axis, in selection order (cached by the axes and the selection).
+
+    A missing axis, a wrong-size Axis or an axis given twice raises ``ValueError`` naming ``fn`` and ``arg``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.locate_axes(hax.make_axes(X=2, Y=3, Z=4), ("Z", "X"), "sum")
+        (2, 0)
+    """
+    sels = to_selectors(sel, fn, arg or "axis")
+    try:
+        return _locate_cached(axes, sels, fn, arg)
+    except TypeError as e:  # an unhashable selector: resolve uncached for the proper message
+        if "unhashable" not in str(e):
+            raise
+        return _locate_cached.__wrapped__(axes, sels, fn, arg)
+
+
+# --------------------------------------------------------------------------------------------------
+# lookup and partial orders
+
+
+@functools.lru_cache(maxsize=8192)
+def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
+    """``{name: position}`` for an axes tuple (cached by the tuple; do not mutate the result).
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.name_index(hax.make_axes(X=2, Y=3))
+        {'X': 0, 'Y': 1}
+    """
+    return {a.name: i for i, a in enumerate(axes)}
+
+
+# --------------------------------------------------------------------------------------------------
+# partial orders
+
+
+def rearrange_for_partial_order(partial_order: Sequence[Any], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
+    """Order ``axes`` to follow ``partial_order``, a sequence of selectors and ``...``.
+
+    Without ``...`` the order must name every axis. With one or more ``...``, named axes keep the given
+    relative order and each unmentioned axis goes, in input order, into an ellipsis slot chosen by a
+    pointer: it starts at the first ``...``; when the walk meets a named axis at slot ``p`` it moves to the
+    first still-empty ``...`` slot at or after ``max(p + 1, pointer)`` (staying put if there is none).
+
+    Examples:
+        >>> import haliax as hax
+        >>> a, b, c = hax.make_axes(a=1, b=2, c=3)
+        >>> [x.name for x in hax.axis.rearrange_for_partial_order(("c", ...), (a, b, c))]
+        ['c', 'a', 'b']
+    """
+    return _rearrange_cached(tuple(partial_order), axes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
+    idx = name_index(axes)
+    names_seen: set[str] = set()
+    slot_of_name: dict[str, int] = {}
+    for p, item in enumerate(partial_order):
+        if item is Ellipsis:
+            continue
+        n = _name_of(item)
+        if n in names_seen:
+            raise ValueError(f"Axis {n} appears more than once in the partial order {partial_order}")
+        names_seen.add(n)
+        slot_of_name[n] = p
+    missing = [n for n in slot_of_name if n not in idx]
+    if missing:
+        raise ValueError(
+            f"The following axes are not present in output: {missing}. Axes present: {tuple(str(a) for a in axes)}"
+        )
+    for item in partial_order:
+        if item is not Ellipsis and not isinstance(item, str) and axes[idx[item.name]].size != item.size:
+            raise ValueError(f"Axis {item.name} has size {axes[idx[item.name]].size}, but {item.size} was asked for")
+    ellipsis_slots = [p for p, item in enumerate(partial_order) if item is Ellipsis]
+    if not ellipsis_slots:
+        if len(slot_of_name) != len(axes):
+            raise ValueError(
+                "Partial order must be a permutation of the axes if no ellipsis is provided. "
+                f"Got {tuple(_name_of(x) for x in partial_order)} for axes {tuple(a.name for a in axes)}"
+            )
+        return tuple(axes[idx[_name_of(x)]] for x in partial_order)
+    filled: dict[int, list[Axis]] = {p: [] for p in ellipsis_slots}
+    pointer = ellipsis_slots[0]
+    for ax in axes:
+        p = slot_of_name.get(ax.name)
+        if p is None:
+            filled[pointer].append(ax)
+        else:
+            lo = max(p + 1, pointer)
+            for q in ellipsis_slots:
+                if q >= lo and not filled[q]:
+                    pointer = q
+                    break
+    out: list[Axis] = []
+    for p, item in enumerate(partial_order):
+        if item is Ellipsis:
+            out.extend(filled[p])
+        else:
+            out.append(axes[idx[_name_of(item)]])
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -302,8 +535,8 @@ def concat_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
         if overlap:
             raise ValueError(f"AxisSpecs overlap! {overlap} appear in both {a1} and {a2}")
         return {**d1, **d2}
-    t1 = _selection_tuple(a1)
-    t2 = _selection_tuple(a2)
+    t1 = to_selectors(a1)
+    t2 = to_selectors(a2)
     n1 = {_name_of(a) for a in t1}
     overlap = [_name_of(a) for a in t2 if _name_of(a) in n1]
     if overlap:
@@ -335,8 +568,8 @@ def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
             if k not in out or out[k] is None:
                 out[k] = v
         return out
-    t1 = _selection_tuple(a1)
-    t2 = _selection_tuple(a2)
+    t1 = to_selectors(a1)
+    t2 = to_selectors(a2)
     out_list = list(t1)
     idx = {_name_of(a): i for i, a in enumerate(out_list)}
     for a in t2:
@@ -357,9 +590,9 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
     is_dict = isinstance(spec, Mapping)
     # (name, entry) pairs: the size (or None) of a shape dict entry, else the Axis or name itself
     items: list[tuple[str, Any]] = (
-        list(spec.items()) if isinstance(spec, Mapping) else [(_name_of(a), a) for a in _selection_tuple(spec)]
+        list(spec.items()) if isinstance(spec, Mapping) else [(_name_of(a), a) for a in to_selectors(spec)]
     )
-    for r in _selection_tuple(to_remove):
+    for r in to_selectors(to_remove):
         n = _name_of(r)
         i = next((j for j, (m, _) in enumerate(items) if m == n), None)
         if i is None:
@@ -410,9 +643,9 @@ def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> 
     if to_unsize is None:
         if isinstance(spec, Mapping):
             return {k: None for k in spec}
-        return tuple(_name_of(a) for a in _selection_tuple(spec))
-    sel = [_name_of(a) for a in _selection_tuple(to_unsize)]
-    items = _selection_tuple(spec)
+        return tuple(_name_of(a) for a in to_selectors(spec))
+    sel = [_name_of(a) for a in to_selectors(to_unsize)]
+    items = to_selectors(spec)
     present = {_name_of(a) for a in items}
     for n in sel:
         if n not in present:
@@ -432,12 +665,12 @@ def replace_axis(spec: AxisSelection, old: AxisSelector, new: AxisSelection) -> 
         >>> hax.replace_axis((X, Y), "X", Z)
         (Axis(name='Z', size=4), Axis(name='Y', size=3))
     """
-    items = list(_selection_tuple(spec))
+    items = list(to_selectors(spec))
     names = [_name_of(a) for a in items]
     on = _name_of(old)
     if on not in names:
         raise axis_not_found_error(on, items, "replace_axis", "old")
-    new_items = list(_selection_tuple(new))
+    new_items = list(to_selectors(new))
     i = names.index(on)
     rest = set(names[:i] + names[i + 1 :])
     seen: set[str] = set()
@@ -461,8 +694,8 @@ def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
         >>> hax.intersect_axes((X, Y, Z), (Z, X))
         (Axis(name='X', size=2), Axis(name='Z', size=4))
     """
-    t1 = _selection_tuple(a1)
-    t2 = {_name_of(a): a for a in _selection_tuple(a2)}
+    t1 = to_selectors(a1)
+    t2 = {_name_of(a): a for a in to_selectors(a2)}
     out = []
     for a in t1:
         n = _name_of(a)
@@ -515,23 +748,12 @@ def resolve_axis(spec: AxisSpec, selection: AxisSelection) -> Any:
         (Axis(name='Y', size=3), {'X': 2})
     """
     axes = axis_spec_to_tuple(spec)
-    idx = name_index(axes)
 
     def one(s: AxisSelector) -> Axis:
-        n = _name_of(s)
-        i = idx.get(n)
-        if i is None:
-            raise axis_not_found_error(n, axes, "resolve_axis", "selection", capitalize=True)
-        if isinstance(s, Axis) and s.size != axes[i].size:
-            raise ValueError(f"resolve_axis: axis {n} has size {axes[i].size}, but {s.size} was asked for")
-        return axes[i]
+        return axes[locate_axis(axes, s, "resolve_axis", "selection", capitalize=True)]
 
     if isinstance(selection, (Axis, str)):
         return one(selection)
     if isinstance(selection, Mapping):
-        out = {}
-        for n, s in selection.items():
-            a = one(n if s is None else Axis(n, s))
-            out[a.name] = a.size
-        return out
+        return {a.name: a.size for a in map(one, to_selectors(selection))}
     return tuple(one(s) for s in selection)

@@ -14,7 +14,7 @@ import numpy as np
 from jax.core import Tracer
 
 from .._args import axis_position
-from ..axis import AxisSelection, AxisSelector, _selection_tuple
+from ..axis import AxisSelection, AxisSelector, to_selectors
 from ..core import NamedArray
 from ..util import UNSPECIFIED
 from ._helpers import custom_vjp
@@ -150,7 +150,7 @@ def fused_cross_entropy_loss_and_log_normalizers(
         raise TypeError(f"{fn}: targets must be a NamedArray of integer token ids, got {type(targets).__name__}")
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{fn}: targets must be integer token ids, got dtype {targets.dtype}")
-    embed_sels = _selection_tuple(Embed)
+    embed_sels = to_selectors(Embed)
     e_pos = [axis_position(embeddings, a, fn, "embeddings") for a in embed_sels]
     w_e_pos = [axis_position(unembed_weight, a, fn, "unembed_weight") for a in embed_sels]
     v_pos = axis_position(unembed_weight, Vocab, fn, "unembed_weight")

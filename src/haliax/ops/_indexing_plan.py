@@ -27,6 +27,7 @@ import numpy as np
 
 from ..axis import Axis, axis_not_found_error, name_index
 from ..core import NamedArray
+from .dslice import dslice
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
 
@@ -50,8 +51,6 @@ def _check_int_dtype(dtype: Any, fn: str, what: str) -> None:
 
 
 def _is_dslice(v: Any) -> bool:
-    from ..axis import dslice
-
     if isinstance(v, dslice):
         return True
     # Pallas' ``pl.ds`` (a ``Slice`` with unit stride) is accepted too, without importing Pallas.

@@ -1,4 +1,4 @@
-"""haliax._axis_order: dslice lengths given as NumPy / JAX integers."""
+"""haliax.ops.dslice: dslice lengths given as NumPy / JAX integers."""
 
 import jax.numpy as jnp
 import numpy as np
