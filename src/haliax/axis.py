@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from types import EllipsisType
 from typing import Any
 
-
 __all__ = [
     "Axis",
     "AxisSelector",
