@@ -146,7 +146,7 @@ def test_unique_errors():
         unique(X2, U3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"unique: argument 'Unique': Axis C already present"):
         unique(x, Axis("C", 2), axis="R")
-    with pytest.raises(ValueError, match=r"unique: argument 'axis': axis Z not found in \(R\(3\), C\(2\)\)"):
+    with pytest.raises(ValueError, match=r"unique: argument 'axis': Axis Z not found in \(R\(3\), C\(2\)\)"):
         unique(x, U2, axis="Z")
     with pytest.raises(AxisSizeMismatchError, match="unique: argument 'axis'"):
         unique(x, U2, axis=Axis("R", 5))
@@ -186,6 +186,9 @@ def test_bincount_weights_and_edge_values():
     out = bincount(hax.named(raw, "X"), C4, minlength=10)
     _eq(out, jnp.bincount(raw, length=4), (C4,))
     _eq(out, [2, 0, 2, 0])
+    # bool input counts False and True, as in JAX
+    flags = np.array([True, False, True])
+    _eq(bincount(hax.named(flags, "X"), C4), jnp.bincount(flags, length=4), (C4,))
 
 
 def test_bincount_under_jit():
@@ -203,7 +206,7 @@ def test_bincount_errors():
         bincount(XV, C4)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="bincount: argument 'x': bincount only supports 1D arrays"):
         bincount(hax.named(X2, (R, C)), C4)
-    with pytest.raises(TypeError, match="bincount: argument 'x' must have an integer dtype, got float32"):
+    with pytest.raises(TypeError, match=r"bincount: argument 'x' must have an integer \(or bool\) dtype, got float32"):
         bincount(hax.named(XV.astype(np.float32), X5), C4)
     W = Axis("W", 2)
     with pytest.raises(

@@ -49,11 +49,12 @@ def packbits(a: NamedArray, axis: AxisSelector, *, bitorder: str = "big") -> Nam
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.bits import packbits
         >>> bits = hax.named([1, 0, 1, 1, 0, 0, 0, 1, 1, 1], "B")
-        >>> packed = hax.ops.bits.packbits(bits, "B")
+        >>> packed = packbits(bits, "B")
         >>> packed.axes, packed.tolist()
         ((Axis(name='B', size=2),), [177, 192])
-        >>> hax.ops.bits.packbits(bits, "B", bitorder="little").tolist()
+        >>> packbits(bits, "B", bitorder="little").tolist()
         [141, 3]
     """
     fn = "packbits"
@@ -73,11 +74,12 @@ def unpackbits(a: NamedArray, axis: AxisSelector, *, count: int | None = None, b
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.bits import packbits, unpackbits
         >>> bits = hax.named([1, 0, 1, 1, 0, 0, 0, 1, 1, 1], "B")
-        >>> packed = hax.ops.bits.packbits(bits, "B")
-        >>> hax.ops.bits.unpackbits(packed, "B", count=10).tolist()
+        >>> packed = packbits(bits, "B")
+        >>> unpackbits(packed, "B", count=10).tolist()
         [1, 0, 1, 1, 0, 0, 0, 1, 1, 1]
-        >>> hax.ops.bits.unpackbits(packed, "B", count=-4).axes
+        >>> unpackbits(packed, "B", count=-4).axes
         (Axis(name='B', size=12),)
     """
     fn = "unpackbits"

@@ -102,10 +102,11 @@ def unique(
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import unique
         >>> x = hax.named([3, 1, 3, 2, 1, 3], "X")
-        >>> hax.ops.counting.unique(x, hax.Axis("U", 5), fill_value=-1).tolist()
+        >>> unique(x, hax.Axis("U", 5), fill_value=-1).tolist()
         [1, 2, 3, -1, -1]
-        >>> values, counts = hax.ops.counting.unique(x, hax.Axis("U", 3), return_counts=True)
+        >>> values, counts = unique(x, hax.Axis("U", 3), return_counts=True)
         >>> values.tolist(), counts.tolist()
         ([1, 2, 3], [2, 1, 3])
     """
@@ -125,7 +126,7 @@ def unique(
         values_axes: tuple[Axis, ...] = (Unique,)
         inverse_axes = array.axes
     else:
-        i = locate_axis(array.axes, axis, fn, "axis")
+        i = locate_axis(array.axes, axis, fn, "axis", capitalize=True)
         j = lookup_axis(array.axes, Unique.name, fn, "Unique")
         if j is not None and j != i:
             raise ValueError(
@@ -162,8 +163,9 @@ def unique_values(
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import unique_values
         >>> x = hax.named([3, 1, 3, 2], "X")
-        >>> hax.ops.counting.unique_values(x, hax.Axis("U", 3)).tolist()
+        >>> unique_values(x, hax.Axis("U", 3)).tolist()
         [1, 2, 3]
     """
     return cast(NamedArray, unique(array, Unique, axis=axis, fill_value=fill_value))
@@ -176,8 +178,9 @@ def unique_counts(
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import unique_counts
         >>> x = hax.named([3, 1, 3, 2], "X")
-        >>> values, counts = hax.ops.counting.unique_counts(x, hax.Axis("U", 3))
+        >>> values, counts = unique_counts(x, hax.Axis("U", 3))
         >>> counts.tolist()
         [1, 1, 2]
     """
@@ -192,8 +195,9 @@ def unique_inverse(
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import unique_inverse
         >>> x = hax.named([3, 1, 3, 2], "X")
-        >>> values, inverse = hax.ops.counting.unique_inverse(x, hax.Axis("U", 3))
+        >>> values, inverse = unique_inverse(x, hax.Axis("U", 3))
         >>> inverse.axes, inverse.tolist()
         ((Axis(name='X', size=4),), [2, 0, 2, 1])
     """
@@ -208,8 +212,9 @@ def unique_all(
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import unique_all
         >>> x = hax.named([3, 1, 3, 2, 1, 3], "X")
-        >>> values, index, inverse, counts = hax.ops.counting.unique_all(x, hax.Axis("U", 3))
+        >>> values, index, inverse, counts = unique_all(x, hax.Axis("U", 3))
         >>> values.tolist(), index.tolist(), inverse.tolist(), counts.tolist()
         ([1, 2, 3], [1, 3, 0], [2, 0, 2, 1, 0, 2], [2, 1, 3])
     """
@@ -245,10 +250,11 @@ def bincount(x: NamedArray, Counts: Axis, *, weights: Any = None, minlength: int
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import bincount
         >>> x = hax.named([0, 1, 1, 3, 2], "X")
-        >>> hax.ops.counting.bincount(x, hax.Axis("C", 6)).tolist()
+        >>> bincount(x, hax.Axis("C", 6)).tolist()
         [1, 2, 1, 1, 0, 0]
-        >>> hax.ops.counting.bincount(x, hax.Axis("C", 4), weights=[1.0, 2.0, 3.0, 4.0, 5.0]).tolist()
+        >>> bincount(x, hax.Axis("C", 4), weights=[1.0, 2.0, 3.0, 4.0, 5.0]).tolist()
         [1.0, 5.0, 5.0, 4.0]
     """
     fn = "bincount"
@@ -258,8 +264,8 @@ def bincount(x: NamedArray, Counts: Axis, *, weights: Any = None, minlength: int
         raise ValueError(
             f"{fn}: argument 'x': bincount only supports 1D arrays, got axes ({', '.join(str(a) for a in x.axes)})"
         )
-    if not jnp.issubdtype(x.dtype, jnp.integer):
-        raise TypeError(f"{fn}: argument 'x' must have an integer dtype, got {x.dtype}")
+    if not (jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.bool_)):
+        raise TypeError(f"{fn}: argument 'x' must have an integer (or bool) dtype, got {x.dtype}")
     if isinstance(weights, NamedArray):
         extra = [a.name for a in weights.axes if lookup_axis(x.axes, a, fn, "weights") is None]
         if extra:
@@ -303,11 +309,12 @@ def searchsorted(a: NamedArray, v: Any, *, side: str = "left", sorter: Any = Non
 
     Examples:
         >>> import haliax as hax
+        >>> from haliax.ops.counting import searchsorted
         >>> a = hax.named([1, 3, 5, 7, 9], "A")
         >>> v = hax.named([0, 5, 10], "V")
-        >>> hax.ops.counting.searchsorted(a, v).tolist()
+        >>> searchsorted(a, v).tolist()
         [0, 2, 5]
-        >>> hax.ops.counting.searchsorted(a, v, side="right").tolist()
+        >>> searchsorted(a, v, side="right").tolist()
         [0, 3, 5]
     """
     fn = "searchsorted"
