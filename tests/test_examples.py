@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 
 from ._args import prefix_leaves
-from ._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
 from .axis import Axis, AxisSelection, AxisSelector
+from .checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from .core import NamedArray, is_named_array
 from .jax_utils import tree_checkpoint_name
 from .util import is_jax_or_hax_array_like, safe_update_wrapper

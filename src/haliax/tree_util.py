@@ -13,6 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .abstract_stacked import AbstractStacked
 from .axis import Axis, AxisSelector, name_index
 from .core import NamedArray, is_named_array
 from .jax_utils import maybe_rng_split
@@ -57,18 +58,10 @@ def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = No
     return jax.tree.map(fn, tree, *rest, is_leaf=_named_or(is_leaf))
 
 
-def _stacked_type() -> type | None:
-    """`haliax.nn.Stacked`, imported lazily (the nn layer sits above this module)."""
-    try:
-        from .nn import scan as nn_scan
-    except ImportError:  # pragma: no cover - nn not importable
-        return None
-    return getattr(nn_scan, "Stacked", None)
-
-
 def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
-    """Like `tree_map`, but when it meets a `haliax.nn.Stacked` it maps over the stacked module under
-    `haliax.vmap` over its ``Block`` axis, so ``fn`` sees one layer at a time (without the Block axis).
+    """Like `tree_map`, but when it meets a stack of layers (a `haliax.abstract_stacked.AbstractStacked`, such as
+    `haliax.nn.Stacked`) it maps over the stacked module under `haliax.vmap` over its ``Block`` axis, so ``fn``
+    sees one layer at a time (without the Block axis).
 
     Examples:
         >>> import haliax as hax
@@ -76,17 +69,13 @@ def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: 
         >>> hax.tree_util.scan_aware_tree_map(lambda a: a * 2, [hax.ones(X)])[0].tolist()
         [2.0, 2.0, 2.0]
     """
-    stacked_t = _stacked_type()
     base_leaf = _named_or(is_leaf)
 
-    if stacked_t is None:
-        return jax.tree.map(fn, tree, *rest, is_leaf=base_leaf)
-
     def leaf(x: Any) -> bool:
-        return isinstance(x, stacked_t) or base_leaf(x)
+        return isinstance(x, AbstractStacked) or base_leaf(x)
 
     def apply(x: Any, *xs: Any) -> Any:
-        if isinstance(x, stacked_t):
+        if isinstance(x, AbstractStacked):
             from .hof import vmap
 
             def per_layer(inner: Any, *inner_rest: Any) -> Any:

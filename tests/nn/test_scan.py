@@ -237,7 +237,7 @@ def test_unroll_values_and_forwarding(monkeypatch):
             s.fold(x, unroll=bad)
         with pytest.raises(ValueError, match="unroll must be"):
             b.fold(x, unroll=bad)
-    import haliax.nn.scan as scan_mod
+    import haliax.nn.stacked as scan_mod
 
     seen = []
     real = scan_mod.hax_fold

@@ -1,4 +1,4 @@
-"""`BlockSeq`: the Python-loop twin of `haliax.nn.Stacked` (re-exported from `haliax.nn.scan`)."""
+"""`BlockSeq`: the Python-loop twin of `haliax.nn.Stacked` (re-exported from `haliax.nn.scan` and `haliax.nn`)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from typing import Any
 
 import equinox as eqx
 
-from .._checkpoint import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..axis import Axis
+from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..jax_utils import tree_checkpoint_name
 from ..state_dict import ModuleWithStateDictSerialization
-from ._stack_common import M, _layer_args, _LayerStack, _pair, _stack_layers
-from .scan import ModuleInit
+from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, layer_args, stack_layers
 
 __all__ = ["BlockSeq"]
 
 
-class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
+class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
     """A sequence of separately stored layers with the interface of `haliax.nn.Stacked`, run with a Python loop.
 
     Each layer is traced (and compiled) separately, so compile time grows with depth, but layers are free to
@@ -79,7 +78,7 @@ class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
 
         def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
             return cls(
-                [make_layer(*a, **kw) for a, kw in _layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy
+                [make_layer(*a, **kw) for a, kw in layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy
             )
 
         return build
@@ -107,10 +106,10 @@ class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
             if not policy.disable:  # as in `haliax.scan`: inputs are tagged only when a policy reads the tag
                 block, a, kw = tree_checkpoint_name((block, a, kw), input_name)
             out = fn(block, carry, *a, **kw)
-            return _pair(out, where) if want_pair else (out, None)
+            return carry_and_output(out, where) if want_pair else (out, None)
 
         step = policy.checkpoint(carry_name, input_name, body)
-        layer_args = _layer_args(args, kwargs, self.Block, where)
+        per_layer_args = layer_args(args, kwargs, self.Block, where)
 
         def run(carry: Any, blocks: Sequence[Any], largs: Sequence[Any]) -> tuple[Any, list[Any]]:
             outs = []
@@ -122,18 +121,18 @@ class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
 
         outer = policy.outer_size(n)
         if outer is None:
-            carry, outs = run(init, self.blocks, layer_args)
+            carry, outs = run(init, self.blocks, per_layer_args)
         else:
             size = n // outer
             chunk = eqx.filter_checkpoint(run, prevent_cse=True)
             carry, outs = init, []
             for c in range(outer):
                 sl = slice(c * size, (c + 1) * size)
-                carry, o = chunk(carry, self.blocks[sl], layer_args[sl])
+                carry, o = chunk(carry, self.blocks[sl], per_layer_args[sl])
                 outs.extend(o)
         if not want_pair:
             return carry
-        return carry, (_stack_layers(outs, self.Block, where) if outs else None)
+        return carry, (stack_layers(outs, self.Block, where) if outs else None)
 
     def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any:
         """Run the blocks in order, ``carry = block(carry, *args, **kwargs)`` (same slicing of extra arguments
@@ -211,9 +210,9 @@ class BlockSeq(ModuleWithStateDictSerialization, _LayerStack[M]):
         """
 
         def do(*args: Any, **kwargs: Any) -> Any:
-            per_layer = _layer_args(args, kwargs, self.Block, "BlockSeq.vmap")
+            per_layer = layer_args(args, kwargs, self.Block, "BlockSeq.vmap")
             outs = [fn(block, *a, **kw) for block, (a, kw) in zip(self.blocks, per_layer, strict=False)]
-            return _stack_layers(outs, self.Block, "BlockSeq.vmap")
+            return stack_layers(outs, self.Block, "BlockSeq.vmap")
 
         return do
 

@@ -1,7 +1,7 @@
-"""Gradient-checkpointing policies for scans (`ScanCheckpointPolicy`).
+"""Gradient-checkpointing policies for scans: `ScanCheckpointPolicy` and the `ScanCheckpointSpec` alias.
 
-This small module sits below `haliax.hof` (which applies the policies) and `haliax.nn.scan` (which
-re-exports the class), so that neither has to import the other at load time.
+This module sits below `haliax.hof` (which applies the policies in `haliax.scan`) and the layer stacks of
+`haliax.nn` (which store them); `haliax.hof` and `haliax.nn.scan` re-export both names.
 """
 
 from __future__ import annotations

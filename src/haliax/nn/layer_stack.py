@@ -1,0 +1,296 @@
+"""What `haliax.nn.Stacked` (``stacked.py``) and `haliax.nn.BlockSeq` (``blockseq.py``) share.
+
+* the interface: `BlockFoldable` (the protocol both implement) and `ModuleInit` (what their ``init`` returns);
+* the mixin `LayerStack` (the ``Layers`` alias, the ``init`` argument checks and checkpoint-policy conversion,
+  the ``unroll`` validation of ``fold_via``/``scan_via``);
+* pytree helpers that slice one layer out of a tree (`take_layer`, `layer_args`), stack layers into one
+  (`stack_layers`) and check a block's ``(carry, output)`` result (`carry_and_output`).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..axis import Axis
+from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
+from ..core import NamedArray, is_named_array
+
+__all__ = [
+    "M",
+    "ModuleInit",
+    "BlockFoldable",
+    "LayerStack",
+    "carry_and_output",
+    "take_layer",
+    "layer_args",
+    "stack_layers",
+]
+
+M = TypeVar("M", bound=eqx.Module)
+"""The layer type of a stack (an Equinox Module)."""
+
+M_co = TypeVar("M_co", covariant=True)
+
+
+class ModuleInit(Protocol[M_co]):
+    """What `Stacked.init` / `BlockSeq.init` return: a function ``(*args, **kwargs) -> module`` that forwards its
+    arguments to the block class's ``init`` (per layer).
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=2, L=3)
+        >>> make: hnn.scan.ModuleInit = hnn.Stacked.init(L, hnn.MLP)
+        >>> make(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3)).Block == L
+        True
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> M_co: ...
+
+
+@runtime_checkable
+class BlockFoldable(Protocol[M_co]):
+    """The interface shared by `Stacked` and `BlockSeq`: a sequence of ``Block.size`` layers.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> E, L = hax.make_axes(E=2, L=3)
+        >>> keys = jax.random.split(jax.random.PRNGKey(0), 3)
+        >>> isinstance(hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=keys), hnn.scan.BlockFoldable)
+        True
+    """
+
+    Block: Axis
+
+    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any: ...
+
+    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]: ...
+
+    def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]: ...
+
+    def scan_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]: ...
+
+    def vmap_via(self, fn: Callable[..., Any]) -> Callable[..., Any]: ...
+
+    def unstacked(self) -> Sequence[M_co]: ...
+
+    def get_layer(self, index: int) -> M_co: ...
+
+
+def _policy(gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None, where: str) -> ScanCheckpointPolicy:
+    policy = ScanCheckpointPolicy.from_bool_or_str(gradient_checkpointing)
+    if prevent_cse is not None:
+        warnings.warn(
+            f"{where}: prevent_cse is deprecated; pass a ScanCheckpointPolicy(prevent_cse=...) instead",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        policy = dataclasses.replace(policy, prevent_cse=prevent_cse)
+    return policy
+
+
+def _block_init(module: Any, where: str) -> Callable[..., Any]:
+    """``module.init``, after checking that ``module`` is an Equinox Module class that has one."""
+    if not (isinstance(module, type) and issubclass(module, eqx.Module)):
+        raise TypeError(f"{where}: the block must be an equinox.Module subclass with an `init` method, got {module!r}")
+    init = getattr(module, "init", None)
+    if not callable(init):
+        raise TypeError(
+            f"{where}: the block class {module.__name__} has no `init` method (a static/class method building one "
+            "layer, e.g. `init(..., *, key)`)"
+        )
+    return init
+
+
+def _check_unroll(unroll: int | bool | None, where: str) -> int | bool:
+    if unroll is None:
+        return 1
+    if isinstance(unroll, bool):
+        return unroll
+    if not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f"{where}: unroll must be None, a bool or an int >= 1, got {unroll!r}")
+    return unroll
+
+
+def carry_and_output(out: Any, where: str) -> tuple[Any, Any]:
+    """A block's result as ``(carry, output)``, or a ValueError (prefixed with ``where``) if it is not a pair.
+
+    Raises:
+        ValueError: ``out`` is not a tuple or list of length 2.
+
+    Examples:
+        >>> from haliax.nn.layer_stack import carry_and_output
+        >>> carry_and_output([1, 2], "Stacked.scan")
+        (1, 2)
+        >>> carry_and_output(1, "Stacked.scan")
+        Traceback (most recent call last):
+        ValueError: Stacked.scan expects the block to return a pair of (carry, extra), got int
+    """
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise ValueError(
+            f"{where} expects the block to return a pair of (carry, extra), got {type(out).__name__}"
+            + (f" with axes {out.axes}" if isinstance(out, NamedArray) else "")
+        )
+    return out[0], out[1]
+
+
+def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
+    """Layer ``i`` of one leaf: NamedArrays with ``Block`` are indexed along it; plain arrays with ndim >= 1 are
+    indexed along dim 0 if their leading dim is ``Block.size``, otherwise kept (``plain="match"``) or rejected
+    (``plain="strict"``); everything else is kept."""
+    if isinstance(x, NamedArray):
+        idx = {a.name: k for k, a in enumerate(x.axes)}.get(Block.name)
+        if idx is None or x.array is None:
+            return x
+        if x.axes[idx].size != Block.size:
+            raise ValueError(f"{where}: an array has axis {x.axes[idx]} but the layer axis is {Block}")
+        return NamedArray(x.array[(slice(None),) * idx + (i,)], x.axes[:idx] + x.axes[idx + 1 :])
+    if hasattr(x, "shape") and hasattr(x, "dtype") and len(x.shape) >= 1:
+        if x.shape[0] == Block.size:
+            return x[i]
+        if plain == "strict":
+            raise ValueError(
+                f"{where}: a plain array of shape {tuple(x.shape)} has leading dim {x.shape[0]}, but the layer axis is "
+                f"{Block}; per-layer arrays need a leading dim of {Block.size} (or use a 0-d array / NamedArray "
+                "without the layer axis to share a value)"
+            )
+    return x
+
+
+def take_layer(tree: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
+    """Layer ``i`` (an int or a traced index) of every leaf of ``tree``: NamedArrays with ``Block`` are indexed
+    along it; plain arrays with ndim >= 1 along dim 0 if their leading dim is ``Block.size``, otherwise kept
+    (``plain="match"``) or rejected (``plain="strict"``); every other leaf is kept.
+
+    Args:
+        tree: a pytree (NamedArrays are leaves).
+        Block: the layer axis.
+        i: the layer index.
+        plain: ``"match"`` or ``"strict"``, the rule for plain arrays whose leading dim is not ``Block.size``.
+        where: prefix of error messages (e.g. ``"Stacked.unstacked"``).
+
+    Raises:
+        ValueError: a NamedArray has an axis named like ``Block`` of another size, or (``plain="strict"``) a plain
+            array's leading dim is not ``Block.size``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from haliax.nn.layer_stack import take_layer
+        >>> L, E = hax.make_axes(L=3, E=2)
+        >>> out = take_layer({"w": hax.ones((L, E)), "k": jnp.arange(3), "n": 7}, L, 1, "strict", "demo")
+        >>> out["w"].axes == (E,), int(out["k"]), out["n"]
+        (True, 1, 7)
+    """
+    return jax.tree_util.tree_map(lambda x: _take(x, Block, i, plain, where), tree, is_leaf=is_named_array)
+
+
+def layer_args(args: Any, kwargs: Any, Block: Axis, where: str) -> list[tuple[Any, Any]]:
+    """``(args_i, kwargs_i)`` for every layer ``i``, sliced as `haliax.vmap` slices them (`take_layer`, strictly).
+
+    Raises:
+        ValueError: a plain array's leading dim is not ``Block.size`` (see `take_layer`).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from haliax.nn.layer_stack import layer_args
+        >>> L = hax.Axis("L", 2)
+        >>> [(int(a[0]), kw["s"]) for a, kw in layer_args((jnp.arange(2),), {"s": 1.0}, L, "demo")]
+        [(0, 1.0), (1, 1.0)]
+    """
+    return [take_layer((args, kwargs), Block, i, "strict", where) for i in range(Block.size)]
+
+
+def stack_layers(items: Sequence[Any], Block: Axis, where: str) -> Any:
+    """Stack a list of same-structured trees along a new leading ``Block`` axis (NamedArrays get ``Block``
+    prepended, plain arrays a leading dim); non-array leaves must agree and are kept once.
+
+    Raises:
+        ValueError: two trees have different structures, or a non-array value differs between them.
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.nn.layer_stack import stack_layers
+        >>> L, E = hax.make_axes(L=2, E=3)
+        >>> out = stack_layers([{"w": hax.ones(E), "n": 1}, {"w": hax.zeros(E), "n": 1}], L, "demo")
+        >>> out["w"].axes == (L, E), out["n"]
+        (True, 1)
+    """
+    flat = [jax.tree_util.tree_flatten(t, is_leaf=is_named_array) for t in items]
+    treedef = flat[0][1]
+    for k, (_, td) in enumerate(flat):
+        if td != treedef:
+            raise ValueError(f"{where}: layer {k} returned a different structure than layer 0: {td} vs {treedef}")
+    out = []
+    for leaves in zip(*(f[0] for f in flat), strict=True):
+        first = leaves[0]
+        if isinstance(first, NamedArray):
+            from ..ops.shape import stack
+
+            out.append(stack(Block, leaves))
+        elif hasattr(first, "shape") and hasattr(first, "dtype"):
+            out.append(jnp.stack(leaves))
+        else:
+            if isinstance(first, (bool, int, float, str)) and any(x != first for x in leaves[1:]):
+                raise ValueError(
+                    f"{where}: a non-array value differs between layers ({list(leaves)}); it cannot be stacked"
+                )
+            out.append(first)
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+class LayerStack(Generic[M]):
+    """Mixin of `Stacked` and `BlockSeq` (next to `ModuleWithStateDictSerialization`). A plain class, not a
+    Module, so that it adds no dataclass fields: the subclasses declare theirs (the order is public: the layers,
+    then ``Block``, then ``gradient_checkpointing``), set ``_kind`` (the class name used in error messages) and
+    implement ``_loop``; their public methods keep their own docstrings and call the helpers here.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> from haliax.nn.layer_stack import LayerStack
+        >>> E, L = hax.make_axes(E=2, L=3)
+        >>> seq = hnn.BlockSeq.init(L, hnn.MLP)(E, E, 4, 1, key=jax.random.split(jax.random.PRNGKey(0), 3))
+        >>> isinstance(seq, LayerStack), seq.Layers == L
+        (True, True)
+    """
+
+    Block: Axis
+    gradient_checkpointing: ScanCheckpointPolicy
+    _kind: ClassVar[str]
+
+    @property
+    def Layers(self) -> Axis:
+        """Alias of `Block`."""
+        return self.Block
+
+    @classmethod
+    def _init_parts(
+        cls, module: type[M], gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None
+    ) -> tuple[Callable[..., M], ScanCheckpointPolicy]:
+        """``init``'s checks: the block class's ``init`` and the checkpoint policy (warning on ``prevent_cse``)."""
+        where = f"{cls._kind}.init"
+        return _block_init(module, where), _policy(gradient_checkpointing, prevent_cse, where)
+
+    def _via(self, fn: Callable[..., Any], unroll: int | bool | None, pair: bool) -> Callable[..., Any]:
+        """``fold_via`` (``pair=False``) / ``scan_via`` (``pair=True``): validate ``unroll``, then `_loop`."""
+        where = f"{self._kind}.{'scan' if pair else 'fold'}"
+        return self._loop(fn, _check_unroll(unroll, where), pair, where)
+
+    @abc.abstractmethod
+    def _loop(self, fn: Callable[..., Any], unroll: int | bool, pair: bool, where: str) -> Callable[..., Any]:
+        """``(init, *args, **kwargs) -> carry`` (or ``(carry, stacked outputs)`` if ``pair``) running
+        ``fn(layer, carry, *args_i, **kwargs_i)`` over the layers; ``where`` prefixes error messages."""
