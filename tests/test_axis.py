@@ -12,12 +12,9 @@ from haliax.axis import (
     name_index,
     rearrange_for_partial_order,
 )
+from tests.helpers import names
 
 X, Y, Z, W = hax.make_axes(X=2, Y=3, Z=4, W=5)
-
-
-def names(axes):
-    return [a if isinstance(a, str) else a.name for a in axes]
 
 
 # --------------------------------------------------------------------------------------------------

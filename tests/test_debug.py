@@ -94,3 +94,143 @@ def test_describe_sharded_array():
     mesh = jax.make_mesh((8,), ("data",))
     x = jax.device_put(jnp.ones(8), jax.NamedSharding(mesh, jax.P("data")))
     assert "sharding=NamedSharding" in describe_array(hax.named(x, "X"))
+
+
+# ------------------------------------------------------------------------------------------------
+# visualize_shardings / visualize_named_sharding (8 simulated devices)
+
+from jax.sharding import AxisType, NamedSharding, SingleDeviceSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+import haliax.debug as hdebug  # noqa: E402
+from haliax.debug import visualize_named_sharding, visualize_shardings  # noqa: E402
+
+Dim1, Dim2, Dim3 = hax.make_axes(dim1=8, dim2=4, dim3=2)
+
+
+def _mesh():
+    return jax.make_mesh((4, 2), ("data", "model"), axis_types=(AxisType.Auto, AxisType.Auto))
+
+
+def _last_line(out: str) -> str:
+    return out.strip().splitlines()[-1]
+
+
+def test_visualize_named_sharding_line(capsys):
+    mesh = _mesh()
+    visualize_named_sharding((Dim1, Dim2, Dim3), NamedSharding(mesh, P("data", "model", None)))
+    assert _last_line(capsys.readouterr().out) == "dim1->data, dim2->model, dim3->unsharded"
+    visualize_named_sharding((Dim1, Dim2), NamedSharding(mesh, P(("data", "model"))))
+    assert _last_line(capsys.readouterr().out) == "dim1->data+model, dim2->unsharded"
+    visualize_named_sharding((Dim1, Dim2, Dim3), SingleDeviceSharding(jax.devices()[0]))
+    assert capsys.readouterr().out == "dim1->unsharded, dim2->unsharded, dim3->unsharded\n"
+
+
+def test_visualize_named_sharding_grid_needs_rich(capsys, monkeypatch):
+    mesh = _mesh()
+    sharding = NamedSharding(mesh, P("data", "model"))
+    pytest.importorskip("rich")
+    visualize_named_sharding((Dim1, Dim2), sharding)
+    out = capsys.readouterr().out
+    assert "CPU 0" in out and "CPU 7" in out  # JAX's grid, with device ids
+    assert _last_line(out) == "dim1->data, dim2->model"
+    monkeypatch.setattr(hdebug, "_rich_available", lambda: False)
+    visualize_named_sharding((Dim1, Dim2), sharding)
+    assert capsys.readouterr().out == "dim1->data, dim2->model\n"  # without rich: just the line
+
+
+def test_visualize_shardings_tree(capsys, monkeypatch):
+    monkeypatch.setattr(hdebug, "_rich_available", lambda: False)
+    mesh = _mesh()
+    with jax.set_mesh(mesh):
+        x = hax.shard(hax.ones((Dim1, Dim2, Dim3)), {"dim1": "data", "dim3": "model"})
+    plain = jax.device_put(jnp.ones((8, 2)), NamedSharding(mesh, P("data")))
+    tree = {"a": x, "b": [plain, 3, "text", np.ones(2)], "c": None}
+    visualize_shardings(tree)  # non-array leaves are skipped, not an error
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["dim1->data, dim2->unsharded, dim3->model", "array(8, 2): P('data',)"]
+
+
+def test_visualize_shardings_plain_array_draws_grid(capsys):
+    pytest.importorskip("rich")
+    visualize_shardings(jnp.ones(4))
+    assert "CPU 0" in capsys.readouterr().out  # even on one device the grid is drawn
+
+
+def test_visualize_shardings_inside_named_jit(capsys):
+    mesh = _mesh()
+    x = hax.ones((Dim1, Dim2))
+
+    @hax.named_jit(axis_resources={"dim1": "data"})
+    def f(x):
+        y = hax.auto_sharded(x * 2)
+        visualize_shardings(y)
+        return y
+
+    with jax.set_mesh(mesh):
+        f(x)
+    assert "dim1->data" in capsys.readouterr().out
+
+
+def _compiler_sharding(mapping, mesh):
+    """The sharding the compiler reports for an output sharded by ``mapping`` from an input that is not on the
+    mesh (this is where JAX hands over a sharding without mesh axis names)."""
+    seen = []
+
+    @hax.named_jit(axis_resources=mapping)
+    def f(x):
+        y = hax.auto_sharded(x * 2)
+        jax.debug.inspect_array_sharding(y.array, callback=seen.append)
+        return y
+
+    x = hax.ones((Dim1, Dim2))  # created outside the mesh context: on one device
+    with jax.set_mesh(mesh):
+        f(x)
+    (s,) = seen
+    assert not hasattr(s, "spec")  # the case under test: no mesh axis names in the reported sharding
+    return s
+
+
+@pytest.mark.parametrize(
+    "mapping, line",
+    [
+        ({"dim1": "data"}, "dim1->data, dim2->unsharded"),
+        ({"dim1": "data", "dim2": "model"}, "dim1->data, dim2->model"),
+        ({"dim2": "data"}, "dim1->unsharded, dim2->data"),
+        ({"dim1": ("data", "model")}, "dim1->data+model, dim2->unsharded"),
+        ({"dim1": ("model", "data")}, "dim1->model+data, dim2->unsharded"),
+    ],
+)
+def test_compiler_sharding_gets_mesh_axis_names_back(capsys, monkeypatch, mapping, line):
+    monkeypatch.setattr(hdebug, "_rich_available", lambda: False)
+    mesh = _mesh()
+    s = _compiler_sharding(mapping, mesh)
+    capsys.readouterr()
+    with jax.set_mesh(mesh):
+        visualize_named_sharding((Dim1, Dim2), s)
+    assert capsys.readouterr().out == line + "\n"
+    # with no mesh in context the names cannot be known: the split axes read "sharded"
+    visualize_named_sharding((Dim1, Dim2), s)
+    assert (
+        capsys.readouterr().out
+        == line.replace("data+model", "sharded")
+        .replace("model+data", "sharded")
+        .replace("->data", "->sharded")
+        .replace("->model", "->sharded")
+        + "\n"
+    )
+
+
+def test_visualize_shardings_in_jit_with_input_off_the_mesh(capsys, monkeypatch):
+    monkeypatch.setattr(hdebug, "_rich_available", lambda: False)
+
+    @hax.named_jit(axis_resources={"dim1": "data", "dim2": "model"})
+    def f(x):
+        y = hax.auto_sharded(x + 1)
+        visualize_shardings({"y": y, "n": 1})
+        return y
+
+    x = hax.ones((Dim1, Dim2))
+    with jax.set_mesh(_mesh()):
+        f(x)
+    assert capsys.readouterr().out == "dim1->data, dim2->model\n"

@@ -12,6 +12,8 @@ from jax.sharding import PartitionSpec as P
 import haliax as hax
 import haliax.nn as hnn
 
+pytestmark = pytest.mark.slow
+
 Batch, Embed, Mlp, Out = hax.make_axes(batch=16, embed=8, mlp=32, out=4)
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = ["index.md", "tutorial.md", "partitioning.md", "scan.md", "state_dict.md"]
 FENCE = re.compile(r"```python\n(.*?)```", re.S)

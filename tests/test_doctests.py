@@ -8,6 +8,8 @@ import pytest
 
 import haliax
 
+pytestmark = pytest.mark.slow
+
 MODULES = sorted(
     m.name
     for m in pkgutil.walk_packages(haliax.__path__, prefix="haliax.")

@@ -30,6 +30,8 @@ from haliax.state_dict import (
     with_prefix,
 )
 
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch", reason="the GPT-2 interop test needs torch (pip install haliax[test])")
 transformers = pytest.importorskip(
     "transformers", reason="the GPT-2 interop test needs transformers (pip install haliax[test])"

@@ -183,3 +183,40 @@ def test_typechecked_return_and_jit():
         bad(X)
     out = jax.jit(_normalize)(X)  # checks run at trace time
     assert out.axes == (B, S)
+
+
+def test_bool_complex_wrappers_exported_and_annotated():
+    for name in ("bool_", "complex64", "complex128"):
+        assert name in ht.__all__
+    ann = ht.bool_["batch"]
+    assert typing.get_origin(ann) is typing.Annotated
+    base, meta = typing.get_args(ann)
+    assert base is hax.NamedArray and meta.axes == ("batch",) and meta.dtype is ht.bool_
+    assert ht.bool_[hax.NamedArray, "batch"] == ann
+
+
+def test_bool_complex_wrappers_match_dtype_exactly():
+    b = hax.zeros(B, dtype=jnp.bool_)
+    f = hax.zeros(B)
+    assert matches_axes(b, ht.bool_["batch"]) and not matches_axes(f, ht.bool_["batch"])
+    c64 = hax.zeros(B, dtype=jnp.complex64)
+    assert matches_axes(c64, ht.complex64["batch"]) and not matches_axes(c64, ht.complex128["batch"])
+    assert matches(c64, ht.Complex[hax.NamedArray, "batch"])
+    with jax.enable_x64():
+        c128 = hax.zeros(B, dtype=jnp.complex128)
+        assert c128.dtype == jnp.complex128
+        assert matches_axes(c128, ht.complex128["batch"]) and not matches_axes(c128, ht.complex64["batch"])
+        assert matches(c128, ht.Complex[hax.NamedArray, "batch"])
+
+
+def test_bool_complex_wrappers_delegate_to_matching_jaxtyping_class():
+    assert ht.bool_[jax.Array, "b"].__name__ == jaxtyping.Bool[jax.Array, "b"].__name__
+    assert ht.complex64[jax.Array, "b"].__name__ == jaxtyping.Complex64[jax.Array, "b"].__name__
+    assert ht.complex128[jax.Array, "b"].__name__ == jaxtyping.Complex128[jax.Array, "b"].__name__
+    assert isinstance(jnp.zeros(2, dtype=bool), ht.bool_[jax.Array, "b"])
+    assert not isinstance(jnp.zeros(2), ht.bool_[jax.Array, "b"])
+    assert isinstance(jnp.zeros(2, dtype=jnp.complex64), ht.complex64[jax.Array, "b"])
+    assert not isinstance(jnp.zeros(2, dtype=jnp.float32), ht.complex64[jax.Array, "b"])
+    # the existing wrappers delegate to their own class too (an int32 array is an i32, not a Float)
+    assert isinstance(jnp.zeros(2, dtype=jnp.int32), ht.i32[jnp.ndarray, "b"])
+    assert not isinstance(jnp.zeros(2, dtype=jnp.float32), ht.i32[jnp.ndarray, "b"])

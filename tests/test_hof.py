@@ -10,12 +10,9 @@ from hypothesis import strategies as st
 
 import haliax as hax
 from haliax import Axis, NamedArray
+from tests.helpers import named_normal
 
 B, T, E, H = hax.make_axes(B=3, T=4, E=2, H=5)
-
-
-def _named(key, axes):
-    return NamedArray(jax.random.normal(key, tuple(a.size for a in axes)), tuple(axes))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -26,7 +23,7 @@ def _named(key, axes):
 def test_vmap_maps_by_name_at_any_position(pos):
     axes = [E, H]
     axes.insert(pos, B)
-    x = _named(jax.random.PRNGKey(0), axes)
+    x = named_normal(jax.random.PRNGKey(0), axes)
     out = hax.vmap(lambda v: v.sum("E"), B)(x)
     assert out.axes == (B, H)
     expected = jnp.moveaxis(x.array, pos, 0).sum(axis=1)
@@ -34,8 +31,8 @@ def test_vmap_maps_by_name_at_any_position(pos):
 
 
 def test_vmap_unmapped_named_and_plain_args():
-    x = _named(jax.random.PRNGKey(0), (B, E))
-    w = _named(jax.random.PRNGKey(1), (E,))  # no B: broadcast
+    x = named_normal(jax.random.PRNGKey(0), (B, E))
+    w = named_normal(jax.random.PRNGKey(1), (E,))  # no B: broadcast
     p = jnp.arange(3.0)  # plain: mapped along dim 0
     out, s = hax.vmap(lambda a, b, c, scale: ((a * b) * c * scale, scale), B)(x, w, p, 2.0)
     assert out.axes == (B, E)
@@ -44,7 +41,7 @@ def test_vmap_unmapped_named_and_plain_args():
 
 
 def test_vmap_output_axis_prepended_even_if_inner():
-    x = _named(jax.random.PRNGKey(0), (E, B, H))
+    x = named_normal(jax.random.PRNGKey(0), (E, B, H))
     out = hax.vmap(lambda v: v, B)(x)
     assert out.axes == (B, E, H)
     np.testing.assert_array_equal(out.array, jnp.moveaxis(x.array, 1, 0))
@@ -69,7 +66,7 @@ def test_vmap_numpy_arrays_mapped():
 
 
 def test_vmap_several_axes_first_outermost():
-    x = _named(jax.random.PRNGKey(0), (E, H, B))
+    x = named_normal(jax.random.PRNGKey(0), (E, H, B))
     out = hax.vmap(lambda v: v * 2, (B, H))(x)
     assert out.axes == (B, H, E)
     out2 = hax.vmap(lambda v: v * 2, {"H": 5, "B": 3})(x)
@@ -82,7 +79,7 @@ def test_vmap_axis_size_and_broadcast_outputs():
     assert out.axes == (B, E)
     with pytest.raises(ValueError, match="given by name only"):
         hax.vmap(lambda: hax.ones(E), "B")()
-    x = _named(jax.random.PRNGKey(0), (B, E))
+    x = named_normal(jax.random.PRNGKey(0), (B, E))
     assert hax.vmap(lambda v: v, "B")(x).axes == (B, E)  # size inferred from the input
 
 
@@ -104,7 +101,7 @@ class _Foo(eqx.Module):
 
     @staticmethod
     def init(E, *, key):
-        return _Foo(_named(key, (E,)))
+        return _Foo(named_normal(key, (E,)))
 
 
 def test_vmap_module_constructors():
@@ -119,8 +116,8 @@ def test_vmap_module_constructors():
 
 
 def test_vmap_matches_jax_vmap_under_jit_and_grad():
-    x = _named(jax.random.PRNGKey(0), (E, B))
-    w = _named(jax.random.PRNGKey(1), (E,))
+    x = named_normal(jax.random.PRNGKey(0), (E, B))
+    w = named_normal(jax.random.PRNGKey(1), (E,))
 
     def loss(w):
         return hax.vmap(lambda v: hax.sum(hax.sin(v * w)), B)(x).array.sum()
@@ -131,14 +128,14 @@ def test_vmap_matches_jax_vmap_under_jit_and_grad():
 
 
 def test_vmap_axis_name_collectives():
-    x = _named(jax.random.PRNGKey(0), (B, E))
+    x = named_normal(jax.random.PRNGKey(0), (B, E))
     out = hax.vmap(lambda v: NamedArray(jax.lax.psum(v.array, "B"), v.axes), B)(x)
     np.testing.assert_allclose(out.array, jnp.broadcast_to(x.array.sum(0), (3, 2)), atol=1e-6)
 
 
 def test_vmap_spmd_axis_name_from_mapping():
     Bd = Axis("B", 8)
-    x = _named(jax.random.PRNGKey(0), (Bd, E))
+    x = named_normal(jax.random.PRNGKey(0), (Bd, E))
     mesh = jax.make_mesh((8,), ("data",))
     with jax.set_mesh(mesh), hax.axis_mapping({"B": "data"}):
         jaxpr = jax.make_jaxpr(lambda x: hax.vmap(lambda v: v * 2, Bd)(x))(x)
@@ -170,7 +167,7 @@ def _ref_scan(x_tbe):  # running sum and product with a weight
 def test_scan_axis_anywhere_matches_lax(pos):
     axes = [E]
     axes.insert(pos, T)
-    x = _named(jax.random.PRNGKey(0), axes)
+    x = named_normal(jax.random.PRNGKey(0), axes)
 
     def step(c, x):
         c = hax.tanh(c * 0.9 + x)
@@ -190,8 +187,8 @@ def test_scan_axis_anywhere_matches_lax(pos):
 
 
 def test_scan_default_rules():
-    xs = _named(jax.random.PRNGKey(0), (T, E))
-    bias = _named(jax.random.PRNGKey(1), (E,))  # no T: broadcast
+    xs = named_normal(jax.random.PRNGKey(0), (T, E))
+    bias = named_normal(jax.random.PRNGKey(1), (E,))  # no T: broadcast
     plain = jnp.arange(4.0)  # scanned along dim 0
     zero_d = jnp.array(10.0)  # 0-d: broadcast
     npy = np.arange(4.0)  # NumPy: scanned (C9)
@@ -265,7 +262,7 @@ def test_scan_bad_body_return():
 
 
 def test_fold_and_map():
-    x = _named(jax.random.PRNGKey(0), (E, T))
+    x = named_normal(jax.random.PRNGKey(0), (E, T))
     out = hax.fold(lambda c, x, *, s: c * s + x, T)(hax.zeros(E), x, s=0.5)
     ref = jnp.zeros(2)
     for t in range(4):
@@ -311,8 +308,8 @@ def test_scan_property_matches_python_loop(n, pos, reverse, unroll):
 
 def _loss_with(remat, n=6):
     L = Axis("L", n)
-    w = _named(jax.random.PRNGKey(0), (L, E))
-    x0 = _named(jax.random.PRNGKey(1), (E,))
+    w = named_normal(jax.random.PRNGKey(0), (L, E))
+    x0 = named_normal(jax.random.PRNGKey(1), (E,))
 
     def step(c, w):
         h = hax.sin(c * w)

@@ -16,7 +16,8 @@ X = hax.Axis("X", 3)
 def test_top_level_exports():
     assert ju.__all__ == ["tree_checkpoint_name"]
     assert hax.tree_checkpoint_name is ju.tree_checkpoint_name
-    assert ju.to_jax_shape is hax.axis.to_jax_shape
+    # jax_utils has its own to_jax_shape (ints pass through); haliax.axis keeps the axis-spec-only one
+    assert ju.to_jax_shape is not hax.axis.to_jax_shape
 
 
 def test_is_jax_array_like():
@@ -101,7 +102,8 @@ def test_filter_checkpoint_policy_and_values():
         y = jnp.sin(x) * scale
         return jnp.sum(jax.ad_checkpoint.checkpoint_name(y, "y") ** 2)
 
-    ck = ju.filter_checkpoint(body, policy=jax.checkpoint_policies.save_only_these_names("y"))
+    with pytest.warns(DeprecationWarning, match="filter_checkpoint is deprecated"):
+        ck = ju.filter_checkpoint(body, policy=jax.checkpoint_policies.save_only_these_names("y"))
     x = jnp.linspace(0.0, 1.0, 4)
     np.testing.assert_allclose(jax.grad(ck)(x, 2.0), jax.grad(body)(x, 2.0), rtol=1e-6)
     assert "remat" in str(jax.make_jaxpr(jax.grad(ck))(x, 2.0)) or "checkpoint" in str(
@@ -148,15 +150,19 @@ def test_broadcast_prefix():
     assert ju.broadcast_prefix((1, 2), ([0, 0], {"a": 0, "b": 0})) == ([1, 1], {"a": 2, "b": 2})
     full = {"w": hax.ones(X), "b": [jnp.ones(2), jnp.ones(3)]}
     out = ju.broadcast_prefix({"w": True, "b": False}, full, is_leaf=lambda x: isinstance(x, hax.NamedArray))
-    assert out == {"w": True, "b": [False, False]}
-    with pytest.raises(ValueError):
+    # the result has full's complete structure: the prefix leaf for a NamedArray becomes a NamedArray holding it
+    assert isinstance(out["w"], hax.NamedArray) and out["w"].array is True and out["w"].axes == (X,)
+    assert out["b"] == [False, False]
+    with pytest.raises(ValueError, match="broadcast_prefix: argument 'prefix' is not a pytree prefix"):
         ju.broadcast_prefix((1, 2, 3), (0, 0))
 
 
 def test_filter_eval_shape_and_combine():
-    out = ju.filter_eval_shape(lambda n, axis: hax.zeros(axis) * n, 2.0, X)
+    with pytest.warns(DeprecationWarning, match="filter_eval_shape is deprecated"):
+        out = ju.filter_eval_shape(lambda n, axis: hax.zeros(axis) * n, 2.0, X)
     assert out.axes == (X,) and isinstance(out.array, jax.ShapeDtypeStruct)
-    assert ju.combine([1, None, None], [None, 2, None], [None, None, 3]) == [1, 2, 3]
+    with pytest.warns(DeprecationWarning, match="combine is deprecated"):
+        assert ju.combine([1, None, None], [None, 2, None], [None, None, 3]) == [1, 2, 3]
 
 
 def test_is_pallas_dslice():
@@ -169,6 +175,54 @@ def test_is_pallas_dslice():
 
 def test_multihost_helpers_single_process():
     ju.sync_global_devices("test")
-    tree = {"a": np.ones(2), "n": 3}
-    assert ju.broadcast_one_to_all(tree) is tree
+    tree = {"a": jnp.ones(2), "n": 3, "x": hax.arange(X)}
+    out = ju.broadcast_one_to_all(tree)
+    # one process: every leaf comes back as a NumPy array (as multihost_utils gives), NamedArrays keep their axes
+    assert type(out["a"]) is np.ndarray and type(out["n"]) is np.ndarray and int(out["n"]) == 3
+    assert type(out["x"].array) is np.ndarray and out["x"].axes == (X,)
+    np.testing.assert_array_equal(out["a"], np.ones(2))
     ju.assert_equal(tree, "should be equal")
+
+
+def test_to_jax_shape_passes_ints_through():
+    A = hax.Axis("a", 2)
+    assert ju.to_jax_shape((A, 3)) == (2, 3)
+    assert ju.to_jax_shape([3, A, np.int64(4)]) == (3, 2, 4)
+    assert ju.to_jax_shape(A) == (2,) and ju.to_jax_shape(5) == (5,)
+    assert ju.to_jax_shape({"a": 2, "b": 3}) == (2, 3)
+    assert ju.to_jax_shape(()) == ()
+    with pytest.raises(TypeError, match="to_jax_shape: argument 'shape' must hold Axis objects or ints, got 'a'"):
+        ju.to_jax_shape((A, "a"))
+    with pytest.raises(TypeError, match="to_jax_shape: argument 'shape'"):
+        ju.to_jax_shape((True,))
+
+
+def test_broadcast_prefix_structure_is_full_without_is_leaf():
+    x = hax.ones((X, hax.Axis("Y", 2)))
+    out = ju.broadcast_prefix([0], [x], is_leaf=hax.is_named_array)
+    assert len(out) == 1 and isinstance(out[0], hax.NamedArray)
+    assert out[0].array == 0 and out[0].axes == x.axes
+    # without is_leaf the result is the same: structure always comes from the full tree
+    same = ju.broadcast_prefix([0], [x])
+    assert isinstance(same[0], hax.NamedArray) and same[0].array == 0
+    # a prefix leaf over a subtree with several leaves is repeated for each
+    assert ju.broadcast_prefix({"a": 7}, {"a": (1, [2, 3])}) == {"a": (7, [7, 7])}
+
+
+def test_deprecated_equinox_wrappers_warn_and_delegate():
+    with pytest.warns(DeprecationWarning, match="filter_checkpoint is deprecated"):
+        f = ju.filter_checkpoint(lambda x: x * 3)
+    np.testing.assert_allclose(f(jnp.ones(2)), 3 * np.ones(2))
+    with pytest.warns(DeprecationWarning, match="filter_eval_shape is deprecated"):
+        s = ju.filter_eval_shape(lambda x: x[:1], jnp.ones(3))
+    assert s.shape == (1,)
+    with pytest.warns(DeprecationWarning, match="combine is deprecated"):
+        assert ju.combine({"a": None, "b": 2}, {"a": 1, "b": None}) == {"a": 1, "b": 2}
+
+
+def test_is_on_mac_metal_and_host_local_array_to_global_array():
+    from jax.experimental import multihost_utils
+
+    assert ju.is_on_mac_metal() is (jax.devices()[0].platform.lower() == "metal")
+    assert ju.is_on_mac_metal() is False  # the tests run on CPU
+    assert ju.host_local_array_to_global_array is multihost_utils.host_local_array_to_global_array

@@ -10,12 +10,9 @@ import pytest
 
 import haliax as hax
 from haliax import Axis, NamedArray
+from tests.helpers import named_normal
 
 Batch, E = hax.make_axes(batch=8, E=4)
-
-
-def _named(key, axes):
-    return NamedArray(jax.random.normal(key, tuple(a.size for a in axes)), tuple(axes))
 
 
 class _Mod(eqx.Module):
@@ -28,7 +25,7 @@ class _Mod(eqx.Module):
 
 
 def test_named_jit_decorator_forms_no_mesh():
-    x = _named(jax.random.PRNGKey(0), (Batch, E))
+    x = named_normal(jax.random.PRNGKey(0), (Batch, E))
     calls = []
 
     @hax.named_jit
@@ -52,8 +49,8 @@ def test_named_jit_decorator_forms_no_mesh():
 
 
 def test_named_jit_static_outputs_and_modules():
-    m = _Mod(_named(jax.random.PRNGKey(0), (E,)))
-    x = _named(jax.random.PRNGKey(1), (Batch, E))
+    m = _Mod(named_normal(jax.random.PRNGKey(0), (E,)))
+    x = named_normal(jax.random.PRNGKey(1), (Batch, E))
 
     @hax.named_jit
     def f(m, x):
@@ -98,7 +95,7 @@ def test_named_jit_activates_mapping_while_tracing():
 
 def test_named_jit_shardings_with_mesh():
     mesh = jax.make_mesh((8,), ("data",))
-    x = _named(jax.random.PRNGKey(0), (Batch, E))
+    x = named_normal(jax.random.PRNGKey(0), (Batch, E))
     f = hax.named_jit(lambda x: x * 2, axis_resources={"batch": "data"})
     with jax.set_mesh(mesh):
         out = f(x)
@@ -107,14 +104,14 @@ def test_named_jit_shardings_with_mesh():
     # in_axis_resources reshards the inputs
     g = hax.named_jit(lambda x: x, in_axis_resources={"E": "data"}, out_axis_resources={"batch": "data"})
     with jax.set_mesh(mesh):
-        y = g(_named(jax.random.PRNGKey(0), (Batch, Axis("E", 8))))
+        y = g(named_normal(jax.random.PRNGKey(0), (Batch, Axis("E", 8))))
     assert y.array.sharding.spec == jax.sharding.PartitionSpec("data", None)
 
 
 def test_fsdp():
     mesh = jax.make_mesh((8,), ("data",))
-    m = _Mod(_named(jax.random.PRNGKey(0), (Axis("E", 8),)), E=Axis("E", 8))
-    x = _named(jax.random.PRNGKey(1), (Batch, Axis("E", 8)))
+    m = _Mod(named_normal(jax.random.PRNGKey(0), (Axis("E", 8),)), E=Axis("E", 8))
+    x = named_normal(jax.random.PRNGKey(1), (Batch, Axis("E", 8)))
 
     @hax.fsdp({"E": "data"}, {"batch": "data"})
     def step(m, x):
@@ -170,8 +167,8 @@ class _Unhashable:
 
 
 def test_composes_with_filter_jit_and_grad():
-    m = _Mod(_named(jax.random.PRNGKey(0), (E,)))
-    x = _named(jax.random.PRNGKey(1), (Batch, E))
+    m = _Mod(named_normal(jax.random.PRNGKey(0), (E,)))
+    x = named_normal(jax.random.PRNGKey(1), (Batch, E))
 
     @hax.named_jit
     def inner(m, x):
@@ -200,8 +197,8 @@ def test_named_jit_method_binding():
 
 
 def test_named_jit_of_a_module_traces_its_arrays():
-    m = _Mod(_named(jax.random.PRNGKey(0), (E,)))
-    x = _named(jax.random.PRNGKey(1), (Batch, E))
+    m = _Mod(named_normal(jax.random.PRNGKey(0), (E,)))
+    x = named_normal(jax.random.PRNGKey(1), (Batch, E))
     f = hax.named_jit(m)
     np.testing.assert_allclose(f(x).array, m(x).array, atol=1e-6)
     # the module's weight is an argument of the compiled function (2 array arguments), not a baked-in constant

@@ -151,3 +151,81 @@ def test_infer_resource_partitions():
         assert shardings["p"] == NamedSharding(mesh, P(None))
         placed = jax.device_put(tree, shardings)
         assert placed["x"].array.sharding.spec == P("data", "model")
+
+
+# ------------------------------------------------------------------------------------------------
+# named_jit / fsdp / set_mesh importable from haliax.partitioning; the deprecated _get_mesh
+
+
+def test_named_jit_and_fsdp_live_in_partitioning():
+    import haliax.jit
+    import haliax.partitioning as part
+
+    assert part.named_jit is hax.named_jit and part.fsdp is hax.fsdp
+    assert haliax.jit.named_jit is part.named_jit and haliax.jit.fsdp is part.fsdp
+    assert "named_jit" in part.__all__ and "fsdp" in part.__all__
+    assert "set_mesh" not in part.__all__ and "_get_mesh" not in part.__all__
+    assert part.Mesh is jax.sharding.Mesh
+    from haliax.partitioning import fsdp, named_jit  # the import client code writes
+
+    x = hax.ones(Batch)
+    assert named_jit(lambda x: x * 2)(x).array.tolist() == [2.0] * 8
+    mesh = auto_mesh()
+    step = fsdp(lambda x: x + 1, {"batch": "data"}, {"batch": "data"})
+    with jax.set_mesh(mesh):
+        y = step(x)
+    assert y.array.sharding.spec == P("data") and y.array.tolist() == [2.0] * 8
+
+
+def test_set_mesh_is_a_context_manager():
+    from haliax.partitioning import set_mesh
+
+    mesh = auto_mesh()
+    with set_mesh(mesh) as m:
+        assert m is mesh
+        assert jax.sharding.get_mesh() == mesh
+    assert jax.sharding.get_mesh().empty
+
+
+def _get_mesh_quiet():
+    from haliax.partitioning import _get_mesh
+
+    with pytest.warns(DeprecationWarning, match="`_get_mesh` is deprecated"):
+        return _get_mesh()
+
+
+def test_get_mesh_deprecated_outside_jit():
+    from haliax.partitioning import set_mesh
+
+    assert _get_mesh_quiet() is None
+    mesh = auto_mesh()
+    with set_mesh(mesh):
+        assert _get_mesh_quiet() is mesh
+    with jax.set_mesh(mesh):
+        assert _get_mesh_quiet() is mesh
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # JAX deprecates `with mesh:` itself
+        with mesh:
+            assert _get_mesh_quiet() is mesh  # a legacy mesh context is found too
+    assert _get_mesh_quiet() is None
+
+
+def test_get_mesh_inside_jit_gives_the_abstract_mesh():
+    mesh = auto_mesh()
+    seen = []
+
+    @jax.jit
+    def f(x):
+        seen.append(_get_mesh_quiet())
+        return x
+
+    f(1.0)
+    with jax.set_mesh(mesh):
+        f(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with mesh:
+            f(3.0)
+    assert seen[0] is None
+    assert isinstance(seen[1], jax.sharding.AbstractMesh) and seen[1] == mesh.abstract_mesh
+    assert isinstance(seen[2], jax.sharding.AbstractMesh) and seen[2] == mesh.abstract_mesh

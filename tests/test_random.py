@@ -8,15 +8,10 @@ import pytest
 import haliax as hax
 import haliax.random as hr
 from haliax.partitioning import ResourceAxis, axis_mapping
+from tests.helpers import assert_same
 
 X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
 KEY = jax.random.PRNGKey(42)
-
-
-def _same(named, raw):
-    assert isinstance(named, hax.NamedArray)
-    assert named.array.dtype == raw.dtype
-    np.testing.assert_array_equal(np.asarray(named.array), np.asarray(raw))
 
 
 # (name, haliax call, jax call) with shape (X, Y) -> (2, 3)
@@ -77,16 +72,16 @@ def parity_results():
 @pytest.mark.parametrize("name", [p[0] for p in PARITY])
 def test_bitwise_parity(name, parity_results):
     out, ref = parity_results[("plain", name)]
-    _same(out, ref)
+    assert_same(out, ref)
     expected = (X, Y, Z) if name == "ball" else (X, Y)
     assert out.axes == expected
 
 
 def test_bitwise_parity_eager():
     # outside jit too (the cheap ones; the jitted fixture covers every function)
-    _same(hr.uniform(KEY, (X, Y)), jax.random.uniform(KEY, (2, 3)))
-    _same(hr.normal(KEY, (X, Y)), jax.random.normal(KEY, (2, 3)))
-    _same(hr.bernoulli(KEY, (X, Y), 0.3), jax.random.bernoulli(KEY, 0.3, (2, 3)))
+    assert_same(hr.uniform(KEY, (X, Y)), jax.random.uniform(KEY, (2, 3)))
+    assert_same(hr.normal(KEY, (X, Y)), jax.random.normal(KEY, (2, 3)))
+    assert_same(hr.bernoulli(KEY, (X, Y), 0.3), jax.random.bernoulli(KEY, 0.3, (2, 3)))
 
 
 # Named parameters: broadcast by name into the shape's order, then passed as full arrays.
@@ -129,7 +124,7 @@ NAMED_PARITY = [
 def test_named_parameters_broadcast_by_name(name, parity_results):
     out, ref = parity_results[("named", name)]
     assert out.axes == (X, Y)
-    _same(out, ref)
+    assert_same(out, ref)
 
 
 def test_named_parameter_values_follow_names():
@@ -143,25 +138,25 @@ def test_shape_forms_and_zero_d():
     a = hr.normal(KEY, {"X": 2, "Y": 3})
     assert a.axes == (X, Y)
     b = hr.normal(KEY, X)
-    _same(b, jax.random.normal(KEY, (2,)))
+    assert_same(b, jax.random.normal(KEY, (2,)))
     c = hr.normal(KEY, ())
     assert c.axes == ()
-    _same(c, jax.random.normal(KEY, ()))
+    assert_same(c, jax.random.normal(KEY, ()))
     d = hr.uniform(KEY, (Y, X))
     assert d.axes == (Y, X)
-    _same(d, jax.random.uniform(KEY, (3, 2)))
+    assert_same(d, jax.random.uniform(KEY, (3, 2)))
 
 
 def test_typed_keys_work():
     k = jax.random.key(0)
-    _same(hr.normal(k, (X,)), jax.random.normal(k, (2,)))
+    assert_same(hr.normal(k, (X,)), jax.random.normal(k, (2,)))
 
 
 def test_choice_leading_axis_parity():
     a = hax.arange((Y, X))
     out = hr.choice(KEY, (Z,), a, Y)
     assert out.axes == (Z, X)
-    _same(out, jax.random.choice(KEY, a.array, (4,), axis=0))
+    assert_same(out, jax.random.choice(KEY, a.array, (4,), axis=0))
 
 
 def test_choice_non_leading_axis_refbug_fixed():
@@ -195,9 +190,9 @@ def test_choice_without_replacement_and_p():
     a = hax.arange(Z) * 2
     p = hax.named(jnp.array([0.1, 0.2, 0.3, 0.4]), (Z,))
     out = hr.choice(KEY, X, a, Z, replace=False, p=p)
-    _same(out, jax.random.choice(KEY, a.array, (2,), replace=False, p=p.array))
+    assert_same(out, jax.random.choice(KEY, a.array, (2,), replace=False, p=p.array))
     out2 = hr.choice(KEY, X, a, Z, p=jnp.array([0.1, 0.2, 0.3, 0.4]))
-    _same(out2, jax.random.choice(KEY, a.array, (2,), p=jnp.array([0.1, 0.2, 0.3, 0.4])))
+    assert_same(out2, jax.random.choice(KEY, a.array, (2,), p=jnp.array([0.1, 0.2, 0.3, 0.4])))
 
 
 def test_choice_errors():
@@ -218,7 +213,7 @@ def test_categorical_parity_and_axes():
     logits = hr.normal(jax.random.PRNGKey(1), (X, Z, Y))
     out = hr.categorical(KEY, logits, Z)
     assert out.axes == (X, Y)
-    _same(out, jax.random.categorical(KEY, logits.array, axis=1))
+    assert_same(out, jax.random.categorical(KEY, logits.array, axis=1))
     assert out.dtype == jnp.int32
 
 
@@ -229,7 +224,7 @@ def test_categorical_with_shape():
     assert out.axes == (B, X)
     bl = hax.broadcast_axis(logits, (B, X))
     assert bl.axes == (B, X, Z)
-    _same(out, jax.random.categorical(KEY, bl.array, axis=2, shape=(5, 2)))
+    assert_same(out, jax.random.categorical(KEY, bl.array, axis=2, shape=(5, 2)))
 
 
 def test_categorical_samples_the_peak():
@@ -252,11 +247,11 @@ def test_permutation_parity():
     x = hax.arange((X, Z))
     out = hr.permutation(KEY, x, Z)
     assert out.axes == (X, Z)
-    _same(out, jax.random.permutation(KEY, x.array, axis=1))
+    assert_same(out, jax.random.permutation(KEY, x.array, axis=1))
     out_i = hr.permutation(KEY, x, "Z", independent=True)
-    _same(out_i, jax.random.permutation(KEY, x.array, axis=1, independent=True))
+    assert_same(out_i, jax.random.permutation(KEY, x.array, axis=1, independent=True))
     out0 = hr.permutation(KEY, x, X)
-    _same(out0, jax.random.permutation(KEY, x.array, axis=0))
+    assert_same(out0, jax.random.permutation(KEY, x.array, axis=0))
     with pytest.raises(ValueError, match="permutation.*axis Q not found"):
         hr.permutation(KEY, x, "Q")
     with pytest.raises(ValueError, match="permutation"):
@@ -278,9 +273,9 @@ def test_parameter_errors():
 
 def test_under_jit_and_auto_sharded():
     out = jax.jit(lambda k: hr.normal(k, (X, Y)))(KEY)
-    _same(out, jax.random.normal(KEY, (2, 3)))
+    assert_same(out, jax.random.normal(KEY, (2, 3)))
     mesh = jax.make_mesh((2, 4), (ResourceAxis.DATA, ResourceAxis.MODEL))
     with jax.set_mesh(mesh), axis_mapping({"X": ResourceAxis.DATA}):
         out = hr.normal(KEY, (X, Z))
-    _same(out, jax.random.normal(KEY, (2, 4)))
+    assert_same(out, jax.random.normal(KEY, (2, 4)))
     assert out.array.sharding.spec[0] == ResourceAxis.DATA

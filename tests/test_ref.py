@@ -90,6 +90,21 @@ def test_array_prefix_entries_are_leaves():
     assert back.axes == view.axes
 
 
+def test_views_with_array_prefixes_go_through_jit():
+    r, raw = make_ref()
+    view = r.slice({"X": jnp.array([3, 1]), "Y": jnp.asarray(2)})
+
+    @jax.jit
+    def f(v):
+        v["X", 0] = 100.0
+        return v.value()
+
+    out = f(view)
+    assert names(out.axes) == ("X", "Z")
+    np.testing.assert_array_equal(out.array, raw.at[3, 2].set(100.0)[np.array([3, 1]), 2])
+    np.testing.assert_array_equal(freeze(r).array, raw.at[3, 2].set(100.0))
+
+
 def test_named_ref_is_not_a_named_array():
     r, _ = make_ref()
     with pytest.raises(TypeError):
@@ -677,6 +692,31 @@ def test_traced_starts_are_clamped():
 
     write(9)
     assert freeze(r).tolist() == [0, 10, 20, 30, -1, -1]
+
+
+def test_traced_slice_prefixes_are_clamped_into_the_view():
+    X6 = hax.Axis("X", 6)
+    r = new_ref(hax.arange(X6) * 10)
+    v = r.slice({"X": slice(1, 5)})  # base 1..4
+
+    @jax.jit
+    def read(i):
+        return v.slice({"X": hax.ds(i, 2)}).value().array, v.slice({"X": i}).value().array
+
+    for i, start in [(-4, 0), (1, 1), (7, 2)]:
+        window, one = read(i)
+        assert window.tolist() == [10 * (1 + start), 10 * (2 + start)]
+        assert one.item() == 10 * (1 + min(max(i if i >= 0 else i + 4, 0), 3))
+
+
+def test_boolean_and_float_indices_are_rejected():
+    r, _ = make_ref()
+    with pytest.raises(TypeError):
+        r[{"X": jnp.array([True, False, True, False])}]
+    with pytest.raises(TypeError):
+        r.slice({"X": jnp.array([0.0, 1.0])})
+    with pytest.raises(TypeError):
+        r[{"X": 1.0}]
 
 
 # --------------------------------------------------------------------------------------------------

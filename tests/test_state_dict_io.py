@@ -14,7 +14,8 @@ import pytest
 import safetensors.numpy
 
 import haliax as hax
-import haliax._state_dict_io as sd_io
+import haliax._safetensors_io as sd_io
+import haliax._state_dict_walk as sd_walk
 import haliax.nn as hnn
 import haliax.state_dict as hsd
 from haliax.state_dict import (
@@ -341,8 +342,9 @@ def test_missing_file_and_strict_file_load(tmp_path, net):
 
 
 def test_private_module_doctests():
-    """tests/test_doctests.py skips private modules; the public classes defined in _state_dict_io have examples."""
+    """tests/test_doctests.py skips private modules; the public functions defined in _state_dict_walk (and
+    re-exported by haliax.state_dict) have examples."""
     import doctest
 
-    result = doctest.testmod(sd_io, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(sd_walk, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -1,9 +1,11 @@
-"""Debug helpers: find common mistakes in modules, and describe arrays."""
+"""Debug helpers: find common mistakes in modules, describe arrays, and show how arrays are sharded."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import importlib.util
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -11,10 +13,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .axis import Axis
 from .core import NamedArray
+from .partitioning import _legacy_mesh
 
-__all__ = ["diagnose_common_issues", "ModuleProblems", "describe_array"]
+__all__ = [
+    "diagnose_common_issues",
+    "ModuleProblems",
+    "describe_array",
+    "visualize_shardings",
+    "visualize_named_sharding",
+]
 
 
 class ModuleProblems(Exception):
@@ -162,3 +173,184 @@ def describe_array(arr: Any) -> str:
             f"nan={int(np.isnan(x).sum())}"
         )
     return ", ".join(parts) + ")"
+
+
+# --------------------------------------------------------------------------------------------------
+# sharding visualisation
+
+
+def _rich_available() -> bool:
+    """Whether `rich` (needed by `jax.debug.visualize_sharding` to draw its grid) can be imported."""
+    return importlib.util.find_spec("rich") is not None
+
+
+def _try_draw_grid(shape: Sequence[int], sharding: Any) -> bool:
+    """Draw JAX's device grid for an array of ``shape``; return whether it was drawn.
+
+    JAX draws only 1-D and 2-D shapes and needs `rich`; any failure just means no grid.
+    """
+    if not _rich_available():
+        return False
+    try:
+        jax.debug.visualize_sharding(tuple(shape), sharding)
+    except Exception:  # noqa: BLE001 - the grid is a best-effort extra; the text line is the contract
+        return False
+    return True
+
+
+def _mesh_hint() -> Any:
+    """The mesh in context (abstract inside jit), or None; used to name the mesh axes of a bare sharding."""
+    abstract = jax.sharding.get_abstract_mesh()
+    if not abstract.empty:
+        return abstract
+    return _legacy_mesh()
+
+
+def _recover_spec(sharding: Any, shape: tuple[int, ...], mesh: Any) -> tuple[Any, ...] | None:
+    """The PartitionSpec entries of a sharding that has no ``spec`` (the compiler's `GSPMDSharding`), or None.
+
+    Inside jit the compiler may report a sharding without mesh axis names. The devices are laid out on ``mesh``
+    in the order of the computation's device assignment (the order JAX itself uses); moving one step along a mesh
+    axis shows which array dimension that axis splits, and with which stride. The result is checked with
+    ``is_equivalent_to``.
+    """
+    if mesh is None:
+        return None
+    names, sizes = tuple(mesh.axis_names), tuple(mesh.axis_sizes)
+    try:
+        index_map = sharding.devices_indices_map(shape)
+    except Exception:  # noqa: BLE001 - a sharding we cannot query has no recoverable spec
+        return None
+    devices = list(index_map)
+    if len(devices) != math.prod(sizes):
+        return None
+    grid = np.empty(len(devices), dtype=object)
+    grid[:] = devices
+    grid = grid.reshape(sizes)
+
+    def start(device: Any, dim: int) -> int:
+        return index_map[device][dim].start or 0
+
+    base = grid[(0,) * len(sizes)]
+    per_dim: list[list[tuple[int, str]]] = [[] for _ in shape]
+    for i, (name, size) in enumerate(zip(names, sizes, strict=True)):
+        if size == 1:
+            continue
+        step = grid[tuple(1 if j == i else 0 for j in range(len(sizes)))]
+        moved = [(d, start(step, d) - start(base, d)) for d in range(len(shape)) if start(step, d) != start(base, d)]
+        if len(moved) > 1:
+            return None
+        if moved:
+            dim, stride = moved[0]
+            per_dim[dim].append((stride, name))
+    entries = tuple(
+        None if not e else e[0][1] if len(e) == 1 else tuple(n for _, n in sorted(e, reverse=True)) for e in per_dim
+    )
+    try:
+        same = sharding.is_equivalent_to(NamedSharding(Mesh(grid, names), PartitionSpec(*entries)), len(shape))
+    except Exception:  # noqa: BLE001 - an inconsistent guess is simply not used
+        return None
+    return entries if same else None
+
+
+def _split_dims(sharding: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """``"sharded"`` for each dimension some device holds only part of, else None."""
+    try:
+        slices = list(sharding.devices_indices_map(shape).values())
+    except Exception:  # noqa: BLE001 - nothing known about the layout
+        return (None,) * len(shape)
+    return tuple(
+        "sharded" if any((s[d].start or 0) != 0 or s[d].stop not in (None, n) for s in slices) else None
+        for d, n in enumerate(shape)
+    )
+
+
+def _spec_entries(axes: Sequence[Axis], sharding: Any, mesh: Any) -> tuple[Any, ...]:
+    spec = getattr(sharding, "spec", None)
+    shape = tuple(ax.size for ax in axes)
+    if spec is not None:
+        entries = tuple(spec)
+    elif sharding is None or getattr(sharding, "is_fully_replicated", False):
+        entries = ()
+    else:
+        recovered = _recover_spec(sharding, shape, mesh)
+        entries = recovered if recovered is not None else _split_dims(sharding, shape)
+    return (entries + (None,) * len(axes))[: len(axes)]
+
+
+def _spec_part(entry: Any) -> str | None:
+    """The text of one PartitionSpec entry, or None when that dimension is not sharded."""
+    if entry is None:
+        return None
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, (tuple, list)):
+        return "+".join(str(e) for e in entry) if entry else None
+    return str(entry)
+
+
+def _visualize_named(axes: Sequence[Axis], sharding: Any, mesh: Any) -> None:
+    parts = [_spec_part(e) for e in _spec_entries(axes, sharding, mesh)]
+    if sum(p is not None for p in parts) <= 2:
+        _try_draw_grid([ax.size for ax in axes], sharding)
+    print(", ".join(f"{ax.name}->{'unsharded' if p is None else p}" for ax, p in zip(axes, parts, strict=True)))
+
+
+def visualize_named_sharding(axes: Sequence[Axis], sharding: Any) -> None:
+    """Print how an array with ``axes`` is laid out by ``sharding``.
+
+    Prints one line ``name->part`` per axis, joined by ``", "``, where a part is the mesh axis name, ``a+b`` for
+    several mesh axes, or ``unsharded``. A sharding without a ``spec`` (e.g. `jax.sharding.SingleDeviceSharding`)
+    counts as fully unsharded, except a compiler-reported sharding that splits the array: its mesh axes are
+    recovered from the mesh in context (or the part reads ``sharded`` when they cannot be). When at most two
+    axes are sharded and `rich` is installed, JAX's device grid (`jax.debug.visualize_sharding`) is drawn first;
+    JAX draws only 1-D and 2-D arrays.
+
+    Examples:
+        >>> import jax
+        >>> from jax.sharding import NamedSharding, PartitionSpec as P
+        >>> import haliax as hax
+        >>> from haliax.debug import visualize_named_sharding
+        >>> mesh = jax.make_mesh((1, 1), ("data", "model"), devices=jax.devices()[:1])
+        >>> axes = hax.make_axes(dim1=4, dim2=6, dim3=2)
+        >>> visualize_named_sharding(axes, NamedSharding(mesh, P("data", "model", None)))
+        dim1->data, dim2->model, dim3->unsharded
+    """
+    _visualize_named(axes, sharding, _mesh_hint())
+
+
+def _visualize_plain(shape: tuple[int, ...], sharding: Any) -> None:
+    if not _try_draw_grid(shape, sharding):
+        spec = getattr(sharding, "spec", None)
+        print(f"array{shape}: {spec if spec is not None else 'unsharded'}")
+
+
+def visualize_shardings(tree: Any) -> None:
+    """Print the sharding of every device array in ``tree`` (NamedArrays are leaves).
+
+    NamedArrays are shown with `visualize_named_sharding` (one ``name->mesh axis`` line each). Plain JAX arrays
+    get JAX's device grid (`jax.debug.visualize_sharding`, needs `rich`), or, when it cannot be drawn, a line
+    ``array(shape): PartitionSpec``. Leaves that are not device arrays (Python numbers, NumPy arrays, strings...)
+    are skipped; Haliax raises an AttributeError on them. Inside `jax.jit` / `haliax.named_jit` the lines are
+    printed while compiling, with the sharding the compiler chose.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> from haliax.debug import visualize_shardings
+        >>> mesh = jax.make_mesh((1,), ("data",), devices=jax.devices()[:1])
+        >>> with hax.axis_mapping({"batch": "data"}), jax.set_mesh(mesh):
+        ...     x = hax.shard(hax.zeros(hax.make_axes(batch=4, seq=2, embed=3)))
+        >>> visualize_shardings({"x": x, "step": 3})  # 3-D: JAX draws no grid, only the line is printed
+        batch->data, seq->unsharded, embed->unsharded
+    """
+    mesh = _mesh_hint()  # the compiler's callback runs outside the mesh context: remember it now
+    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, NamedArray))
+    for leaf in leaves:
+        if isinstance(leaf, NamedArray):
+            if isinstance(leaf.array, jax.Array):
+                axes = leaf.axes
+                jax.debug.inspect_array_sharding(leaf.array, callback=lambda s, a=axes: _visualize_named(a, s, mesh))
+        elif isinstance(leaf, jax.Array):
+            shape = tuple(leaf.shape)
+            jax.debug.inspect_array_sharding(leaf, callback=lambda s, sh=shape: _visualize_plain(sh, s))

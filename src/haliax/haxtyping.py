@@ -12,8 +12,12 @@ Spelling (all of these are ordinary `typing.Annotated` types, so static type che
 * Dtype-aware spelling, like jaxtyping: ``f32[NamedArray, "batch embed"]``, ``Float[NamedArray, "batch ..."]``,
   ``Int[NamedArray, "seq"]``, ``Bool[NamedArray, "{batch seq}"]``... (also ``f32["batch embed"]`` for short).
   Categories: `Float`, `Int` (signed or unsigned), `UInt`, `Bool`, `Complex`, `Inexact`, `Num`, `Shaped` (any dtype),
-  and concrete `f16 bf16 f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 c64 c128`. With a first argument other than
-  NamedArray (e.g. ``Float[jax.Array, "b c"]``) they return the corresponding `jaxtyping` type, so they are drop-in.
+  and concrete `f16 bf16 f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 c64 c128`, plus `bool_`, `complex64` and `complex128`
+  (exact dtypes bool, complex64 and complex128). With a first argument other than
+  NamedArray (e.g. ``Float[jax.Array, "b c"]``) they return the corresponding `jaxtyping` type, so they are drop-in
+  (``i32[jax.Array, "b"]`` is ``jaxtyping.Int32[jax.Array, "b"]``, ``bool_[...]`` is ``jaxtyping.Bool[...]``). Haliax
+  returns ``jaxtyping.Float[...]`` there for every dtype wrapper, so an int32 array fails an ``i32`` check and a
+  float32 one passes; we return the matching class.
   For static checkers these names are `typing.Annotated`, exactly as jaxtyping does it.
 * `Named` is an alias of `NamedArray` (``Named["batch embed"]``).
 
@@ -80,6 +84,9 @@ __all__ = [
     "u64",
     "c64",
     "c128",
+    "bool_",
+    "complex64",
+    "complex128",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -154,8 +161,11 @@ if TYPE_CHECKING:  # static checkers see Annotated[T, ...] == T, as with jaxtypi
     from typing import Annotated as Shaped
     from typing import Annotated as UInt
     from typing import Annotated as bf16
+    from typing import Annotated as bool_
     from typing import Annotated as c64
     from typing import Annotated as c128
+    from typing import Annotated as complex64
+    from typing import Annotated as complex128
     from typing import Annotated as f16
     from typing import Annotated as f32
     from typing import Annotated as f64
@@ -190,6 +200,9 @@ else:
     u64 = _cat("u64", "UInt64", concrete=jnp.uint64)
     c64 = _cat("c64", "Complex64", concrete=jnp.complex64)
     c128 = _cat("c128", "Complex128", concrete=jnp.complex128)
+    bool_ = _cat("bool_", "Bool", concrete=jnp.bool_)
+    complex64 = _cat("complex64", "Complex64", concrete=jnp.complex64)
+    complex128 = _cat("complex128", "Complex128", concrete=jnp.complex128)
 
 
 # --------------------------------------------------------------------------------------------------

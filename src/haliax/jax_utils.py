@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.ad_checkpoint import checkpoint_name
 from jax.core import Tracer
+from jax.experimental.multihost_utils import host_local_array_to_global_array as host_local_array_to_global_array
 
-from .axis import to_jax_shape as to_jax_shape  # re-exported for compatibility
+from .axis import Axis
 from .core import NamedArray
 
 __all__ = ["tree_checkpoint_name"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 
 def is_jax_array_like(x: Any) -> bool:
@@ -36,6 +41,49 @@ def is_jax_array_like(x: Any) -> bool:
         (True, False)
     """
     return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def is_on_mac_metal() -> bool:
+    """Whether JAX's default device is an Apple Metal GPU (the ``jax-metal`` plugin).
+
+    Examples:
+        >>> from haliax.jax_utils import is_on_mac_metal
+        >>> is_on_mac_metal()  # on CPU
+        False
+    """
+    return jax.devices()[0].platform.lower() == "metal"
+
+
+def to_jax_shape(shape: Any) -> tuple[int, ...]:
+    """The positional shape of ``shape``: `Axis` entries give their sizes and plain ints pass through.
+
+    ``shape`` may be one Axis or int, a sequence mixing both, or a ``{name: size}`` mapping. (Unlike
+    `haliax.axis.to_jax_shape`, which takes axis specs only.)
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.jax_utils import to_jax_shape
+        >>> to_jax_shape((hax.Axis("a", 2), 3)), to_jax_shape(hax.Axis("b", 4)), to_jax_shape({"c": 5})
+        ((2, 3), (4,), (5,))
+    """
+    if isinstance(shape, Mapping):
+        return tuple(int(v) for v in shape.values())
+    entries = (shape,) if isinstance(shape, (Axis, int, np.integer)) else tuple(shape)
+    out: list[int] = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, Axis):
+            out.append(entry.size)
+        elif isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
+            out.append(int(entry))
+        else:
+            raise TypeError(
+                f"to_jax_shape: argument 'shape' must hold Axis objects or ints, got {entry!r} at position {i}"
+            )
+    return tuple(out)
+
+
+def _deprecated(name: str, replacement: str) -> None:
+    warnings.warn(f"{name} is deprecated; use {replacement} instead", DeprecationWarning, stacklevel=3)
 
 
 def is_in_jit() -> bool:
@@ -162,14 +210,21 @@ def tree_checkpoint_name(x: T, name: str) -> T:
 def filter_checkpoint(
     fun: Callable[..., T], *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None
 ) -> Callable[..., T]:
-    """`jax.checkpoint` for functions of arbitrary pytrees (non-arrays are static): `equinox.filter_checkpoint`.
+    """Deprecated: `equinox.filter_checkpoint` (`jax.checkpoint` for functions of arbitrary pytrees).
+
+    Emits a `DeprecationWarning`; call `equinox.filter_checkpoint` directly.
 
     Examples:
+        >>> import warnings
         >>> import jax.numpy as jnp
         >>> from haliax.jax_utils import filter_checkpoint
-        >>> float(filter_checkpoint(lambda x, n: x * n)(jnp.array(2.0), 3))
-        6.0
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     f = filter_checkpoint(lambda x, n: x * n)
+        >>> float(f(jnp.array(2.0), 3)), caught[0].category.__name__
+        (6.0, 'DeprecationWarning')
     """
+    _deprecated("filter_checkpoint", "equinox.filter_checkpoint")
     return eqx.filter_checkpoint(fun, prevent_cse=prevent_cse, policy=policy)
 
 
@@ -230,40 +285,66 @@ class Static(eqx.Module):
 def broadcast_prefix(prefix: Any, full: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """Expand a pytree ``prefix`` of ``full`` to ``full``'s structure, repeating each prefix leaf over its subtree.
 
+    ``is_leaf`` only decides where the *prefix* stops. The result always has ``full``'s complete structure
+    (flattened without ``is_leaf``), so a prefix leaf standing for a NamedArray becomes a NamedArray with the same
+    axes holding that value, as in Haliax.
+
+    Raises:
+        ValueError: if ``prefix`` is not a prefix of ``full``.
+
     Examples:
+        >>> import haliax as hax
         >>> from haliax.jax_utils import broadcast_prefix
         >>> broadcast_prefix((1, 2), ([0, 0], {"a": 0}))
         ([1, 1], {'a': 2})
+        >>> out = broadcast_prefix([True], [hax.zeros(hax.Axis("X", 2))], is_leaf=hax.is_named_array)
+        >>> out[0].array, out[0].axes
+        (True, (Axis(name='X', size=2),))
     """
     result: list[Any] = []
 
     def add(x: Any, subtree: Any) -> None:
-        result.extend([x] * jax.tree_util.tree_structure(subtree, is_leaf=is_leaf).num_leaves)
+        result.extend([x] * jax.tree_util.tree_structure(subtree).num_leaves)
 
-    jax.tree.map(add, prefix, full, is_leaf=is_leaf)
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(full, is_leaf=is_leaf), result)
+    try:
+        jax.tree.map(add, prefix, full, is_leaf=is_leaf)
+    except ValueError as e:
+        raise ValueError(f"broadcast_prefix: argument 'prefix' is not a pytree prefix of argument 'full': {e}") from e
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(full), result)
 
 
 def filter_eval_shape(fun: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
-    """`equinox.filter_eval_shape`: shapes of ``fun(*args, **kwargs)`` without computing (non-arrays are static).
+    """Deprecated: `equinox.filter_eval_shape` (shapes of ``fun(*args, **kwargs)`` without computing).
+
+    Emits a `DeprecationWarning`; call `equinox.filter_eval_shape` directly.
 
     Examples:
+        >>> import warnings
         >>> import haliax as hax
         >>> from haliax.jax_utils import filter_eval_shape
-        >>> filter_eval_shape(hax.zeros, hax.Axis("X", 3)).axes
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     filter_eval_shape(hax.zeros, hax.Axis("X", 3)).axes
         (Axis(name='X', size=3),)
     """
+    _deprecated("filter_eval_shape", "equinox.filter_eval_shape")
     return eqx.filter_eval_shape(fun, *args, **kwargs)
 
 
 def combine(*pytrees: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
-    """`equinox.combine`: merge trees of the same structure, taking the first non-None value at each leaf.
+    """Deprecated: `equinox.combine` (merge trees of the same structure, first non-None value at each leaf).
+
+    Emits a `DeprecationWarning`; call `equinox.combine` directly.
 
     Examples:
+        >>> import warnings
         >>> from haliax.jax_utils import combine
-        >>> combine([1, None], [None, 2])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     combine([1, None], [None, 2])
         [1, 2]
     """
+    _deprecated("combine", "equinox.combine")
     return eqx.combine(*pytrees, is_leaf=is_leaf)
 
 
@@ -298,15 +379,16 @@ def sync_global_devices(name: str) -> None:
 def broadcast_one_to_all(tree: T, is_source: bool | None = None) -> T:
     """Broadcast ``tree`` from the source process (process 0 by default) to all processes.
 
-    With a single process the tree is returned unchanged.
+    The result holds NumPy arrays, as `jax.experimental.multihost_utils.broadcast_one_to_all` gives: with a single
+    process every leaf is simply converted with `numpy.asarray` (NamedArrays keep their axes).
 
     Examples:
         >>> from haliax.jax_utils import broadcast_one_to_all
         >>> broadcast_one_to_all({"step": 3})
-        {'step': 3}
+        {'step': array(3)}
     """
     if jax.process_count() == 1:
-        return tree
+        return jax.tree.map(np.asarray, tree)
     from jax.experimental import multihost_utils
 
     return multihost_utils.broadcast_one_to_all(tree, is_source=is_source)
@@ -324,3 +406,68 @@ def assert_equal(tree: Any, msg: str = "") -> None:
     from jax.experimental import multihost_utils
 
     multihost_utils.assert_equal(tree, fail_message=msg)
+
+
+def prefix_leaves(
+    prefix: Any, tree: Any, fn: str, what: str, is_leaf: Callable[[Any], bool] | None = None
+) -> list[Any]:
+    """One value per leaf of ``tree``: each leaf of the pytree prefix ``prefix`` repeated over the subtree it covers.
+
+    Leaves of ``tree`` are those `jax.tree_util.tree_leaves` finds with ``is_leaf``; ``None`` in ``prefix`` counts
+    as a leaf. Used for per-argument specs such as ``vmap``'s ``in_axes`` and ``named_jit``'s donation flags.
+
+    Args:
+        prefix: a pytree prefix of ``tree``.
+        tree: the full tree.
+        fn: the calling function, for the error message.
+        what: the argument name of ``prefix``, for the error message.
+        is_leaf: what counts as a leaf of ``tree``.
+
+    A ``prefix`` that is not a pytree prefix of ``tree`` raises ``ValueError("<fn>: <what>=<prefix> is not a
+    pytree prefix of the arguments: ...")``.
+
+    Examples:
+        >>> from haliax.jax_utils import prefix_leaves
+        >>> prefix_leaves((0, None), ([1, 2], 3), "vmap", "in_axes")
+        [0, 0, None]
+    """
+    p_leaves, p_def = jax.tree_util.tree_flatten(prefix, is_leaf=lambda x: x is None)
+    try:
+        subtrees = p_def.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{fn}: {what}={prefix!r} is not a pytree prefix of the arguments: {e}") from e
+    out: list[Any] = []
+    for value, sub in zip(p_leaves, subtrees, strict=True):
+        out.extend([value] * len(jax.tree_util.tree_leaves(sub, is_leaf=is_leaf)))
+    return out
+
+
+class CustomVJP(Protocol[R_co]):
+    """What `custom_vjp` returns, as far as callers need: a call giving ``R_co``, and ``defvjp``."""
+
+    def __call__(self, *args: Any) -> R_co: ...
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> Any: ...
+
+
+def custom_vjp(*, nondiff_argnums: tuple[int, ...]) -> Callable[[Callable[..., R]], CustomVJP[R]]:
+    """``functools.partial(jax.custom_vjp, nondiff_argnums=...)``, typed so calls keep the function's return type.
+
+    JAX's ``custom_vjp`` constructor is unannotated, so the partial form gives ``object`` to type checkers; this
+    returns exactly what ``jax.custom_vjp`` returns.
+
+    Examples:
+        >>> import jax
+        >>> from haliax.jax_utils import custom_vjp
+        >>> @custom_vjp(nondiff_argnums=())
+        ... def f(x):
+        ...     return x * 2
+        >>> f.defvjp(lambda x: (f(x), None), lambda _, g: (g * 2,))
+        >>> float(jax.grad(f)(1.0))
+        2.0
+    """
+
+    def decorate(fun: Callable[..., R]) -> CustomVJP[R]:
+        return jax.custom_vjp(fun, nondiff_argnums=nondiff_argnums)
+
+    return decorate

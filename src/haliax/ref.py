@@ -157,7 +157,7 @@ def _classify(v: Any, ax: Axis, fn: str) -> tuple[Any, ...]:
         start = v.start
         if _is_static_int(start):
             start = int(start)
-            if start < 0 or start + span > n or (size == 0 and start > n):
+            if start < 0 or start + span > n:
                 raise _oob_slice(start, size, stride, ax, fn)
             return ("ds", start, size, stride)
         if span > n:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .core import NamedArray, is_named_array
+from .jax_utils import is_jax_array_like
 
 __all__ = [
     "is_named_array",
     "ensure_tuple",
     "is_jax_or_hax_array_like",
+    "is_jax_array_like",
     "UNSPECIFIED",
     "Unspecified",
     "StringHolderEnum",

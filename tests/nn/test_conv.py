@@ -1,4 +1,4 @@
-"""Conv / ConvTranspose: Equinox bit-equality (init and outputs), axis handling, padding forms, errors,
+"""Conv / ConvTranspose: Equinox parity (init bit for bit, outputs to a few ulps), axis handling, padding forms, errors,
 transformations, gradients and state dicts. (Randomised torch parity lives in test_conv_parity.py.)"""
 
 import copy
@@ -15,6 +15,7 @@ from jax.test_util import check_grads
 import haliax as hax
 import haliax.nn as hnn
 from haliax.state_dict import to_state_dict
+from tests.helpers import as_order
 
 B, C, O, H, W = hax.make_axes(batch=2, c=4, o=6, h=9, w=8)
 KEY = jax.random.PRNGKey(0)
@@ -36,11 +37,6 @@ def _x(order, sizes=None, seed=0):
     sizes = {"batch": 2, "c": 4, "h": 9, "w": 8, **(sizes or {})}
     arr = np.random.default_rng(seed).standard_normal([sizes[n] for n in order]).astype(np.float32)
     return hax.named(arr, tuple(order))
-
-
-def _raw(x, names):
-    idx = {a.name: i for i, a in enumerate(x.axes)}
-    return np.transpose(np.asarray(x.array), [idx[n] for n in names])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,31 +89,33 @@ def test_fields_and_weight_axes():
 
 
 # --------------------------------------------------------------------------------------------------
-# outputs vs Equinox (bitwise) and axis handling
+# outputs vs Equinox (a few ulps: a different XLA program) and axis handling
 
 
-def test_outputs_bit_equal_to_equinox_any_axis_order():
+def test_outputs_match_equinox_any_axis_order():
     conv = hnn.Conv.init(("h", "w"), C, O, 3, stride=2, padding=1, groups=2, key=KEY)
     ref = eqx.nn.Conv(2, 4, 6, 3, stride=2, padding=1, groups=2, key=KEY)
     x = _x(("batch", "c", "h", "w"))
     expected = np.asarray(jax.jit(jax.vmap(ref))(x.array))
     for order in [("batch", "c", "h", "w"), ("h", "batch", "w", "c"), ("w", "c", "h", "batch")]:
-        xo = hax.named(_raw(x, order), order)
+        xo = hax.named(as_order(x, order), order)
         y = conv(xo)
         assert [a.name for a in y.axes] == [("o" if n == "c" else n) for n in order]
-        np.testing.assert_array_equal(np.asarray(_raw(y, ("batch", "o", "h", "w"))), expected)
+        np.testing.assert_allclose(as_order(y, ("batch", "o", "h", "w")), expected, rtol=1e-6, atol=1e-6)
     # no batch axis: a single example
-    np.testing.assert_array_equal(np.asarray(conv(hax.named(x.array[0], ("c", "h", "w"))).array), expected[0])
+    np.testing.assert_allclose(
+        np.asarray(conv(hax.named(x.array[0], ("c", "h", "w"))).array), expected[0], rtol=1e-6, atol=1e-6
+    )
 
 
-def test_conv_transpose_bit_equal_to_equinox_pinned():
+def test_conv_transpose_matches_equinox_pinned():
     m = hnn.ConvTranspose.init(("h", "w"), C, O, 3, stride=2, padding=1, output_padding=1, dilation=2, key=KEY)
     ref = eqx.nn.ConvTranspose(2, 4, 6, 3, stride=2, padding=1, output_padding=1, dilation=2, key=KEY)
     x = _x(("h", "batch", "c", "w"))
     y = m(x)
     assert [a.name for a in y.axes] == ["h", "batch", "o", "w"]
-    expected = jax.jit(jax.vmap(ref))(_raw(x, ("batch", "c", "h", "w")))
-    np.testing.assert_array_equal(np.asarray(_raw(y, ("batch", "o", "h", "w"))), np.asarray(expected))
+    expected = jax.jit(jax.vmap(ref))(as_order(x, ("batch", "c", "h", "w")))
+    np.testing.assert_allclose(as_order(y, ("batch", "o", "h", "w")), np.asarray(expected), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("padding", ["SAME", "same_lower", "VALID"])
@@ -127,7 +125,9 @@ def test_string_padding_matches_equinox(padding, transpose):
     m = cls.init(("h",), C, O, 3, stride=2, padding=padding, key=KEY)
     ref = ecls(1, 4, 6, 3, stride=2, padding=padding, key=KEY)
     x = _x(("c", "h"), {"h": 8})  # odd total SAME padding: SAME and SAME_LOWER differ
-    np.testing.assert_array_equal(np.asarray(m(x).array), np.asarray(jax.jit(lambda a: ref(a))(x.array)))
+    np.testing.assert_allclose(
+        np.asarray(m(x).array), np.asarray(jax.jit(lambda a: ref(a))(x.array)), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_spec_shape_examples():

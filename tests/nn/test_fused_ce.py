@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import jax.test_util
 import numpy as np
 import pytest
-import torch
 
 import haliax as hax
 import haliax.nn as hnn
@@ -103,6 +102,7 @@ def test_check_grads_numerically():
 
 
 def test_matches_torch_cross_entropy_with_label_smoothing():
+    torch = pytest.importorskip("torch")
     x, w, y, _ = make(3)
     logits = jnp.einsum("seb,ve->bsv", x.array, w.array)
     for eps in (0.0, 0.25):
@@ -147,10 +147,10 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="neither Embed nor in the targets"):
         hnn.fused_cross_entropy_loss(x, w, E, V, y["seq", 0])
     with pytest.raises(
-        ValueError, match=r"fused_cross_entropy_loss: embeddings embed\(9\) does not match .*embed\(8\)"
+        ValueError, match=r"fused_cross_entropy_loss: argument 'embeddings': Found axis with same name but different size: asked for embed\(9\), the array has embed\(8\)"
     ):
         hnn.fused_cross_entropy_loss(x, w, E.resize(9), V, y)
-    with pytest.raises(ValueError, match=r"unembed_weight vocab\(36\) does not match .*vocab\(37\)"):
+    with pytest.raises(ValueError, match=r"argument 'unembed_weight': Found axis with same name but different size: asked for vocab\(36\), the array has vocab\(37\)"):
         hnn.fused_cross_entropy_loss(x, w, E, V.resize(36), y)
 
 

@@ -4,7 +4,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-import torch
 from jax.test_util import check_grads
 
 import haliax as hax
@@ -225,6 +224,7 @@ def test_flatten_unflatten_round_trip(out_first):
 
 
 def test_torch_compatible_export_matches_torch_linear():
+    torch = pytest.importorskip("torch")
     lin = hnn.Linear.init((H, D), O, key=KEY)
     lin = eqx.tree_at(lambda m: m.bias, lin, hax.random.normal(jax.random.PRNGKey(3), (O,)))
     sd = to_torch_compatible_state_dict(lin, prefix="fc")

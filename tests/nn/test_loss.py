@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
 from jax.test_util import check_grads
 
 import haliax as hax
@@ -22,10 +21,12 @@ def _labels(seed=1):
 
 
 def _t(x):
+    torch = pytest.importorskip("torch")
     return torch.from_numpy(np.array(x))
 
 
 def test_hard_targets_match_torch():
+    torch = pytest.importorskip("torch")
     logits, labels = _logits(), _labels()
     loss = hnn.cross_entropy_loss(logits, L, hnn.one_hot(labels, L))
     assert isinstance(loss, hax.NamedArray) and loss.axes == ()
@@ -34,6 +35,7 @@ def test_hard_targets_match_torch():
 
 
 def test_soft_targets_match_torch_unreduced():
+    torch = pytest.importorskip("torch")
     logits = _logits()
     targets = hnn.softmax(_logits(seed=5), L)
     loss = hnn.cross_entropy_loss(logits, L, targets, reduction=None)
@@ -45,6 +47,7 @@ def test_soft_targets_match_torch_unreduced():
 
 
 def test_mask_matches_torch_ignore_index():
+    torch = pytest.importorskip("torch")
     logits, labels = _logits(), _labels()
     mask = hax.named(jax.random.bernoulli(jax.random.PRNGKey(3), 0.6, (B.size, P.size)), (B, P))
     loss = hnn.cross_entropy_loss(logits, L, hnn.one_hot(labels, L), where=mask)
@@ -62,6 +65,8 @@ def test_mask_matches_torch_ignore_index():
     np.testing.assert_allclose(
         hnn.cross_entropy_loss(logits, L, hnn.one_hot(labels, L), reduction_axis=(), where=mask).array,
         unreduced.array,
+        rtol=1e-6,
+        atol=1e-7,
     )
 
 
@@ -140,6 +145,7 @@ def test_cross_entropy_grads():
 
 
 def test_binary_cross_entropy_matches_torch():
+    torch = pytest.importorskip("torch")
     logits = _logits(axes=(B, P))
     targets = hax.named(jax.random.uniform(jax.random.PRNGKey(9), (B.size, P.size)), (B, P))
     loss = hnn.binary_cross_entropy_loss(logits, targets)

@@ -201,7 +201,8 @@ def test_max_pool_gradient_matches_equinox_maxpool3d():
         y = ref_pool(a)
         return jnp.sum(y * jnp.arange(y.size, dtype=jnp.float32).reshape(y.shape))
 
-    assert float(ours(arr)) == float(theirs(arr))
+    np.testing.assert_allclose(float(ours(arr)), float(theirs(arr)), rtol=1e-6)  # sums in two XLA programs
+    # the gradient routes integer weights to the maxima (sums of small integers): exact in any program
     np.testing.assert_array_equal(np.asarray(jax.grad(ours)(arr)), np.asarray(jax.grad(theirs)(arr)))
 
 

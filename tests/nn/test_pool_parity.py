@@ -8,11 +8,13 @@ import math
 import jax
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
 import haliax as hax
 import haliax.nn as hnn
+from tests.helpers import as_order
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 WINDOW_NAMES = ("h", "w", "z")
 TOL = 1e-5
@@ -45,13 +47,8 @@ def _layout(rng: np.random.Generator, n_win: int) -> tuple[list[str], list[str],
     return order, window, other
 
 
-def _in_order(x: hax.NamedArray, names: list[str]) -> np.ndarray:
-    idx = {a.name: i for i, a in enumerate(x.axes)}
-    return np.ascontiguousarray(np.transpose(np.array(x.array), [idx[n] for n in names]))
-
-
 def _torch_input(x: hax.NamedArray, other: list[str], window: list[str]) -> torch.Tensor:
-    arr = _in_order(x, other + window)
+    arr = as_order(x, other + window)
     return torch.from_numpy(arr.reshape((1, -1) + arr.shape[len(other) :]))
 
 
@@ -146,7 +143,7 @@ def test_pool_matches_torch(case):
 
     ref = _torch_pool(case, _torch_input(x, case["other"], case["window"])).numpy()
     ref = ref.reshape([case["sizes"][n] for n in case["other"]] + list(ref.shape[2:]))
-    got = _in_order(y, case["other"] + case["window"])
+    got = as_order(y, case["other"] + case["window"])
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=TOL, atol=TOL)
 
@@ -186,4 +183,4 @@ def test_adaptive_pool_matches_torch(case):
         maxp = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}[n]
         ref = maxp(xt, target) if case["kind"] == "max" else -maxp(-xt, target)
     ref = ref.numpy().reshape([case["sizes"][a] for a in case["other"]] + list(target))
-    np.testing.assert_allclose(_in_order(y, case["other"] + case["window"]), ref, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(as_order(y, case["other"] + case["window"]), ref, rtol=TOL, atol=TOL)

@@ -10,23 +10,9 @@ from hypothesis import strategies as st
 
 import haliax as hax
 from haliax import NamedArray
+from tests.helpers import as_order, names, rand
 
 X, Y, Z, W = hax.make_axes(X=2, Y=3, Z=4, W=5)
-
-
-def rand(axes, seed=0):
-    shape = tuple(a.size for a in axes)
-    return hax.named(jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32), tuple(axes))
-
-
-def names(x):
-    return [a.name for a in (x.axes if isinstance(x, NamedArray) else x)]
-
-
-def as_order(x, axes):
-    """The raw array of x transposed to the given axes order (helper written with plain numpy)."""
-    pos = [x.axes.index(a) for a in axes]
-    return np.transpose(np.asarray(x.array), pos)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -34,7 +20,7 @@ def as_order(x, axes):
 
 
 def test_result_order_subset_and_equal_sets():
-    xy, yx, y = rand((X, Y)), rand((Y, X), 1), rand((Y,), 2)
+    xy, yx, y = rand((X, Y)), rand((Y, X), seed=1), rand((Y,), seed=2)
     assert (xy + yx).axes == (X, Y)  # equal sets: left operand's order
     assert (yx + xy).axes == (Y, X)
     assert (y + xy).axes == (X, Y)  # the bigger operand's order
@@ -45,7 +31,7 @@ def test_result_order_subset_and_equal_sets():
 
 
 def test_subset_needs_transpose_and_reshape():
-    xyz, zx, x = rand((X, Y, Z)), rand((Z, X), 1), rand((X,), 2)
+    xyz, zx, x = rand((X, Y, Z)), rand((Z, X), seed=1), rand((X,), seed=2)
     out = xyz * zx
     assert out.axes == (X, Y, Z)
     np.testing.assert_allclose(out.array, xyz.array * zx.array.T[:, None, :], rtol=1e-6)
@@ -107,7 +93,7 @@ def test_size_mismatch_message_shows_both_sizes():
 
 
 def test_broadcasting_under_jit_and_grad():
-    xy, zx = rand((X, Y)), rand((Y,), 1)
+    xy, zx = rand((X, Y)), rand((Y,), seed=1)
 
     def f(a, b):
         return (a * b + a).sum().scalar()
@@ -131,7 +117,7 @@ AXES = (X, Y, Z, W)
 def test_property_broadcasting_commutes_up_to_axis_order(data):
     big = data.draw(st.permutations(AXES).flatmap(lambda p: st.integers(1, 4).map(lambda k: tuple(p[:k]))))
     small = data.draw(st.permutations(big).flatmap(lambda p: st.integers(0, len(p)).map(lambda k: tuple(p[:k]))))
-    a, b = rand(big, 0), rand(small, 1)
+    a, b = rand(big, seed=0), rand(small, seed=1)
     ab, ba = a + b, b + a
     assert ab.axes == big
     assert ba.axes == (small if set(small) == set(big) else big)  # equal sets: the left operand's order
@@ -228,7 +214,7 @@ def test_broadcast_axis_errors():
 
 
 def test_broadcast_arrays_uses_the_biggest_array_order():
-    zx, xz, x = rand((Z, X)), rand((X, Z), 1), rand((X,), 2)
+    zx, xz, x = rand((Z, X)), rand((X, Z), seed=1), rand((X,), seed=2)
     (a, b, c), axes = hax.broadcast_arrays_and_return_axes(x, xz, zx)
     assert axes == (X, Z)  # tie on size: the earliest of the biggest
     assert a.axes == b.axes == c.axes == (X, Z)
@@ -243,7 +229,7 @@ def test_broadcast_arrays_uses_the_biggest_array_order():
 
 
 def test_broadcast_arrays_union_and_errors():
-    xy, zy = rand((X, Y)), rand((Z, Y), 1)
+    xy, zy = rand((X, Y)), rand((Z, Y), seed=1)
     with pytest.raises(ValueError, match="broadcast_arrays: Cannot broadcast .* no subset relationship"):
         hax.broadcast_arrays(xy, zy)
     (a, b), axes = hax.broadcast_arrays_and_return_axes(xy, zy, require_subset=False)

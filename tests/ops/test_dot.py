@@ -5,7 +5,6 @@ import warnings
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,21 +12,13 @@ from hypothesis import strategies as st
 import haliax as hax
 from haliax import Axis, NamedArray
 from haliax.quantization import DefaultDotGeneralOp
+from tests.helpers import close, rand
 
 B, S, E, H, K = hax.make_axes(B=2, S=3, E=4, H=5, K=3)
 
 
-def rand(axes, seed=0, dtype=jnp.float32):
-    shape = tuple(a.size for a in axes)
-    return hax.named(jnp.asarray(np.random.default_rng(seed).standard_normal(shape), dtype), tuple(axes))
-
-
-def close(x, y, rtol=1e-5):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=1e-5)
-
-
 def test_matmul_with_axes_in_different_orders():
-    x, w = rand((B, E)), rand((H, E), 1)
+    x, w = rand((B, E)), rand((H, E), seed=1)
     y = hax.dot(x, w, axis=E)
     assert y.axes == (B, H)
     close(y.array, jnp.einsum("be,he->bh", x.array, w.array))
@@ -37,7 +28,7 @@ def test_matmul_with_axes_in_different_orders():
 
 
 def test_batch_outer_and_summed_axes():
-    x, w = rand((B, S, E)), rand((E, B, H), 1)
+    x, w = rand((B, S, E)), rand((E, B, H), seed=1)
     y = hax.dot(x, w, axis="E")  # B is shared, not contracted: a batch axis
     assert y.axes == (B, S, H)
     close(y.array, jnp.einsum("bse,ebh->bsh", x.array, w.array))
@@ -59,15 +50,15 @@ def test_one_and_three_arrays():
     x = rand((B, S, E))
     assert hax.dot(x, axis=()) is x
     close(hax.dot(x, axis="S").array, jnp.sum(x.array, axis=1))
-    a, b, c = rand((B, E)), rand((E, H), 1), rand((H, S), 2)
+    a, b, c = rand((B, E)), rand((E, H), seed=1), rand((H, S), seed=2)
     y = hax.dot(a, b, c, axis=("E", "H"))
     assert y.axes == (B, S)
     close(y.array, jnp.einsum("be,eh,hs->bs", a.array, b.array, c.array), rtol=1e-4)
-    assert x.dot(rand((E,), 3), axis="E").axes == (B, S)
+    assert x.dot(rand((E,), seed=3), axis="E").axes == (B, S)
 
 
 def test_out_axes():
-    x, w = rand((B, S, E)), rand((E, H), 1)
+    x, w = rand((B, S, E)), rand((E, H), seed=1)
     y = hax.dot(x, w, axis="E", out_axes=("H", ...))
     assert y.axes == (H, B, S)
     close(y.array, jnp.einsum("bse,eh->hbs", x.array, w.array))
@@ -82,13 +73,13 @@ def test_out_axes():
 
 
 def test_errors():
-    x, w = rand((B, E)), rand((E, H), 1)
+    x, w = rand((B, E)), rand((E, H), seed=1)
     with pytest.raises(ValueError, match="Must provide an axis to dot"):
         hax.dot(x, w)
     with pytest.raises(ValueError, match="dot: at least one array is required"):
         hax.dot(axis="E")
     with pytest.raises(ValueError, match="dot: Axis E has multiple sizes: 4 and 9"):
-        hax.dot(x, rand((E.resize(9),), 2), axis="E")
+        hax.dot(x, rand((E.resize(9),), seed=2), axis="E")
     with pytest.raises(ValueError, match="dot: Axis Q not present in axis spec"):
         hax.dot(x, w, axis="Q")
     with pytest.raises(ValueError, match="dot: argument 'axis': Axis E has size 4, but 2 was given"):
@@ -100,7 +91,7 @@ def test_errors():
 
 
 def test_deprecated_axis_first_form():
-    x, w = rand((B, E)), rand((E, H), 1)
+    x, w = rand((B, E)), rand((E, H), seed=1)
     with pytest.warns(DeprecationWarning, match="deprecated"):
         y = hax.dot("E", x, w)
     assert y.axes == (B, H)
@@ -111,7 +102,7 @@ def test_deprecated_axis_first_form():
 
 
 def test_precision_preferred_element_type_and_custom_dot_general():
-    x, w = rand((B, E), dtype=jnp.bfloat16), rand((E, H), 1, dtype=jnp.bfloat16)
+    x, w = rand((B, E), dtype=jnp.bfloat16), rand((E, H), seed=1, dtype=jnp.bfloat16)
     y = hax.dot(x, w, axis="E", preferred_element_type=jnp.float32)
     assert y.dtype == jnp.float32
     close(y.array, jnp.einsum("be,eh->bh", x.array, w.array, preferred_element_type=jnp.float32), rtol=1e-2)
@@ -126,7 +117,7 @@ def test_precision_preferred_element_type_and_custom_dot_general():
         calls.append(dimension_numbers)
         return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type, **kw)
 
-    xf, wf = rand((B, E)), rand((E, H), 1)
+    xf, wf = rand((B, E)), rand((E, H), seed=1)
     y = hax.dot(xf, wf, axis="E", dot_general=counting_dot_general)
     assert calls, "custom dot_general was not used"
     close(y.array, xf.array @ wf.array)
@@ -141,13 +132,13 @@ def test_precision_preferred_element_type_and_custom_dot_general():
 
 
 def test_named_scope_in_lowered_program():
-    x, w = rand((B, E)), rand((E, H), 1)
+    x, w = rand((B, E)), rand((E, H), seed=1)
     text = jax.jit(lambda a, b: hax.dot(a, b, axis="E")).lower(x, w).as_text(debug_info=True)
     assert "contract E -> B H" in text
 
 
 def test_dot_under_jit_grad_and_vmap():
-    x, w = rand((B, S, E)), rand((E, H), 1)
+    x, w = rand((B, S, E)), rand((E, H), seed=1)
 
     def f(a, b):
         return hax.dot(a, b, axis="E").sum().scalar()
@@ -173,7 +164,7 @@ def test_property_dot_agrees_with_einsum(data):
     b_axes = tuple(data.draw(st.permutations(AXES)))[: data.draw(st.integers(0, 4))]
     present = sorted({a.name for a in a_axes + b_axes})
     contract = data.draw(st.lists(st.sampled_from(present), unique=True))
-    a, b = rand(a_axes, 0), rand(b_axes, 1)
+    a, b = rand(a_axes, seed=0), rand(b_axes, seed=1)
     out = hax.dot(a, b, axis=tuple(contract))
     letters = {ax.name: "abcd"[i] for i, ax in enumerate(AXES)}
     seen = []
@@ -234,13 +225,13 @@ def test_stateful_unhashable_dot_general():
     op = _ScaledDot(jnp.array(2.0))
     with pytest.raises(TypeError):
         hash(op)
-    x, w = rand((B, S, E)), rand((H, E, B), 1)
+    x, w = rand((B, S, E)), rand((H, E, B), seed=1)
     y = hax.dot(x, w, axis="E", dot_general=op)
     assert y.axes == (B, S, H)
     close(y.array, 2 * jnp.einsum("bse,heb->bsh", x.array, w.array))
     y = hax.dot(x, w, axis=("E", "S"), dot_general=op)  # S is only in x: summed out first
     close(y.array, 2 * jnp.einsum("bse,heb->bh", x.array, w.array))
-    a, b, c = rand((B, E)), rand((E, H), 1), rand((H, B, S), 2)
+    a, b, c = rand((B, E)), rand((E, H), seed=1), rand((H, B, S), seed=2)
     y = hax.dot(a, b, c, axis=("E", "H"), dot_general=op, out_axes=("S", ...))  # two dot_generals
     assert y.axes == (S, B)
     close(y.array, 4 * jnp.einsum("be,eh,hbs->sb", a.array, b.array, c.array), rtol=1e-4)

@@ -3,7 +3,6 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,22 +11,10 @@ from jax.sharding import AxisType
 import haliax as hax
 from haliax import Axis
 from haliax.quantization import DefaultDotGeneralOp
+from tests.helpers import close, rand
 
 H, W, D, C = hax.make_axes(H=2, W=3, D=4, C=5)
 X, Y, Z, O = hax.make_axes(X=2, Y=3, Z=4, O=5)
-
-
-def rand(*axes, seed=0):
-    shape = tuple(a.size for a in axes)
-    return hax.named(np.random.default_rng(seed).standard_normal(shape).astype(np.float32), axes)
-
-
-def names(x):
-    return [a.name for a in x.axes]
-
-
-def close(a, b):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._state_dict_walk import replace_fields
 from ..axis import (
     Axis,
     AxisSpec,
@@ -22,7 +23,7 @@ from ..ops.creation import zeros
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
 from ..quantization import DotGeneralOp
-from ..state_dict import ModuleWithStateDictSerialization, StateDict, _replace_fields, from_state_dict, with_prefix
+from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
 from ._helpers import check_has_axes, truncated_normal_init
 from .mup import (
     AbstractLinearReparam,
@@ -179,7 +180,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     # state dict and export
 
     def to_state_dict(self, prefix: str | None = None) -> StateDict:
-        """``{prefix.weight: weight * active_scale, prefix.bias: bias}`` (the effective weight, raw layout).
+        """``{prefix.weight: weight * active_scale, prefix.bias: bias}`` (the effective weight, raw layout), plus
+        the arrays of a stateful ``dot_general`` (e.g. FP8 scales) under ``prefix.dot_general.<field>``.
 
         Examples:
             >>> import jax
@@ -189,10 +191,10 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             >>> {k: v.shape for k, v in lin.to_state_dict("fc").items()}
             {'fc.weight': (3, 2), 'fc.bias': (3,)}
         """
-        from ..state_dict import to_state_dict
-
         out = to_state_dict(self._effective_weight(), with_prefix(prefix, "weight"))
         out.update(to_state_dict(self.bias, with_prefix(prefix, "bias")))
+        # a stateful op (FP8 scales and histories) adds its arrays under dot_general.*; the default op adds none
+        out.update(to_state_dict(self.dot_general, with_prefix(prefix, "dot_general")))
         return out
 
     def from_state_dict(self, state_dict: StateDict, prefix: str | None = None) -> Linear:
@@ -202,7 +204,10 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         if scale != 1 and weight.array is not None:
             weight = weight / scale
         bias = from_state_dict(self.bias, state_dict, with_prefix(prefix, "bias"))
-        return _replace_fields(self, {"weight": weight, "bias": bias})
+        op = self.dot_general
+        if any(hasattr(x, "shape") for x in jax.tree_util.tree_leaves(op)):  # a stateful op (FP8 scales)
+            op = from_state_dict(op, state_dict, with_prefix(prefix, "dot_general"))
+        return replace_fields(self, {"weight": weight, "bias": bias, "dot_general": op})
 
     def flatten_for_export(self) -> Linear:
         """Merge the Out axes into ``"__OUT__"`` and the In axes into ``"__IN__"`` (weight ``(..., __OUT__,
@@ -228,7 +233,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         w = flatten_axes(w, axis_spec_to_tuple(self.In), new_in)
         w = rearrange(w, (..., _OUT, _IN) if out_first else (..., _IN, _OUT))
         b = None if self.bias is None else flatten_axes(self.bias, axis_spec_to_tuple(self.Out), new_out)
-        return _replace_fields(self, {"weight": w, "bias": b, "In": new_in, "Out": new_out})
+        return replace_fields(self, {"weight": w, "bias": b, "In": new_in, "Out": new_out})
 
     def unflatten_from_export(self, template: Linear) -> Linear:
         """Split ``"__OUT__"``/``"__IN__"`` back into ``template``'s Out/In and return ``template`` with the
@@ -244,7 +249,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         if self.bias is not None and template.bias is not None:
             b = unflatten_axis(self.bias, _OUT, axis_spec_to_tuple(template.Out))
             b = rearrange(b, tuple(a.name for a in template.bias.axes))
-        return _replace_fields(template, {"weight": w, "bias": b})
+        return replace_fields(template, {"weight": w, "bias": b, "dot_general": self.dot_general})
 
     # ----------------------------------------------------------------------------------------------
     # reparameterisation selectors

@@ -15,6 +15,9 @@ from .linear import Linear
 
 __all__ = ["MLP"]
 
+DEFAULT_WIDTH_NAME = "mlp"
+"""The name of the hidden axis when `MLP.init` is given an int ``width``."""
+
 
 def _maybe_split(key: jax.Array | None, n: int) -> list[jax.Array | None]:
     if key is None:
@@ -71,7 +74,7 @@ class MLP(eqx.Module):
         Args:
             Input: input axis spec (may be several axes; other input axes are batch axes).
             Output: output axis spec.
-            width: hidden width: an int (axis ``"mlp"``) or an Axis used as is.
+            width: hidden width: an int (axis `DEFAULT_WIDTH_NAME`, ``"mlp"``) or an Axis used as is.
             depth: number of hidden layers.
             activation: applied after every layer but the last.
             out_first: weight layout of every layer (see `Linear.init`).
@@ -94,7 +97,7 @@ class MLP(eqx.Module):
         """
         if depth < 0:
             raise ValueError(f"MLP.init: argument 'depth' must be >= 0, got {depth}")
-        W = width if isinstance(width, Axis) else Axis("mlp", width)
+        W = width if isinstance(width, Axis) else Axis(DEFAULT_WIDTH_NAME, width)
         W2 = W.alias(W.name + "2")
         keys = jax.random.split(key, depth + 1)
         common = dict(out_first=out_first, dot_general=dot_general, init_scale=init_scale)

@@ -1,0 +1,75 @@
+"""Small helpers shared by the test files: random named arrays, axis names, reordering and tolerant comparison.
+
+Import them with `from tests.helpers import rand, names` (pyproject's pytest options put the repository root on
+`sys.path`).
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import haliax as hax
+from haliax import Axis, NamedArray
+
+__all__ = ["as_order", "assert_same", "close", "names", "named_normal", "rand", "strs"]
+
+
+def _flat_axes(axes: tuple[Any, ...]) -> tuple[Axis, ...]:
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        return tuple(axes[0])
+    return tuple(axes)
+
+
+def rand(*axes: Axis | Sequence[Axis], seed: int = 0, dtype: Any = jnp.float32) -> NamedArray:
+    """A standard-normal NamedArray drawn with NumPy (no XLA compile): `rand(X, Y)` or `rand((X, Y), seed=1)`."""
+    axes_t = _flat_axes(axes)
+    shape = tuple(a.size for a in axes_t)
+    return hax.named(jnp.asarray(np.random.default_rng(seed).standard_normal(shape), dtype), axes_t)
+
+
+def named_normal(key: jax.Array, axes: Sequence[Axis]) -> NamedArray:
+    """`jax.random.normal(key, shape)` wrapped with the given axes."""
+    axes_t = tuple(axes)
+    return NamedArray(jax.random.normal(key, tuple(a.size for a in axes_t)), axes_t)
+
+
+def _name(a: Axis | str) -> str:
+    return a if isinstance(a, str) else a.name
+
+
+def names(x: NamedArray | Iterable[Axis | str]) -> list[str]:
+    """The axis names of a NamedArray, or of a sequence of axes / names, in order."""
+    return [_name(a) for a in (x.axes if isinstance(x, NamedArray) else x)]
+
+
+def strs(x: NamedArray) -> list[str]:
+    """`str` of each axis of `x`, e.g. `["X(2)", "Y(3)"]`."""
+    return [str(a) for a in x.axes]
+
+
+def as_order(x: NamedArray, order: Iterable[Axis | str]) -> np.ndarray:
+    """x's raw array (a contiguous NumPy copy) transposed to `order` (axes or names; a string is one name a letter),
+    written with plain NumPy so tests do not check haliax with haliax."""
+    present = names(x)
+    perm = [present.index(_name(a)) for a in order]
+    assert sorted(perm) == list(range(len(present))), f"{list(order)} is not a permutation of {present}"
+    return np.ascontiguousarray(np.transpose(np.array(x.array), perm))
+
+
+def close(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-5) -> None:
+    """assert_allclose on anything array-like (NamedArray's raw array included)."""
+    if isinstance(actual, NamedArray):
+        actual = actual.array
+    if isinstance(expected, NamedArray):
+        expected = expected.array
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=rtol, atol=atol)
+
+
+def assert_same(named: NamedArray, raw: Any) -> None:
+    """Bitwise equality of a NamedArray's array with a raw array of the same dtype (same computation only)."""
+    assert isinstance(named, NamedArray)
+    assert named.array.dtype == raw.dtype
+    np.testing.assert_array_equal(np.asarray(named.array), np.asarray(raw))
