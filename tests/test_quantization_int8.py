@@ -1,5 +1,6 @@
 """Int8DotGeneralOp: int8 forward and backward written with jax.lax, checked against hand-written references."""
 
+import functools
 import warnings
 
 import equinox as eqx
@@ -58,6 +59,24 @@ def _ref_forward(lhs, rhs, dn):
     return out.reshape(bshape + [lhs.shape[d] for d in lf] + [rhs.shape[d] for d in rf])
 
 
+@jax.jit
+def _ref_matmul_jit(a, b, a_noise=None):
+    return _ref_matmul(a, b, a_noise)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _op(lhs, rhs, dn):
+    return Int8DotGeneralOp.init()(lhs, rhs, dn)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _vjps(lhs, rhs, g, dn):
+    """(int8 cotangents, float cotangents) of ``dot_general(lhs, rhs, dn)`` for the output cotangent ``g``."""
+    _, vjp = jax.vjp(lambda a, b: Int8DotGeneralOp.init()(a, b, dn), lhs, rhs)
+    _, vjp_f = jax.vjp(lambda a, b: lax.dot_general(a, b, dn), lhs, rhs)
+    return vjp(g), vjp_f(g)
+
+
 def _noise(shape):
     key = jax.random.split(jax.random.split(jax.random.PRNGKey(42), 3)[1], 2)[0]
     return jax.random.uniform(key, shape) - 0.5
@@ -73,9 +92,9 @@ def _normal(seed, shape, dtype=jnp.float32):
 
 def test_forward_2d_matches_reference():
     lhs, rhs = _normal(0, (5, 16)), _normal(1, (16, 6))
-    out = Int8DotGeneralOp.init()(lhs, rhs, DN)
+    out = Int8DotGeneralOp.init()(lhs, rhs, DN)  # eager
     assert out.dtype == jnp.float32
-    np.testing.assert_allclose(out, _ref_matmul(lhs, rhs.T), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out, _ref_matmul_jit(lhs, rhs.T), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(out, lhs @ rhs, rtol=5e-2, atol=5e-2)
 
 
@@ -90,20 +109,22 @@ def test_forward_2d_matches_reference():
 )
 def test_forward_general_dimension_numbers(lshape, rshape, dn):
     lhs, rhs = _normal(0, lshape), _normal(1, rshape)
-    out = Int8DotGeneralOp.init()(lhs, rhs, dn)
+    out = _op(lhs, rhs, dn)
     exact = lax.dot_general(lhs, rhs, dn)
     assert out.shape == exact.shape
-    np.testing.assert_allclose(out, _ref_forward(lhs, rhs, dn), rtol=1e-5, atol=1e-6)
+    ref = jax.jit(_ref_forward, static_argnums=2)(lhs, rhs, dn)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out, exact, rtol=5e-2, atol=5e-2)
 
 
 def test_zero_rows_and_bf16_keep_the_dtype():
     lhs = _normal(0, (3, 8), jnp.bfloat16).at[1].set(0)
     rhs = _normal(1, (8, 4), jnp.bfloat16)
-    out = Int8DotGeneralOp.init()(lhs, rhs, DN)
+    out = _op(lhs, rhs, DN)
     assert out.dtype == jnp.bfloat16
     np.testing.assert_array_equal(out[1], jnp.zeros(4, jnp.bfloat16))
-    np.testing.assert_allclose(out.astype(jnp.float32), _ref_matmul(lhs, rhs.T).astype(jnp.float32), rtol=1e-2)
+    ref = _ref_matmul_jit(lhs, rhs.T).astype(jnp.float32)
+    np.testing.assert_allclose(out.astype(jnp.float32), ref, rtol=1e-2)
 
 
 def test_mixed_dtypes_promote_and_options_are_ignored():
@@ -128,10 +149,9 @@ def test_integer_operands_are_rejected():
 def test_backward_2d_matches_reference():
     lhs, rhs = _normal(0, (5, 16)), _normal(1, (16, 6))
     g = _normal(2, (5, 6))
-    _, vjp = jax.vjp(lambda a, b: Int8DotGeneralOp.init()(a, b, DN), lhs, rhs)
-    dlhs, drhs = vjp(g)
+    (dlhs, drhs), _ = _vjps(lhs, rhs, g, DN)
     # dlhs = g @ rhs.T as an int8 product: g per row with stochastic rounding, rhs re-quantised per row
-    np.testing.assert_allclose(dlhs, _ref_matmul(g, rhs, a_noise=_noise(g.shape)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dlhs, _ref_matmul_jit(g, rhs, _noise(g.shape)), rtol=1e-6, atol=1e-6)
     # drhs is the float gradient
     np.testing.assert_allclose(drhs, lhs.T @ g, rtol=1e-6, atol=1e-6)
 
@@ -148,9 +168,7 @@ def test_backward_general_dimension_numbers_close_to_float(lshape, rshape, dn):
     lhs, rhs = _normal(0, lshape), _normal(1, rshape)
     out_shape = lax.dot_general(lhs, rhs, dn).shape
     g = _normal(2, out_shape)
-    _, vjp = jax.vjp(lambda a, b: Int8DotGeneralOp.init()(a, b, dn), lhs, rhs)
-    _, vjp_f = jax.vjp(lambda a, b: lax.dot_general(a, b, dn), lhs, rhs)
-    (dl, dr), (dl_f, dr_f) = vjp(g), vjp_f(g)
+    (dl, dr), (dl_f, dr_f) = _vjps(lhs, rhs, g, dn)
     assert dl.shape == lhs.shape and dr.shape == rhs.shape
     np.testing.assert_allclose(dr, dr_f, rtol=1e-5, atol=1e-5)
     assert float(jnp.linalg.norm(dl - dl_f) / jnp.linalg.norm(dl_f)) < 0.03
