@@ -252,7 +252,7 @@ def test_axis_indices():
     assert x.axis_indices({"Y": None, "X": 2}) == (1, 0)
     with pytest.raises(RuntimeError, match="Found axis with same name but different size"):
         x.axis_indices(X.resize(7))
-    with pytest.raises(TypeError, match="Expected an axis name or Axis"):
+    with pytest.raises(TypeError, match="axis_indices: argument .sel.: expected an axis name or Axis"):
         x.axis_indices(3)
 
 

@@ -1,14 +1,16 @@
 """The named array: an immutable pytree pairing a JAX array with a tuple of named axes.
 
-Methods are thin: they forward to the op modules in ``haliax.ops`` (imported lazily, after the first
-call a dictionary lookup), so this module never imports them at load time.
+This module holds the data side of `NamedArray`: construction and validation, the pytree, properties and axis
+queries. It imports no op module. The methods and operators (``x + y``, ``x.sum("Y")``, ``x["X", 0]``) are
+declared in `haliax.ops.array_methods` and attached to the class from there when `haliax.ops` is imported;
+that class is also what type checkers read as `NamedArray`'s base.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +18,13 @@ import jax
 import jax.numpy as jnp
 from jax.core import Tracer
 
-from .axis import (
-    Axis,
-    AxisSelection,
-    AxisSelector,
-    AxisSpec,
-    axis_not_found_error,
-    name_index,
-)
+from .axis import Axis, AxisSelection, AxisSpec, locate_axis, lookup_axis, to_selectors
 
 __all__ = [
     "NamedArray",
+    "NamedOrNumeric",
     "named",
+    "check_shape",
     "enable_shape_checks",
     "are_shape_checks_enabled",
     "is_named_array",
@@ -97,23 +94,13 @@ def _checked_sizes(axes: tuple[Any, ...]) -> tuple[int, ...]:
     return _check_axes_slow(axes)
 
 
-def _install(attr: str, module: str, name: str) -> Callable[..., Any]:
-    """A placeholder method: its first call imports ``module.name`` and installs it as ``attr``."""
+def from_validated(array: Any, axes: tuple[Axis, ...]) -> NamedArray:
+    """Build a NamedArray without validation.
 
-    def method(self: NamedArray, *args: Any, **kwargs: Any) -> Any:
-        fn = getattr(importlib.import_module(module), name)
-        setattr(NamedArray, attr, fn)
-        return fn(self, *args, **kwargs)
-
-    method.__name__ = attr
-    method.__qualname__ = f"NamedArray.{attr}"
-    method.__doc__ = f"Method form of `{module}.{name}`."
-    return method
-
-
-def _unchecked(array: Any, axes: tuple[Axis, ...]) -> NamedArray:
-    """Internal: build a NamedArray without validation, for results whose axes come from a validated plan
-    (and for pytree unflattening, which must accept placeholder leaves)."""
+    For op results whose axes come from an already validated plan, and for pytree unflattening (which must
+    accept placeholder leaves). Not part of the public API; callers guarantee unique Axis entries whose sizes
+    match the array.
+    """
     obj = _new_object(NamedArray)
     _set_attr(obj, "array", array)
     _set_attr(obj, "axes", axes)
@@ -123,14 +110,14 @@ def _unchecked(array: Any, axes: tuple[Axis, ...]) -> NamedArray:
 _new_object = object.__new__
 _set_attr = object.__setattr__
 
-if TYPE_CHECKING:  # declares the operators and methods installed below (setattr) for type checkers
-    from ._core_typing import NamedArrayMethods as _TypedMethods
+if TYPE_CHECKING:  # the methods attached by haliax.ops.array_methods, as type checkers see them
+    from .ops.array_methods import NamedArrayMethods as _Methods
 else:
-    _TypedMethods = object
+    _Methods = object
 
 
 @jax.tree_util.register_pytree_node_class
-class NamedArray(_TypedMethods):
+class NamedArray(_Methods):
     """A JAX array whose axes have names.
 
     ``NamedArray(array, axes)``: ``axes`` may be an Axis, a tuple of Axis or a shape dict. Names must be
@@ -184,7 +171,7 @@ class NamedArray(_TypedMethods):
 
     @classmethod
     def tree_unflatten(cls, aux: tuple[Axis, ...], children: Sequence[Any]) -> NamedArray:
-        return _unchecked(children[0], aux)
+        return from_validated(children[0], aux)
 
     # --------------------------------------------------------------------------------------------
     # properties
@@ -270,8 +257,7 @@ class NamedArray(_TypedMethods):
     def astype(self, dtype: Any) -> NamedArray:
         """Convert the dtype, keeping the axes.
 
-        ``astype(None)`` converts to JAX's *default* float dtype: float32, or float64 when x64 is enabled
-        (corrections C10).
+        ``astype(None)`` converts to JAX's *default* float dtype: float32, or float64 when x64 is enabled.
 
         Examples:
             >>> import jax.numpy as jnp
@@ -287,24 +273,11 @@ class NamedArray(_TypedMethods):
     # --------------------------------------------------------------------------------------------
     # axis queries
 
-    def _lookup(self, sel: AxisSelector) -> int | None:
-        """Position of one axis, or None. A same-name Axis of another size raises ``RuntimeError``."""
-        if isinstance(sel, Axis):
-            i = name_index(self.axes).get(sel.name)
-            if i is not None and self.axes[i].size != sel.size:
-                raise RuntimeError(
-                    f"Found axis with same name but different size: asked for {sel}, the array has {self.axes[i]} "
-                    f"(axes {tuple(str(a) for a in self.axes)})"
-                )
-            return i
-        if not isinstance(sel, str):
-            raise TypeError(f"Expected an axis name or Axis, got {sel!r} of type {type(sel).__name__}")
-        return name_index(self.axes).get(sel)
-
     def axis_indices(self, sel: AxisSelection) -> Any:
         """Position of one axis (or None), or a tuple of positions (None for missing ones) for several.
 
-        An Axis whose name matches but whose size differs raises ``RuntimeError``.
+        An Axis whose name matches but whose size differs raises `haliax.axis.AxisSizeMismatchError` (a
+        ``ValueError`` that is also a ``RuntimeError``, the type Haliax raises here).
 
         Examples:
             >>> import haliax as hax
@@ -312,20 +285,17 @@ class NamedArray(_TypedMethods):
             >>> x.axis_indices("Y"), x.axis_indices(("Y", "Q", "X"))
             (1, (1, None, 0))
         """
-        if isinstance(sel, (Axis, str)):
-            return self._lookup(sel)
-        if isinstance(sel, Mapping):
-            return tuple(self._lookup(n if s is None else Axis(n, s)) for n, s in sel.items())
-        if not isinstance(sel, Iterable):
-            return self._lookup(sel)  # raises the TypeError
-        return tuple(self._lookup(s) for s in sel)
+        fn = "NamedArray.axis_indices"
+        if isinstance(sel, (Axis, str)) or not isinstance(sel, (Mapping, Iterable)):
+            return lookup_axis(self.axes, sel, fn, "sel")  # type: ignore[arg-type]
+        return tuple(lookup_axis(self.axes, s, fn, "sel") for s in to_selectors(sel, fn, "sel"))
 
     def has_axis(self, sel: AxisSelection) -> bool:
         """Whether the axis, or every one of several axes, is present.
 
-        REF-BUG fixed: in the reference a *sequence* selector is always "present" (a tuple is never None);
-        here every axis of a sequence or dict is checked. A same-name Axis of another size raises
-        ``RuntimeError``, as in the reference.
+        Every axis of a sequence or dict is checked. (Haliax reports any *sequence* as present, since it tests
+        the tuple of positions against None; we check each entry.) A same-name Axis of another size raises
+        `haliax.axis.AxisSizeMismatchError`.
 
         Examples:
             >>> import haliax as hax
@@ -338,17 +308,11 @@ class NamedArray(_TypedMethods):
             return all(i is not None for i in idx)
         return idx is not None
 
-    def _resolve_one(self, sel: AxisSelector, fn: str) -> Axis:
-        i = self._lookup(sel)
-        if i is None:
-            raise axis_not_found_error(sel.name if isinstance(sel, Axis) else sel, self.axes, fn, capitalize=True)
-        return self.axes[i]
-
     def resolve_axis(self, sel: AxisSelection) -> Any:
         """The full Axis (or tuple of Axis, or shape dict for a dict selection) for the given names.
 
         A missing axis raises ``ValueError("... Axis Q not found ...")``; a same-name Axis of another size
-        raises ``RuntimeError``.
+        raises `haliax.axis.AxisSizeMismatchError`.
 
         Examples:
             >>> import haliax as hax
@@ -356,15 +320,11 @@ class NamedArray(_TypedMethods):
             >>> x.resolve_axis("Y"), x.resolve_axis({"X": None})
             (Axis(name='Y', size=3), {'X': 2})
         """
+        fn = "NamedArray.resolve_axis"
         if isinstance(sel, (Axis, str)):
-            return self._resolve_one(sel, "NamedArray.resolve_axis")
-        if isinstance(sel, Mapping):
-            out = {}
-            for n, s in sel.items():
-                a = self._resolve_one(n if s is None else Axis(n, s), "NamedArray.resolve_axis")
-                out[a.name] = a.size
-            return out
-        return tuple(self._resolve_one(s, "NamedArray.resolve_axis") for s in sel)
+            return self.axes[locate_axis(self.axes, sel, fn, "sel", capitalize=True)]
+        found = tuple(self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)] for s in to_selectors(sel))
+        return {a.name: a.size for a in found} if isinstance(sel, Mapping) else found
 
     def axis_size(self, sel: AxisSelection) -> Any:
         """Size of one axis, or a tuple of sizes for several (missing → ``ValueError``).
@@ -375,22 +335,10 @@ class NamedArray(_TypedMethods):
             >>> x.axis_size("Y"), x.axis_size(("Y", "X"))
             (3, (3, 2))
         """
+        fn = "NamedArray.axis_size"
         if isinstance(sel, (Axis, str)):
-            return self._resolve_one(sel, "NamedArray.axis_size").size
-        if isinstance(sel, Mapping):
-            sel = tuple(n if s is None else Axis(n, s) for n, s in sel.items())
-        return tuple(self._resolve_one(s, "NamedArray.axis_size").size for s in sel)
-
-    def matches_axes(self, spec: Any) -> bool:
-        """Whether the axes match a typing spec; see `haliax.haxtyping.matches_axes`."""
-        from .haxtyping import matches_axes
-
-        return matches_axes(self, spec)
-
-    def __class_getitem__(cls, item: Any) -> Any:
-        from .haxtyping import named_array_annotation
-
-        return named_array_annotation(item)
+            return self.axes[locate_axis(self.axes, sel, fn, "sel", capitalize=True)].size
+        return tuple(self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)].size for s in to_selectors(sel))
 
     # --------------------------------------------------------------------------------------------
     # printing and conversions
@@ -427,110 +375,6 @@ class NamedArray(_TypedMethods):
 
     def __rmatmul__(self, other: Any) -> Any:
         raise ValueError("matmul is too ambiguous with NamedArrays. Use dot instead.")
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        """Elementwise ``==`` (a NamedArray). Special case (B4): if either side's ``.array`` is None, a plain
-        bool (equal axes and both arrays None), which pytree comparisons rely on."""
-        if self.array is None or (isinstance(other, NamedArray) and other.array is None):
-            return isinstance(other, NamedArray) and self.axes == other.axes and self.array is other.array
-        return importlib.import_module("haliax.ops.elementwise").equal(self, other)
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        """Elementwise ``!=``; a plain bool when either ``.array`` is None (see ``__eq__``)."""
-        if self.array is None or (isinstance(other, NamedArray) and other.array is None):
-            return not self.__eq__(other)
-        return importlib.import_module("haliax.ops.elementwise").not_equal(self, other)
-
-    # There is deliberately no __len__ / __iter__ (corrections B4): iteration falls back to
-    # __getitem__(0), which raises ValueError("Invalid index type ...").
-    def __getitem__(self, idx: Any) -> Any:
-        from .ops import indexing
-
-        return indexing.getitem(self, idx)
-
-    @property
-    def at(self) -> Any:
-        """Functional updates, ``x.at["X", 1].set(v)``: see `haliax.ops.indexing`."""
-        return importlib.import_module("haliax.ops.indexing")._AtIndexer(self)
-
-
-# --------------------------------------------------------------------------------------------------
-# operator dunders and forwarded methods, generated from tables
-
-_BINARY_DUNDERS = dict(
-    add="add",
-    sub="subtract",
-    mul="multiply",
-    truediv="true_divide",
-    floordiv="floor_divide",
-    mod="mod",
-    pow="power",
-    divmod="divmod",
-    lshift="left_shift",
-    rshift="right_shift",
-    and_="bitwise_and",
-    or_="bitwise_or",
-    xor="bitwise_xor",
-)
-_COMPARE_DUNDERS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
-_UNARY_DUNDERS = {"neg": "negative", "pos": "positive", "abs": "absolute", "invert": "invert"}
-
-
-def _reflected(fname: str) -> Callable[..., Any]:
-    cache: list[Callable[..., Any]] = []
-
-    def method(self: NamedArray, other: Any) -> Any:
-        if not cache:
-            cache.append(getattr(importlib.import_module("haliax.ops.elementwise"), fname))
-        return cache[0](other, self)
-
-    method.__name__ = fname
-    method.__doc__ = f"Reflected `haliax.{fname}`: ``{fname}(other, self)``."
-    return method
-
-
-for _d, _f in {**_BINARY_DUNDERS, **_COMPARE_DUNDERS, **_UNARY_DUNDERS}.items():
-    setattr(NamedArray, f"__{_d.rstrip('_')}__", _install(f"__{_d.rstrip('_')}__", "haliax.ops.elementwise", _f))
-for _d, _f in _BINARY_DUNDERS.items():
-    setattr(NamedArray, f"__r{_d.rstrip('_')}__", _reflected(_f))
-
-_FORWARDED = {
-    "haliax.ops.reductions": (
-        "max min all any amax amin ptp argmax argmin nansum nanmean nanmax nanmin "
-        "nanprod nanstd nanvar nanargmax nanargmin cumsum cumprod nancumsum nancumprod sort argsort top_k"
-    ),
-    "haliax.ops.linalg": "dot trace tril triu",
-    "haliax.ops.broadcast": "broadcast_to broadcast_axis",
-    "haliax.ops.shape": "rearrange rename flatten_axes unflatten_axis split unbind ravel flatten roll pad repeat tile",
-    "haliax.ops.indexing": "take slice updated_slice",
-    "haliax.ops.elementwise": "clip round isclose allclose",
-}
-for _mod, _names in _FORWARDED.items():
-    for _n in _names.split():
-        setattr(NamedArray, _n, _install(_n, _mod, _n))
-
-
-def _reduction_method(name: str, ddof: bool) -> Callable[..., Any]:
-    """Method spelling of a reduction: ``x.sum(axis, dtype)`` / ``x.var(axis, dtype, ddof)``, ``where`` keyword."""
-
-    def red() -> Callable[..., Any]:
-        return getattr(importlib.import_module("haliax.ops.reductions"), name)
-
-    def method(self: NamedArray, axis: Any = None, dtype: Any = None, *, where: Any = None) -> Any:
-        return red()(self, axis, where=where, dtype=dtype)
-
-    def method_ddof(self: NamedArray, axis: Any = None, dtype: Any = None, ddof: int = 0, *, where: Any = None) -> Any:
-        return red()(self, axis, where=where, dtype=dtype, ddof=ddof)
-
-    out = method_ddof if ddof else method
-    out.__name__ = name
-    out.__qualname__ = f"NamedArray.{name}"
-    out.__doc__ = f"Method form of `haliax.{name}` (``dtype`` may be given positionally after ``axis``)."
-    return out
-
-
-for _n in ("sum", "mean", "prod", "product", "std", "var"):
-    setattr(NamedArray, _n, _reduction_method(_n, _n in ("std", "var")))
 
 
 def is_named_array(x: Any) -> bool:
@@ -587,9 +431,11 @@ def named(a: Any, axis: AxisSelection) -> NamedArray:
 def flatten_all_axes_but(
     a: NamedArray, axis_name: str, axis: AxisSelection, reorder_to_front: bool = False
 ) -> tuple[NamedArray, Callable[[NamedArray], NamedArray]]:
-    """Flatten ``axis`` into one axis called ``axis_name``; return it and a function restoring the axes.
+    """Merge the axes ``axis`` into one axis called ``axis_name``; return it and a function restoring them.
 
-    Despite its (reference-compatible) name, this merges the *given* axes (corrections B11).
+    Despite its name (kept for compatibility with Haliax), this merges the *given* axes, in the order given,
+    into one axis placed where the first of them sits (at the front with ``reorder_to_front``). The returned
+    function splits ``axis_name`` of any array back into those axes, in place.
 
     Examples:
         >>> import haliax as hax
@@ -598,15 +444,52 @@ def flatten_all_axes_but(
         >>> flat.shape, unflatten(flat).shape
         ({'BS': 6, 'E': 4}, {'B': 2, 'S': 3, 'E': 4})
     """
-    from .ops import shape
-
-    sel = (axis,) if isinstance(axis, (str, Axis)) else tuple(axis)
-    old = a.resolve_axis(sel)
-    flat = shape.flatten_axes(a, old, axis_name)
-    if reorder_to_front:
-        flat = shape.rearrange(flat, (axis_name, ...))
+    fn = "flatten_all_axes_but"
+    idx = [locate_axis(a.axes, s, fn, "axis") for s in to_selectors(axis, fn, "axis")]
+    old = tuple(a.axes[i] for i in idx)
+    first = 0 if reorder_to_front or not idx else min(idx)
+    rest = [k for k in range(a.ndim) if k not in idx]
+    before, after = [k for k in rest if k < first], [k for k in rest if k >= first]
+    merged = Axis(axis_name, math.prod(ax.size for ax in old))
+    out_axes = tuple(a.axes[k] for k in before) + (merged,) + tuple(a.axes[k] for k in after)
+    flat = jnp.reshape(jnp.transpose(a.array, before + idx + after), tuple(ax.size for ax in out_axes))
+    flat_named = NamedArray(flat, out_axes)
 
     def unflatten(x: NamedArray) -> NamedArray:
-        return shape.unflatten_axis(x, axis_name, old)
+        p = locate_axis(x.axes, axis_name, "flatten_all_axes_but (unflatten)", "x")
+        new_axes = x.axes[:p] + old + x.axes[p + 1 :]
+        return NamedArray(jnp.reshape(x.array, tuple(ax.size for ax in new_axes)), new_axes)
 
-    return flat, unflatten
+    return flat_named, unflatten
+
+
+def check_shape(jnp_shape: Sequence[int], hax_axes: AxisSelection) -> tuple[Axis, ...]:
+    """Name a positional shape: string entries take their size from ``jnp_shape``; Axis entries must match it.
+
+    A length or size mismatch raises ``ValueError("Shape mismatch: jnp_shape=... hax_axes=...")``; an entry
+    that is neither a str nor an Axis raises ``ValueError("Invalid axis spec: ...")``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.core.check_shape((2, 3), ("X", hax.Axis("Y", 3)))
+        (Axis(name='X', size=2), Axis(name='Y', size=3))
+    """
+    sels = (hax_axes,) if isinstance(hax_axes, (str, Axis)) else tuple(to_selectors(hax_axes))
+    shape = tuple(jnp_shape)
+    if len(sels) != len(shape):
+        raise ValueError(f"check_shape: Shape mismatch: jnp_shape={shape} hax_axes={hax_axes}")
+    out = []
+    for sel, n in zip(sels, shape, strict=True):
+        if isinstance(sel, Axis):
+            if sel.size != n:
+                raise ValueError(f"check_shape: Shape mismatch: jnp_shape={shape} hax_axes={hax_axes}")
+            out.append(sel)
+        elif isinstance(sel, str):
+            out.append(Axis(sel, n))
+        else:
+            raise ValueError(f"check_shape: Invalid axis spec: {sel!r}")
+    return tuple(out)
+
+
+NamedOrNumeric = Any
+"""A NamedArray or a scalar (``Scalar | NamedArray`` to a reader; ``typing.Any`` at run time, as in Haliax)."""

@@ -14,11 +14,10 @@ from typing import Any, Protocol, TypeGuard, cast
 import jax
 import jax.numpy as jnp
 
-from ._args import prefix_leaves
 from .axis import Axis, AxisSelection, AxisSelector
 from .checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from .core import NamedArray, is_named_array
-from .jax_utils import tree_checkpoint_name
+from .jax_utils import prefix_leaves, tree_checkpoint_name
 from .util import is_jax_or_hax_array_like, safe_update_wrapper
 
 __all__ = ["vmap", "scan", "fold", "map", "ScanCheckpointPolicy"]

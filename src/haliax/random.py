@@ -28,8 +28,7 @@ from typing import Any, ParamSpec
 import jax
 import jax.numpy as jnp
 
-from ._args import axis_position
-from .axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, name_index
+from .axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, locate_axis, name_index
 from .core import NamedArray
 from .ops.broadcast import broadcast_axis, broadcast_to
 from .partitioning import auto_sharded
@@ -398,7 +397,7 @@ def choice(
     """
     _check_named("choice", "a", a)
     axes = _axes("choice", shape)
-    i = axis_position(a, axis, "choice", "a")
+    i = locate_axis(a.axes, axis, "choice", "a")
     rest = a.axes[:i] + a.axes[i + 1 :]
     clash = [x.name for x in rest if x.name in name_index(axes)]
     if clash:
@@ -433,7 +432,7 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
         (Axis(name='B', size=4),)
     """
     _check_named("categorical", "logits", logits)
-    i = axis_position(logits, axis, "categorical", "logits")
+    i = locate_axis(logits.axes, axis, "categorical", "logits")
     cat = logits.axes[i]
     if shape is None:
         axes = logits.axes[:i] + logits.axes[i + 1 :]
@@ -464,5 +463,5 @@ def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool =
         [0, 1, 2, 3, 4]
     """
     _check_named("permutation", "x", x)
-    i = axis_position(x, axis, "permutation", "x")
+    i = locate_axis(x.axes, axis, "permutation", "x")
     return _out(jax.random.permutation(key, x.array, axis=i, independent=independent), x.axes)

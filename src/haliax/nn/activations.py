@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec
+from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec, locate_axes
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..ops.elementwise import wrap_elemwise_unary
-from ..ops.reductions import resolve_indices, wrap_axiswise_call, wrap_reduction_call
+from ..ops.reductions import wrap_axiswise_call, wrap_reduction_call
 
 A = TypeVar("A", NamedArray, jax.Array, float)
 
@@ -158,7 +158,7 @@ def glu(x: NamedArray, axis: AxisSelector) -> NamedArray:
     """
     if not isinstance(x, NamedArray):
         raise TypeError(f"glu: argument 'x' must be a NamedArray, got {type(x).__name__}")
-    (i,) = resolve_indices(x, axis, "glu")
+    (i,) = locate_axes(x.axes, axis, "glu")
     old = x.axes[i]
     if old.size % 2 != 0:
         raise ValueError(f"glu: axis {old.name} must have an even size to be split in two, got {old.size}")
@@ -270,7 +270,7 @@ def standardize(
     """
     if not isinstance(x, NamedArray):
         raise TypeError(f"standardize: argument 'x' must be a NamedArray, got {type(x).__name__}")
-    idx = resolve_indices(x, axis, "standardize")
+    idx = locate_axes(x.axes, axis, "standardize")
     w = None
     if where is not None:
         w = broadcast_to(where, x.axes, enforce_no_extra_axes=True).array

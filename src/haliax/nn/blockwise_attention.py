@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._helpers import custom_vjp
+from ..jax_utils import custom_vjp
 from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, is_positional_plan, key_range, query_range
 
 __all__: list[str] = []

@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .._args import pad_pair
 from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, name_index
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization
+from .layer_utils import pad_pair
 
 __all__ = ["Conv", "ConvTranspose"]
 

@@ -12,7 +12,7 @@ from ..axis import Axis, AxisSpec, concat_axes
 from ..core import NamedArray
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
-from ._helpers import check_has_axes, truncated_normal_init
+from .layer_utils import check_has_axes, truncated_normal_init
 from .mup import AbstractEmbeddingReparam, EmbeddingStandardParam, ReparamEnabled
 
 __all__ = ["Embedding"]

@@ -13,11 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from .._args import axis_position
-from ..axis import AxisSelection, AxisSelector, to_selectors
+from ..axis import AxisSelection, AxisSelector, locate_axis, to_selectors
 from ..core import NamedArray
+from ..jax_utils import custom_vjp
 from ..util import UNSPECIFIED
-from ._helpers import custom_vjp
 
 __all__ = ["fused_cross_entropy_loss", "fused_cross_entropy_loss_and_log_normalizers"]
 
@@ -151,9 +150,9 @@ def fused_cross_entropy_loss_and_log_normalizers(
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{fn}: targets must be integer token ids, got dtype {targets.dtype}")
     embed_sels = to_selectors(Embed)
-    e_pos = [axis_position(embeddings, a, fn, "embeddings") for a in embed_sels]
-    w_e_pos = [axis_position(unembed_weight, a, fn, "unembed_weight") for a in embed_sels]
-    v_pos = axis_position(unembed_weight, Vocab, fn, "unembed_weight")
+    e_pos = [locate_axis(embeddings.axes, a, fn, "embeddings") for a in embed_sels]
+    w_e_pos = [locate_axis(unembed_weight.axes, a, fn, "unembed_weight") for a in embed_sels]
+    v_pos = locate_axis(unembed_weight.axes, Vocab, fn, "unembed_weight")
     for ie, iw in zip(e_pos, w_e_pos, strict=True):
         if embeddings.axes[ie].size != unembed_weight.axes[iw].size:
             raise ValueError(
@@ -163,7 +162,7 @@ def fused_cross_entropy_loss_and_log_normalizers(
     if len(unembed_weight.axes) != len(w_e_pos) + 1:
         extra = [a for i, a in enumerate(unembed_weight.axes) if i not in w_e_pos and i != v_pos]
         raise ValueError(f"{fn}: unembed_weight has axes other than Embed and Vocab: {extra}")
-    t_pos = [axis_position(embeddings, a.name, fn, "embeddings (target axes)") for a in targets.axes]
+    t_pos = [locate_axis(embeddings.axes, a.name, fn, "embeddings (target axes)") for a in targets.axes]
     for it, ax in zip(t_pos, targets.axes, strict=True):
         if embeddings.axes[it].size != ax.size:
             raise ValueError(

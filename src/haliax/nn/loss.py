@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
+from ..axis import AxisSelection, AxisSelector, locate_axis
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..ops.linalg import dot
@@ -29,10 +29,7 @@ __all__ = [
 def _check_axis(fn: str, arg: str, x: NamedArray, Label: AxisSelector) -> None:
     if not isinstance(x, NamedArray):
         raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")
-    name = Label.name if isinstance(Label, Axis) else Label
-    if x._lookup(name) is None:  # noqa: SLF001 - the shared cached lookup
-        raise axis_not_found_error(name, x.axes, fn, arg)
-    x._lookup(Label)  # size check for an Axis selector (RuntimeError on mismatch)  # noqa: SLF001
+    locate_axis(x.axes, Label, fn, arg)
 
 
 def _upcast(x: NamedArray) -> NamedArray:

@@ -9,10 +9,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSpec, axis_size, axis_spec_to_tuple
+from ..axis import Axis, AxisSpec, axis_size, axis_spec_to_tuple, locate_axes
 from ..core import NamedArray
 from ..ops.creation import ones, zeros
-from ..ops.reductions import resolve_indices
 from ..state_dict import ModuleWithStateDictSerialization
 
 __all__ = ["LayerNormBase", "LayerNorm", "RmsNorm"]
@@ -84,7 +83,7 @@ class LayerNormBase(ModuleWithStateDictSerialization):
     def _prepare(self, x: NamedArray, fn: str) -> tuple[tuple[int, ...], Any]:
         if not isinstance(x, NamedArray):
             raise TypeError(f"{fn}: argument 'x' must be a NamedArray, got {type(x).__name__}")
-        return resolve_indices(x, axis_spec_to_tuple(self.axis), fn), x.dtype
+        return locate_axes(x.axes, axis_spec_to_tuple(self.axis), fn), x.dtype
 
     def _affine(self, out: NamedArray) -> NamedArray:
         if self.weight is not None:

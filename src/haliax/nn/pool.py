@@ -20,10 +20,10 @@ import numpy as np
 from jax import lax
 from jax.core import Tracer
 
-from .._args import pad_pair
 from ..axis import Axis, AxisSpec, axis_not_found_error, name_index
 from ..core import NamedArray
 from ..partitioning import auto_sharded
+from .layer_utils import pad_pair
 
 __all__ = [
     "max_pool",

@@ -12,10 +12,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, axis_not_found_error, closest_name, name_index, rearrange_for_partial_order
-from ..core import NamedArray
+from ..axis import Axis, axis_not_found_error, closest_name, locate_axes, name_index, rearrange_for_partial_order
 from ._parse import Dots, Group, Name, expression_error, first_duplicate, parse_expression
-from .reductions import resolve_indices
 
 __all__: list[str] = []
 
@@ -82,7 +80,7 @@ def sequence_plan(order: tuple[Any, ...], axes: tuple[Axis, ...]) -> _Plan:
             continue
         if not isinstance(sel, (Axis, str)):
             raise TypeError(f"rearrange: expected axis names, Axis objects or ..., got {sel!r}")
-    resolve_indices(NamedArray(None, axes), tuple(s for s in order if s is not Ellipsis), "rearrange")
+    locate_axes(axes, tuple(s for s in order if s is not Ellipsis), "rearrange", "axes")
     new_axes = rearrange_for_partial_order(order, axes)
     idx = name_index(axes)
     return _make_plan(axes, list(axes), [idx[a.name] for a in new_axes], new_axes, False, False)

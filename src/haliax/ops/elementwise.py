@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core import NamedArray, _unchecked
+from ..core import NamedArray, from_validated
 from .broadcast import align_to, binary_plan, broadcast_arrays_and_return_axes
 
 __all__ = [
@@ -183,7 +183,7 @@ def wrap_elemwise_binary(
     """
     fname = name or getattr(op, "__name__", "binary op")
     # our own table ops are elementwise, so their results need no shape check
-    wrap = _unchecked if _trusted else NamedArray
+    wrap = from_validated if _trusted else NamedArray
 
     def binop(a: Any, b: Any) -> Any:
         a_named = isinstance(a, NamedArray)
@@ -245,7 +245,7 @@ def _unary(fname: str, jfn: Callable[..., Any], x: str, out: str) -> Callable[..
 
     def fn(a: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(a, NamedArray):
-            return _unchecked(jfn(a.array, *args, **kwargs), a.axes)
+            return from_validated(jfn(a.array, *args, **kwargs), a.axes)
         return jfn(a, *args, **kwargs)
 
     ref = f"jax.numpy.{fname}" if getattr(jnp, fname, None) is jfn else f"{jfn.__module__}.{jfn.__name__}"

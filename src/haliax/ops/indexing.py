@@ -29,8 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .._args import axis_position
-from ..axis import Axis, AxisSelector, axis_not_found_error, name_index
+from ..axis import Axis, AxisSelector, axis_not_found_error, locate_axis, name_index
 from ..core import NamedArray
 from . import _indexing_exec as _x
 from . import _indexing_plan as _p
@@ -192,7 +191,7 @@ class _IndexUpdateRef:
         return self._update("apply", None, func, kwargs)
 
 
-class _AtIndexer:
+class AtIndexer:
     """What ``x.at`` returns; ``x.at[idx]`` is an update reference.
 
     Examples:
@@ -299,7 +298,7 @@ def slice(  # noqa: A001
         return _slice_dict(array, starts, lengths)  # type: ignore[arg-type]
     if axis is None:
         raise TypeError("slice: give an axis (with start/length) or dicts of starts and lengths")
-    i = axis_position(array, axis, "slice", "axis")
+    i = locate_axis(array.axes, axis, "slice", "axis")
     ax = array.axes[i]
     if isinstance(new_axis, Axis):
         if length is not None and length != new_axis.size:
@@ -330,10 +329,10 @@ def slice(  # noqa: A001
 def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[Any, Any]) -> NamedArray:
     st: dict[int, Any] = {}
     for k, v in starts.items():
-        st[axis_position(array, k, "slice", "start")] = v
+        st[locate_axis(array.axes, k, "slice", "start")] = v
     ln: dict[int, Any] = {}
     for k, v in lengths.items():
-        ln[axis_position(array, k, "slice", "length")] = v
+        ln[locate_axis(array.axes, k, "slice", "length")] = v
     for i in st:
         if i not in ln:
             raise ValueError(f"slice: no length given for started axis {array.axes[i].name}; lengths: {dict(lengths)}")
@@ -398,7 +397,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         raise ValueError(f"{fn}: update has axes {missing} that are not in the original array with shape {array.shape}")
     st: dict[str, Any] = {}
     for k, v in start.items():
-        st[array.axes[axis_position(array, k, fn, "start")].name] = v
+        st[array.axes[locate_axis(array.axes, k, fn, "start")].name] = v
     batch: list[Axis] = []
     for nm, v in st.items():
         if isinstance(v, NamedArray):

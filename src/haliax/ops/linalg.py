@@ -12,10 +12,9 @@ import jax
 import jax.numpy as jnp
 from jax.core import Tracer
 
-from ..axis import Axis, AxisSelection, AxisSelector, rearrange_for_partial_order
-from ..core import NamedArray, _unchecked
+from ..axis import Axis, AxisSelection, AxisSelector, locate_axes, rearrange_for_partial_order
+from ..core import NamedArray, from_validated
 from ..partitioning import auto_sharded
-from .reductions import resolve_indices
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
 
@@ -276,7 +275,7 @@ def dot(
     if work is None:
         return auto_sharded(arrays[0])
     scope, fn = work
-    return auto_sharded(_unchecked(run_contraction(fn, raws, scope), result_axes))
+    return auto_sharded(from_validated(run_contraction(fn, raws, scope), result_axes))
 
 
 def trace(
@@ -290,7 +289,7 @@ def trace(
         >>> hax.trace(hax.ones((X, B, Y)), "X", "Y").tolist()
         [3.0, 3.0]
     """
-    i, j = resolve_indices(array, (axis1, axis2), "trace")
+    i, j = locate_axes(array.axes, (axis1, axis2), "trace")
     out = jnp.trace(array.array, offset=offset, axis1=i, axis2=j, dtype=dtype)
     return NamedArray(out, tuple(a for k, a in enumerate(array.axes) if k not in (i, j)))
 
@@ -298,7 +297,7 @@ def trace(
 def _tri(
     fn: Callable[..., Any], name: str, array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int
 ) -> NamedArray:
-    i, j = resolve_indices(array, (axis1, axis2), name)
+    i, j = locate_axes(array.axes, (axis1, axis2), name)
     other = tuple(a for n, a in enumerate(array.axes) if n not in (i, j))
     new_axes = other + (array.axes[i], array.axes[j])
     perm = tuple(n for n in range(len(array.axes)) if n not in (i, j)) + (i, j)

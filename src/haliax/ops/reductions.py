@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error, name_index
-from ..core import NamedArray, _unchecked
+from ..axis import Axis, AxisSelection, AxisSelector, locate_axes, to_selectors
+from ..core import NamedArray, from_validated
 from .broadcast import broadcast_to
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "top_k",
     "REDUCTIONS",
     "AXISWISE",
-    # generated from REDUCTIONS, _ARG_REDUCTIONS and AXISWISE below
     "sum",
     "mean",
     "prod",
@@ -58,67 +56,10 @@ def _is_named_leaf(x: Any) -> bool:
     return isinstance(x, NamedArray)
 
 
-def _selectors(axis: AxisSelection, fn: str = "reduction") -> tuple[AxisSelector, ...]:
-    if isinstance(axis, (Axis, str)):
-        return (axis,)
-    if isinstance(axis, Mapping):
-        return tuple(n if s is None else Axis(n, s) for n, s in axis.items())
-    try:
-        return tuple(axis)
-    except TypeError:
-        raise TypeError(f"{fn}: argument 'axis': expected axis names or Axis objects, got {axis!r}") from None
-
-
-def _resolve(axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str) -> tuple[int, ...]:
-    idx = name_index(axes)
-    out: list[int] = []
-    for s in sels:
-        name = s.name if isinstance(s, Axis) else s
-        if not isinstance(name, str):
-            raise TypeError(f"{fn}: argument 'axis': expected an axis name or Axis, got {s!r}")
-        i = idx.get(name)
-        if i is None:
-            raise axis_not_found_error(name, axes, fn, "axis")
-        if isinstance(s, Axis) and axes[i].size != s.size:
-            raise ValueError(
-                f"{fn}: argument 'axis': axis {name} has size {axes[i].size} in the array, but {s.size} was given"
-            )
-        if i in out:
-            raise ValueError(f"{fn}: argument 'axis': axis {name} is given more than once")
-        out.append(i)
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=8192)
-def _resolve_cached(axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str) -> tuple[int, ...]:
-    return _resolve(axes, sels, fn)
-
-
-def resolve_indices(a: NamedArray, axis: AxisSelection, fn: str) -> tuple[int, ...]:
-    """Positions of the selected axes of ``a`` (cached by the axes and selection).
-
-    A missing axis, a wrong-size Axis or a repeated axis raises ``ValueError`` naming ``fn`` and the
-    argument ``axis``.
-
-    Examples:
-        >>> import haliax as hax
-        >>> from haliax.ops.reductions import resolve_indices
-        >>> resolve_indices(hax.zeros(hax.make_axes(X=2, Y=3, Z=4)), ("Z", "X"), "sum")
-        (2, 0)
-    """
-    sels = _selectors(axis, fn)
-    try:
-        return _resolve_cached(a.axes, sels, fn)
-    except TypeError as e:
-        if "unhashable" not in str(e):
-            raise
-        return _resolve(a.axes, sels, fn)
-
-
 def _make_plan(
     axes: tuple[Axis, ...], sels: tuple[Any, ...], fn: str, single: bool
 ) -> tuple[int | tuple[int, ...], tuple[Axis, ...]]:
-    idx = _resolve(axes, sels, fn)
+    idx = locate_axes(axes, sels, fn, "axis")
     if single and len(idx) != 1:
         raise ValueError(f"{fn} only supports a single axis")
     kept = tuple(ax for i, ax in enumerate(axes) if i not in idx)
@@ -141,10 +82,10 @@ def _reduction_plan(
     try:
         hit = _FAST_PLANS.get(key)
     except TypeError:  # unhashable selection (a list or dict)
-        return _make_plan(axes, _selectors(axis, fn), fn, single)
+        return _make_plan(axes, to_selectors(axis, fn), fn, single)
     if hit is not None and hit[0] is axes:
         return hit[1]
-    plan = _plan_cached(axes, _selectors(axis, fn), fn, single)
+    plan = _plan_cached(axes, to_selectors(axis, fn), fn, single)
     if len(_FAST_PLANS) >= 4096:
         _FAST_PLANS.clear()
     _FAST_PLANS[key] = (axes, plan)
@@ -228,7 +169,7 @@ def wrap_axiswise_call(
         return fn(a, axis=axis, **kwargs)
     if axis is None:
         return fn(a.array, axis=None, **kwargs)
-    idx = resolve_indices(a, axis, name)
+    idx = locate_axes(a.axes, axis, name)
     if single_axis_only:
         if len(idx) != 1:
             raise ValueError(f"{name} only supports a single axis")
@@ -243,14 +184,14 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
             array: Any, axis: AxisSelection | None = None, *, where: Any = None, ddof: int = 0, dtype: Any = None
         ) -> Any:
             kw = {"ddof": ddof} if dtype is None else {"ddof": ddof, "dtype": dtype}
-            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
+            return _reduction(jfn, name, array, axis, where, False, kw, from_validated)
 
         fn = red_ddof
     elif "dtype" in extra:
 
         def red_dtype(array: Any, axis: AxisSelection | None = None, *, where: Any = None, dtype: Any = None) -> Any:
             kw = {} if dtype is None else {"dtype": dtype}
-            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
+            return _reduction(jfn, name, array, axis, where, False, kw, from_validated)
 
         fn = red_dtype
     elif "initial" in extra:
@@ -259,7 +200,7 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
             array: Any, axis: AxisSelection | None = None, *, where: Any = None, initial: Any = None
         ) -> Any:
             kw = {} if initial is None else {"initial": initial}
-            return _reduction(jfn, name, array, axis, where, False, kw, _unchecked)
+            return _reduction(jfn, name, array, axis, where, False, kw, from_validated)
 
         fn = red_initial
     else:
@@ -267,7 +208,7 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
         def red(array: Any, axis: AxisSelection | None = None, *, where: Any = None) -> Any:
             if where is not None and not where_ok:
                 raise ValueError(f"{name} does not support the argument 'where'")
-            return _reduction(jfn, name, array, axis, where, False, {}, _unchecked)
+            return _reduction(jfn, name, array, axis, where, False, {}, from_validated)
 
         fn = red
     fn.__name__ = name
@@ -291,7 +232,7 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
     return fn
 
 
-# name -> (jnp function, supports where, extra params)
+# name -> (jnp function, supports where, extra keyword parameters)
 REDUCTIONS: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
     "sum": (jnp.sum, True, ("dtype",)),
     "mean": (jnp.mean, True, ("dtype",)),
@@ -315,9 +256,26 @@ REDUCTIONS: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
     "nanvar": (jnp.nanvar, True, ("ddof", "dtype")),
 }
 
-_module = sys.modules[__name__]
-for _n, (_f, _w, _e) in REDUCTIONS.items():
-    setattr(_module, _n, _make_reduction(_n, _f, _w, _e))
+sum = _make_reduction("sum", *REDUCTIONS["sum"])  # noqa: A001
+mean = _make_reduction("mean", *REDUCTIONS["mean"])
+prod = _make_reduction("prod", *REDUCTIONS["prod"])
+product = _make_reduction("product", *REDUCTIONS["product"])
+max = _make_reduction("max", *REDUCTIONS["max"])  # noqa: A001
+min = _make_reduction("min", *REDUCTIONS["min"])  # noqa: A001
+amax = _make_reduction("amax", *REDUCTIONS["amax"])
+amin = _make_reduction("amin", *REDUCTIONS["amin"])
+all = _make_reduction("all", *REDUCTIONS["all"])  # noqa: A001
+any = _make_reduction("any", *REDUCTIONS["any"])  # noqa: A001
+ptp = _make_reduction("ptp", *REDUCTIONS["ptp"])
+std = _make_reduction("std", *REDUCTIONS["std"])
+var = _make_reduction("var", *REDUCTIONS["var"])
+nansum = _make_reduction("nansum", *REDUCTIONS["nansum"])
+nanmean = _make_reduction("nanmean", *REDUCTIONS["nanmean"])
+nanprod = _make_reduction("nanprod", *REDUCTIONS["nanprod"])
+nanmax = _make_reduction("nanmax", *REDUCTIONS["nanmax"])
+nanmin = _make_reduction("nanmin", *REDUCTIONS["nanmin"])
+nanstd = _make_reduction("nanstd", *REDUCTIONS["nanstd"])
+nanvar = _make_reduction("nanvar", *REDUCTIONS["nanvar"])
 
 
 def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
@@ -325,7 +283,7 @@ def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
         if axis is not None and not isinstance(axis, (str, Axis)):
             if len(tuple(axis)) != 1:
                 raise ValueError(f"{name} only supports a single axis")
-        return _reduction(jfn, name, array, axis, None, True, {}, _unchecked)
+        return _reduction(jfn, name, array, axis, None, True, {}, from_validated)
 
     fn.__name__ = name
     fn.__qualname__ = name
@@ -343,9 +301,10 @@ def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-_ARG_REDUCTIONS = ("argmax", "argmin", "nanargmax", "nanargmin")
-for _n in _ARG_REDUCTIONS:
-    setattr(_module, _n, _make_arg(_n, getattr(jnp, _n)))
+argmax = _make_arg("argmax", jnp.argmax)
+argmin = _make_arg("argmin", jnp.argmin)
+nanargmax = _make_arg("nanargmax", jnp.nanargmax)
+nanargmin = _make_arg("nanargmin", jnp.nanargmin)
 
 
 def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
@@ -367,26 +326,13 @@ def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+cumsum = _make_axiswise("cumsum", jnp.cumsum)
+cumprod = _make_axiswise("cumprod", jnp.cumprod)
+nancumsum = _make_axiswise("nancumsum", jnp.nancumsum)
+nancumprod = _make_axiswise("nancumprod", jnp.nancumprod)
+
 AXISWISE = {"cumsum": jnp.cumsum, "cumprod": jnp.cumprod, "nancumsum": jnp.nancumsum, "nancumprod": jnp.nancumprod}
-for _n, _f in AXISWISE.items():
-    setattr(_module, _n, _make_axiswise(_n, _f))
-
-if TYPE_CHECKING:  # the signatures of the functions generated above, for type checkers (one per family)
-    _Sel = AxisSelection | None
-
-    def sum(array: Any, axis: _Sel = None, *, where: Any = None, dtype: Any = None) -> Any: ...
-    def max(array: Any, axis: _Sel = None, *, where: Any = None, initial: Any = None) -> Any: ...
-    def all(array: Any, axis: _Sel = None, *, where: Any = None) -> Any: ...
-    def std(array: Any, axis: _Sel = None, *, where: Any = None, ddof: int = 0, dtype: Any = None) -> Any: ...
-    def argmax(array: Any, axis: AxisSelector | None = None) -> Any: ...
-    def cumsum(a: Any, axis: AxisSelector | None = None, *, dtype: Any = None) -> Any: ...
-
-    mean = prod = product = nansum = nanmean = nanprod = sum
-    min = amax = amin = nanmax = nanmin = max
-    any = ptp = all
-    var = nanstd = nanvar = std
-    argmin = nanargmax = nanargmin = argmax
-    cumprod = nancumsum = nancumprod = cumsum
+"""The cumulative functions' ``jax.numpy`` counterparts, by name."""
 
 
 def sort(a: Any, axis: AxisSelector | None = None) -> Any:
@@ -425,7 +371,7 @@ def top_k(
         >>> vals.tolist(), idx.tolist()
         ([4, 3], [4, 3])
     """
-    (i,) = resolve_indices(arr, axis, "top_k")
+    (i,) = locate_axes(arr.axes, axis, "top_k")
     if not 0 <= k <= arr.axes[i].size:
         raise ValueError(f"top_k: k={k} must be between 0 and the size of axis {arr.axes[i]}")
     if new_axis is None:

@@ -15,13 +15,21 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec, axis_not_found_error, axis_spec_to_tuple, name_index
+from ..axis import (
+    Axis,
+    AxisSelection,
+    AxisSelector,
+    AxisSpec,
+    axis_not_found_error,
+    axis_spec_to_tuple,
+    locate_axes,
+    name_index,
+)
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ._parse import normalize_bindings
 from ._rearrange import axes_str, sequence_plan, string_plan
 from .broadcast import align_to
-from .reductions import resolve_indices
 
 __all__ = [
     "rearrange",
@@ -207,7 +215,7 @@ def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[N
         ['B(3)', 'Y(2)']
     """
     _check_named("split", a, "a")
-    (i,) = resolve_indices(a, axis, "split")
+    (i,) = locate_axes(a.axes, axis, "split")
     new_axes = list(new_axes)
     for ax in new_axes:
         if not isinstance(ax, Axis):
@@ -234,21 +242,13 @@ def unbind(array: NamedArray, axis: AxisSelector) -> list[NamedArray]:
         (3, ['X'], [2, 5])
     """
     _check_named("unbind", array)
-    (i,) = resolve_indices(array, axis, "unbind")
+    (i,) = locate_axes(array.axes, axis, "unbind")
     rest = array.axes[:i] + array.axes[i + 1 :]
     return [NamedArray(x, rest) for x in jnp.unstack(array.array, axis=i)]
 
 
 # --------------------------------------------------------------------------------------------------
 # flattening
-
-
-def _selectors(sel: Any) -> tuple[AxisSelector, ...]:
-    if isinstance(sel, (Axis, str)):
-        return (sel,)
-    if isinstance(sel, Mapping):
-        return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
-    return tuple(sel)
 
 
 def _merged_axis(fn: str, new_axis: AxisSelector, size: int) -> Axis:
@@ -265,7 +265,7 @@ def _flatten_spec(spec: Any, old_axes: Any, new_axis: Any) -> Any:
     axes = axis_spec_to_tuple(spec)
     if new_axis is None:  # flatten_axes(spec, new_name): everything into one Axis
         return _merged_axis("flatten_axes", old_axes, math.prod(a.size for a in axes))
-    idx = resolve_indices(NamedArray(None, axes), _selectors(old_axes), "flatten_axes")
+    idx = locate_axes(axes, old_axes, "flatten_axes", "old_axes")
     merged = _merged_axis("flatten_axes", new_axis, math.prod(axes[i].size for i in idx))
     if not idx:
         out = (merged,) + axes
@@ -298,7 +298,7 @@ def flatten_axes(array: Any, old_axes: Any, new_axis: AxisSelector | None = None
         return _flatten_spec(array, old_axes, new_axis)
     if new_axis is None:
         raise TypeError("flatten_axes: flatten_axes(array, old_axes, new_axis) needs new_axis (or use ravel)")
-    idx = resolve_indices(array, _selectors(old_axes), "flatten_axes")
+    idx = locate_axes(array.axes, old_axes, "flatten_axes", "old_axes")
     if len(set(idx)) != len(idx):
         raise ValueError(f"flatten_axes: old_axes {old_axes} names an axis more than once")
     axes = array.axes
@@ -329,7 +329,7 @@ def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) ->
         ['B(2)', 'H(2)', 'D(3)']
     """
     _check_named("unflatten_axis", array)
-    (i,) = resolve_indices(array, axis, "unflatten_axis")
+    (i,) = locate_axes(array.axes, axis, "unflatten_axis")
     new = axis_spec_to_tuple(new_axes)
     size = math.prod(a.size for a in new)
     if size != array.axes[i].size:
@@ -387,7 +387,7 @@ def rename(array: NamedArray, renames: Mapping[AxisSelector, AxisSelector]) -> N
     axes = list(array.axes)
     done: set[int] = set()
     for old, new in renames.items():
-        (i,) = resolve_indices(array, old, "rename")
+        (i,) = locate_axes(array.axes, old, "rename")
         if i in done:
             raise ValueError(f"rename: axis {array.axes[i].name} is renamed more than once in {dict(renames)}")
         done.add(i)
@@ -416,7 +416,7 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
         [3, 0, 1, 2]
     """
     _check_named("roll", array)
-    idx = resolve_indices(array, axis, "roll")
+    idx = locate_axes(array.axes, axis, "roll")
     if isinstance(shift, NamedArray) and shift.axes:
         if len(idx) != 1:
             raise ValueError("roll: a NamedArray shift with axes needs a single axis to roll along")
@@ -461,7 +461,7 @@ def pad(
         raise TypeError(f"pad: argument 'pad_width' must be a mapping {{axis: (before, after)}}, got {pad_width!r}")
     widths = [(0, 0)] * len(array.axes)
     for ax, w in pad_width.items():
-        (i,) = resolve_indices(array, ax, "pad")
+        (i,) = locate_axes(array.axes, ax, "pad")
         pair = (w, w) if isinstance(w, int) else tuple(w)
         if len(pair) != 2 or any(not isinstance(p, int) or p < 0 for p in pair):
             raise ValueError(
@@ -491,7 +491,7 @@ def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any =
     _check_named("pad_left", array)
     if not isinstance(new_axis, Axis):
         raise TypeError(f"pad_left: argument 'new_axis' must be an Axis (a size is needed), got {new_axis!r}")
-    (i,) = resolve_indices(array, axis, "pad_left")
+    (i,) = locate_axes(array.axes, axis, "pad_left")
     amount = new_axis.size - array.axes[i].size
     if amount < 0:
         raise ValueError(f"pad_left: cannot pad axis {array.axes[i]} to the smaller {new_axis}")
@@ -513,7 +513,7 @@ def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length:
         [0, 0, 1, 1]
     """
     _check_named("repeat", a, "a")
-    (i,) = resolve_indices(a, axis, "repeat")
+    (i,) = locate_axes(a.axes, axis, "repeat")
     if isinstance(repeats, NamedArray):
         if repeats.axes not in ((), (a.axes[i],)):
             raise ValueError(
