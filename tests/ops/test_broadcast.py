@@ -1,6 +1,8 @@
 """Broadcasting by name: the strict subset rule for operators (core.md §2) and the explicit helpers
 (broadcast_to / broadcast_axis, corrections C1; broadcast_arrays, corrections C2)."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,6 +92,20 @@ def test_size_mismatch_message_shows_both_sizes():
         rand((X, Y)) + rand((X.resize(5),))
     with pytest.raises(ValueError, match=r"\('X\(2\)', 'Y\(3\)'\) and \('X\(5\)',\)"):
         rand((X, Y)) + rand((X.resize(5),))
+
+
+@pytest.mark.parametrize("mode", ["allow", "warn", "raise"])
+def test_binary_ops_under_every_rank_promotion_setting(mode):
+    # the leading size-1 dims are added explicitly unless jnp is allowed to add them itself
+    xyz, zx, y = rand((X, Y, Z)), rand((Z, X), seed=1), rand((Y,), seed=2)
+    with jax.numpy_rank_promotion(mode), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = xyz * zx + y
+        rev = y - xyz
+    assert out.axes == rev.axes == (X, Y, Z)
+    expected = xyz.array * zx.array.T[:, None, :] + y.array[None, :, None]
+    np.testing.assert_allclose(out.array, expected, rtol=1e-6)
+    np.testing.assert_allclose(rev.array, y.array[None, :, None] - xyz.array, rtol=1e-6)
 
 
 def test_broadcasting_under_jit_and_grad():

@@ -218,7 +218,7 @@ def gather_index(plan: Plan, dyn: list[Any], fill_ds: bool) -> tuple[Any, ...]:
                 idx = s + lax.iota(s.dtype, size)
             else:
                 s = jnp.asarray(dyn[g[1]])
-                idx = s[..., None] + lax.iota(s.dtype, size)
+                idx = s[..., None] + lax.broadcasted_iota(s.dtype, (1,) * s.ndim + (size,), s.ndim)
             if fill_ds:
                 xp = np if tag == "ds" else jnp
                 idx = xp.where((idx < 0) | (idx >= n), n, idx)

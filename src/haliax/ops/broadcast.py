@@ -15,6 +15,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ..axis import Axis, AxisSelection, axis_not_found_error, name_index
@@ -54,7 +55,8 @@ def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank
 
     With ``full_rank`` (the default) the result has ``len(dst)`` dimensions (size 1 for missing axes);
     otherwise leading size-1 dimensions are left out when NumPy broadcasting adds them anyway (this saves an
-    eager reshape dispatch in binary ops).
+    eager reshape dispatch in binary ops), unless ``jax_numpy_rank_promotion`` is not ``"allow"``: then jnp
+    would refuse (or warn about) the implicit rank promotion, so the result has full rank.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -66,6 +68,8 @@ def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank
     """
     if src == dst:
         return array
+    if not full_rank and jax.config.jax_numpy_rank_promotion != "allow":  # type: ignore[attr-defined]
+        full_rank = True
     perm, shape = _align_plan(src, dst, full_rank)
     if perm is not None:
         array = jnp.transpose(array, perm)
