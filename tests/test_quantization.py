@@ -173,7 +173,7 @@ def test_plain_linear_fp8_and_int8():
     q = quantize_linear_layers(lin, QuantizationConfig(fp8=True, amax_history_length=16, compute_dtype=jnp.bfloat16))
     assert isinstance(q.dot_general, Fp8DotGeneralOp)
     assert q.dot_general.input_amax_history.shape == (16,) and q.dot_general.compute_dtype == jnp.bfloat16
-    assert q.weight is lin.weight
+    assert q.weight.array is lin.weight.array
     q8 = quantize_linear_layers(q, QuantizationConfig(int8=True))  # an existing (quantised) op is replaced
     assert q8.dot_general == Int8DotGeneralOp.init()
     assert isinstance(lin.dot_general, DefaultDotGeneralOp)  # the input is untouched

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
@@ -148,9 +149,9 @@ def quantize_linear_layers(tree: T, config: QuantizationConfig) -> T:
             path = prefix + tuple(_key_name(k) for k in key_path)
             if isinstance(x, hnn.Stacked):
                 inner = walk(x.stacked, (*path, "stacked"), (*block_sizes, x.Block.size))
-                return dataclasses.replace(x, stacked=inner)
+                return eqx.tree_at(lambda s: s.stacked, x, inner)
             if isinstance(x, hnn.Linear) and matches(path):
-                return dataclasses.replace(x, dot_general=_stacked_op(make_op, block_sizes))
+                return eqx.tree_at(lambda layer: layer.dot_general, x, _stacked_op(make_op, block_sizes))
             return x
 
         return jax.tree_util.tree_map_with_path(visit, subtree, is_leaf=is_leaf)
