@@ -27,6 +27,9 @@ def _public_objects() -> dict[str, object]:
             obj = getattr(mod, name, None)
             if obj is None or not (inspect.isfunction(obj) or inspect.isclass(obj)) or id(obj) in seen:
                 continue
+            # aliases of objects defined elsewhere (e.g. `NamedOrNumeric = typing.Any`) cannot carry our docstring
+            if not getattr(obj, "__module__", "").startswith("haliax"):
+                continue
             seen.add(id(obj))
             out[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return out

@@ -523,12 +523,42 @@ def array_equiv(a: NamedArray, b: NamedArray) -> bool:
 
 
 class ReductionFunction(Protocol):
-    """A reduction over named axes: ``f(array, axis=None, *, where=None, **kwargs)``."""
+    """A reduction over named axes: ``f(array, axis=None, *, where=None, **kwargs)``.
 
-    def __call__(self, array: NamedArray, axis: Any = None, where: NamedArray | None = None, **kwargs: Any) -> Any: ...
+    `haliax.sum`, `haliax.mean`, `haliax.max` and the other reductions that take a ``where`` mask fit this type;
+    use it to annotate a parameter that accepts any of them.
+
+    Examples:
+        >>> import haliax as hax
+        >>> def reduce_x(x: hax.NamedArray, reduce: hax.ReductionFunction = hax.sum) -> hax.NamedArray:
+        ...     return reduce(x, "X")
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> reduce_x(hax.ones((X, Y))).tolist(), reduce_x(hax.ones((X, Y)), hax.max).tolist()
+        ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+    """
+
+    def __call__(self, array: NamedArray, axis: Any = None, where: NamedArray | None = None, **kwargs: Any) -> Any:
+        """Reduce ``array`` over ``axis``.
+
+        Args:
+            array: the array to reduce.
+            axis: the axis or axes to reduce over; None reduces over all of them.
+            where: an optional boolean mask; only the entries where it is True take part.
+            **kwargs: options of the particular reduction.
+        """
+        ...
 
 
 class SimpleReductionFunction(Protocol):
-    """A reduction over named axes without ``where``."""
+    """A reduction over named axes without ``where``: ``f(array, axis=None, **kwargs)``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> def reduce_x(x: hax.NamedArray, reduce: hax.SimpleReductionFunction) -> hax.NamedArray:
+        ...     return reduce(x, "X")
+        >>> X = hax.Axis("X", 3)
+        >>> int(reduce_x(hax.named([1, 5, 2], X), hax.argmax).array)
+        1
+    """
 
     def __call__(self, array: NamedArray, axis: Any = None, **kwargs: Any) -> Any: ...
