@@ -1,7 +1,4 @@
-"""Module paths, re-exports, compatibility aliases and small names that client code (e.g. Levanter) imports.
-
-Asserts on names the top-level namespace still has to wire are marked ``xfail(reason="wired by lead")``.
-"""
+"""Module paths, re-exports, compatibility aliases and small names that client code (e.g. Levanter) imports."""
 
 import importlib
 import os
@@ -17,9 +14,6 @@ import pytest
 
 import haliax as hax
 
-lead = pytest.mark.xfail(reason="wired by lead", strict=False)
-
-
 # ------------------------------------------------------------------------------------------------
 # module paths
 
@@ -30,7 +24,6 @@ def test_submodules_import(name):
     assert mod.__name__ == f"haliax.{name}"
 
 
-@lead
 def test_submodules_are_attributes_after_import_haliax():
     # in a fresh interpreter: in this one, importing a submodule anywhere makes it an attribute
     code = (
@@ -41,7 +34,6 @@ def test_submodules_are_attributes_after_import_haliax():
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
 
 
-@lead
 def test_fft_and_poly_functions_shadow_their_modules():
     assert callable(hax.fft) and hax.fft is not sys.modules["haliax.fft"]
     assert callable(hax.poly) and hax.poly is not sys.modules["haliax.poly"]
@@ -76,7 +68,6 @@ def test_wrap_module():
     assert w.unwrap_namedarrays() == ()
 
 
-@lead
 def test_wrap_names_are_top_level_objects():
     import haliax.wrap as w
 
@@ -113,7 +104,6 @@ def test_types_aliases():
     assert t.FilterTree is not None
 
 
-@lead
 def test_scalar_top_level():
     import haliax.types as t
 
@@ -134,12 +124,10 @@ def test_partitioning_reexports():
     assert callable(set_mesh)
 
 
-@lead
 def test_set_mesh_top_level():
     assert hax.set_mesh is hax.partitioning.set_mesh
 
 
-@lead
 def test_named_or_numeric():
     import haliax.core
 
@@ -217,7 +205,6 @@ def test_mlp_default_width_name():
 # small names and export lists (the lead owns these modules)
 
 
-@lead
 def test_check_shape():
     from haliax.core import check_shape
 
@@ -234,7 +221,6 @@ def test_check_shape():
     assert "check_shape" in haliax.core.__all__
 
 
-@lead
 def test_haliax_all():
     names = set(hax.__all__)
     for n in ("NamedRef", "new_ref", "freeze", "get", "swap", "set_mesh", "fsdp", "named_jit", "top_k"):
@@ -249,7 +235,6 @@ def test_haliax_all():
     assert "jnp" not in names and "jax" not in names
 
 
-@lead
 def test_ops_and_nn_all():
     import haliax.nn as hnn
     import haliax.ops as ops

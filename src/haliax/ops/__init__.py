@@ -1,6 +1,44 @@
-"""haliax.ops: the operation families over named arrays (one module per family).
+"""haliax.ops: the operation families over named arrays, one module per family.
 
-Importing this package attaches the `NamedArray` methods and operators (`haliax.ops.array_methods`).
+Importing this package attaches the `NamedArray` methods and operators (`haliax.ops.array_methods`). The names
+below are re-exported here as in Haliax's ``haliax.ops``; every operation is also available at the top level.
 """
 
 from . import array_methods as array_methods
+from .bits import packbits as packbits
+from .bits import unpackbits as unpackbits
+from .counting import bincount as bincount
+from .counting import searchsorted as searchsorted
+from .counting import unique as unique
+from .counting import unique_all as unique_all
+from .counting import unique_counts as unique_counts
+from .counting import unique_inverse as unique_inverse
+from .counting import unique_values as unique_values
+from .elementwise import clip as clip
+from .elementwise import isclose as isclose
+from .indexing import where as where
+from .linalg import trace as trace
+from .linalg import tril as tril
+from .linalg import triu as triu
+from .shape import pad as pad
+from .shape import pad_left as pad_left
+
+__all__ = [
+    "trace",
+    "where",
+    "tril",
+    "triu",
+    "isclose",
+    "pad_left",
+    "pad",
+    "clip",
+    "packbits",
+    "unpackbits",
+    "unique",
+    "unique_values",
+    "unique_counts",
+    "unique_inverse",
+    "unique_all",
+    "searchsorted",
+    "bincount",
+]
