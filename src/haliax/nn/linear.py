@@ -24,7 +24,7 @@ from ..ops.linalg import dot
 from ..partitioning import auto_sharded
 from ..quantization import DotGeneralOp
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
-from ._helpers import check_has_axes, truncated_normal_init
+from .layer_utils import check_has_axes, truncated_normal_init
 from .mup import (
     AbstractLinearReparam,
     HiddenLinearMup,
