@@ -10,8 +10,8 @@ cached; it fixes the output axes and picks one of two execution paths:
 * **gather path** (anything with index arrays or lists): one NumPy-style ``jnp`` advanced index over the
   original array, then a transpose to the named placement.
 
-Placement rule (NumPy's, with the reference's corrections): ints, dslices, index arrays, and kept axes used
-as batch axes are *advanced*; the broadcast of their index axes goes where the first of them was when they are
+Placement rule (NumPy's, as Haliax applies it): ints, dslices, index arrays, and kept axes used as batch axes
+are *advanced*; the broadcast of their index axes goes where the first of them was when they are
 contiguous in the array's axis order, otherwise to the front. Slices and lists are *basic*: the axis stays in
 place, resized.
 """

@@ -1,6 +1,6 @@
 """Broadcasting by name: the strict subset rule for operators, and explicit broadcast helpers.
 
-Rules (core.md §2 with corrections C1/C2):
+Rules (the same as Haliax's):
 
 * a binary op needs one operand's axis *set* (names and sizes) to be a subset of the other's; the result
   takes the bigger operand's order, the left one's when the sets are equal (`binary_plan`);
@@ -136,7 +136,7 @@ def broadcast_arrays_and_return_axes(
     """Broadcast NamedArrays to common axes; return them and the common axes tuple.
 
     The common order is that of the array with the most elements (ties: the earliest argument), as in
-    corrections C2. With ``require_subset=False`` the union is used: axes missing from the bigger arrays are
+    Haliax. With ``require_subset=False`` the union is used: axes missing from the bigger arrays are
     put in front. None entries and scalars pass through unchanged.
 
     Examples:
@@ -198,8 +198,8 @@ def _expand(a: NamedArray, new_axes: tuple[Axis, ...]) -> NamedArray:
 
 
 def _place(a: NamedArray, target: tuple[Axis, ...], extra: tuple[Axis, ...], ensure_order: bool) -> NamedArray:
-    """Corrections C1: prepend missing axes of ``target``; transpose to ``target + extra`` only if
-    ``target`` is not already a subsequence of the result."""
+    """Prepend missing axes of ``target``; transpose to ``target + extra`` only if ``target`` is not already a
+    subsequence of the result (Haliax's order)."""
     present = name_index(a.axes)
     missing = tuple(x for x in target if x.name not in present)
     new_axes = missing + a.axes
@@ -220,7 +220,7 @@ def broadcast_to(
 
     Missing axes are added in front. With ``ensure_order`` the result is transposed to follow ``axes`` when
     they are not already in that relative order (then any extra axes of ``a`` follow, in their original
-    order; corrections C1). Extra axes of ``a`` raise ``ValueError`` unless ``enforce_no_extra_axes=False``.
+    order, as in Haliax). Extra axes of ``a`` raise ``ValueError`` unless ``enforce_no_extra_axes=False``.
     A non-NamedArray ``a`` must be a scalar and is treated as 0-d.
 
     Examples:
@@ -270,7 +270,7 @@ def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
     """Add any missing axes of ``axis`` and make the given axes appear in the given relative order.
 
     Missing axes go in front, in the given order; if ``axis`` is then not a subsequence of the axes, the
-    result is ``axis`` followed by the other axes in their original order (corrections C1). A single Axis that
+    result is ``axis`` followed by the other axes in their original order (as in Haliax). A single Axis that
     is already present returns ``a`` unchanged. Sizes of present axes must match.
 
     Examples:

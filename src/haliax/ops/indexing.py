@@ -9,7 +9,7 @@ Index spellings: a dict ``x[{"X": 1, "Y": slice(0, 10, 2)}]`` or the alternating
   axis give 0 and writes outside it are dropped. A NamedArray ``start`` gives one window per element
   (a gather);
 * a list of ints keeps the axis (size ``len``), like a slice; next to index arrays it is applied
-  orthogonally (the reference raises a broadcasting error there);
+  orthogonally (Haliax raises a JAX broadcasting error there);
 * a NamedArray of ints is an advanced index: the axis is replaced by the index's axes. Index axes named like a
   kept axis of the array are batch axes (take-along semantics);
 * a 1-D plain array is named after the first other still-kept axis of the same length, else after the axis it
@@ -227,7 +227,8 @@ def take(
     may even have an axis named ``axis``. A 1-D plain array is named as in indexing. ``mode`` and
     ``fill_value`` are the ``jnp`` gather options.
 
-    Unlike the reference (where 0-d JAX arrays and NumPy ints fail), every integer scalar drops the axis.
+    Haliax drops the axis only for a Python int (a 0-d JAX array or a NumPy int fails there); we drop it for
+    every integer scalar, as indexing does.
 
     Examples:
         >>> import haliax as hax

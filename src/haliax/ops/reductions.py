@@ -315,7 +315,7 @@ def _make_axiswise(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     fn.__qualname__ = name
     fn.__doc__ = f"""Named `jax.numpy.{name}` along one axis; the axes are kept.
 
-    ``axis=None`` works on the flattened array and returns a raw JAX array (as in the reference).
+    ``axis=None`` works on the flattened array and returns a raw JAX array (as in Haliax).
 
     Examples:
         >>> import haliax as hax

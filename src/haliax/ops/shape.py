@@ -204,8 +204,8 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
 def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[NamedArray]:
     """Split one axis into consecutive pieces; piece ``i`` has the axis replaced by ``new_axes[i]``.
 
-    The pieces' names may differ. The sizes must add up to the axis size (checked for names too, not only
-    when ``axis`` is an Axis as in the reference, whose mismatch would fail later anyway).
+    The pieces' names may differ. The sizes must add up to the axis size. Haliax checks this only when ``axis``
+    is an Axis (a mismatch fails later anyway); we check it for a name too, so the error names `split`.
 
     Examples:
         >>> import haliax as hax
@@ -479,7 +479,7 @@ def pad(
 def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any = 0) -> NamedArray:
     """Pad ``axis`` on the left with ``value`` until it has ``new_axis``'s size; it becomes ``new_axis``.
 
-    ``axis`` may be a name or an Axis (the reference raises AttributeError for a name).
+    ``axis`` may be a name or an Axis. Haliax raises ``AttributeError`` for a name; we look it up.
 
     Examples:
         >>> import haliax as hax
