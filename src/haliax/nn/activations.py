@@ -143,8 +143,8 @@ def glu(x: NamedArray, axis: AxisSelector) -> NamedArray:
 
     The axis keeps its name and position, with half its size. ``axis`` may be an Axis or a name.
 
-    **REF-BUG fixed**: the reference re-wraps the halved array with the original axes (so it always raised
-    a shape error) and only accepted an Axis object; this implements the intended semantics.
+    Haliax re-wraps the halved array with the original axes, so its `glu` always raises a shape error, and it
+    accepts only an Axis object; we compute the gated unit and accept a name too.
 
     Raises:
         ValueError: if the axis is missing or has an odd size.
@@ -218,7 +218,7 @@ def logsumexp(a: A, axis: AxisSelection | None = None) -> A:
 def softmax(a: A, axis: AxisSelection | None = None) -> A:
     """Softmax over one or several named axes (normalised jointly); the output keeps all axes.
 
-    Computed in at least float32 and cast back to the input's floating dtype. As in the reference,
+    Computed in at least float32 and cast back to the input's floating dtype. As in Haliax,
     ``axis=None`` normalises over every element and returns a raw JAX array.
 
     Examples:
@@ -234,7 +234,7 @@ def softmax(a: A, axis: AxisSelection | None = None) -> A:
 def log_softmax(a: A, axis: AxisSelection | None = None) -> A:
     """Log-softmax over one or several named axes; the output keeps all axes.
 
-    Computed in at least float32 and cast back. ``axis=None`` returns a raw JAX array (as in the reference).
+    Computed in at least float32 and cast back. ``axis=None`` returns a raw JAX array (as in Haliax).
 
     Examples:
         >>> import haliax as hax

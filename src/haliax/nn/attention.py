@@ -8,7 +8,7 @@ Mask convention everywhere: boolean, **True = may attend**. Masks are NamedArray
 `dot_product_attention(..., implementation=...)` has four settings; all take the same named axes and agree to
 float32 rounding (outputs and gradients):
 
-* `"dense"`: the reference order of operations (scale the query, cast, scores, add bias, mask with -1e9, softmax
+* `"dense"`: Haliax's order of operations (scale the query, cast, scores, add bias, mask with -1e9, softmax
   over KPos in float32, cast back, weight the values). Holds the `[QPos, KPos]` scores. Its VJP is hand-written
   (same values as autodiff, fewer passes over the scores: see `haliax.nn.blockwise_attention.dense_attention`).
 * `"blockwise"`: tiles queries and keys (`block_size`), online softmax, and a custom VJP that recomputes scores in
@@ -356,7 +356,7 @@ def dot_product_attention_weights(
 ) -> NamedArray:
     """Attention weights: softmax over `KPos` of the scaled query-key scores.
 
-    Order of operations (pinned): scale the query by `scaling_factor` (default `1/sqrt(size of Key)`) in its own
+    Order of operations (Haliax's, so results match it): scale the query by `scaling_factor` (default `1/sqrt(size of Key)`) in its own
     dtype; cast query and key to `attention_dtype` if given; scores = `dot(query, key, axis=Key)` (accumulated in
     float32 at least); add `bias`; replace masked entries (`mask` False) by -1e9; softmax over `KPos` in float32 at
     least; cast back to the query's original dtype. A fully masked row gets uniform weights.

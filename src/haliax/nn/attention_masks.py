@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 MASK_VALUE = -1e9
-"""The fill value of masked logits in the dense path (as in the reference)."""
+"""The fill value of masked logits in the dense path (as in Haliax)."""
 
 Plan = tuple[Any, ...]
 
@@ -434,8 +434,8 @@ def causal_mask(QPos: Axis, KPos: Axis, q_start: int | NamedArray = 0, k_start: 
     """A materialized causal mask: `mask[i, j] = (q_start + i) >= (k_start + j)`.
 
     `q_start`/`k_start` may be ints, traced scalars, or NamedArrays of per-example offsets. With NamedArray offsets
-    the result axes are `(QPos, offset axes..., KPos)` (as in the reference). REF-BUG fixed: a NamedArray `q_start`
-    with an int `k_start` works here (the reference raises a broadcasting error).
+    the result axes are `(QPos, offset axes..., KPos)` (as in Haliax). A NamedArray `q_start` with an int `k_start`
+    works here; Haliax raises a broadcasting error for it.
 
     Examples:
         >>> import haliax as hax
@@ -558,7 +558,7 @@ def dropout_mask(axes: Any, dropout_rate: float, *, key: Any) -> NamedArray:
 def mask_to_bias(mask: NamedArray, mask_value: float = MASK_VALUE) -> NamedArray:
     """An additive bias from a boolean mask, with the mask convention: True (may attend) -> 0, False -> `mask_value`.
 
-    REF-BUG fixed: the reference returns `mask * mask_value`, which penalises the positions that *may* attend.
+    Haliax returns `mask * mask_value`, which penalises the positions that *may* attend; we penalise the others.
 
     Examples:
         >>> import haliax as hax

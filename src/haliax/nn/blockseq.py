@@ -24,10 +24,9 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
     differ in shape, and it is handy for debugging. Results, gradients and state dicts (``prefix.{i}.…``) are
     the same as `Stacked`'s for the same layers.
 
-    Unlike the reference, which stores ``gradient_checkpointing`` but never applies it, the policy is applied per
-    block, with the same meaning as in `Stacked` (block carries tagged ``"scan(<Block>)__carry"``, block weights
-    and sliced arguments ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). The
-    reference's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
+    Haliax stores ``gradient_checkpointing`` but never applies it; we apply the policy per block, with the same
+    meaning as in `Stacked` (block carries tagged ``"scan(<Block>)__carry"``, block weights and sliced arguments
+    ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). Haliax's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
     ``Layers`` is an alias of ``Block``.
 
     Examples:

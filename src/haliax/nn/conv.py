@@ -377,8 +377,8 @@ class Conv(_ConvBase):
             kernel_size: kernel length per spatial axis (an int, or one per spatial axis in `Spatial` order).
             stride: window stride (int or per axis).
             padding: an int, a sequence with an int or a `(low, high)` pair per spatial axis, or one of the
-                strings `"SAME"`, `"SAME_LOWER"`, `"VALID"` (case-insensitive). The reference rejects strings;
-                accepting them is deliberate (as in Equinox and pooling). `"SAME"` pads so that the output
+                strings `"SAME"`, `"SAME_LOWER"`, `"VALID"` (case-insensitive). Haliax rejects strings; we
+                accept them, as Equinox and our pooling do. `"SAME"` pads so that the output
                 size is `ceil(n / stride)`, putting an odd extra pad at the high end (`"SAME_LOWER"`: low end).
             dilation: kernel dilation (int or per axis).
             groups: number of channel groups; must divide both `In.size` and `Out.size`.
@@ -484,7 +484,7 @@ class ConvTranspose(_ConvBase):
                 pairs, or `"SAME"`/`"SAME_LOWER"`/`"VALID"` (resolved as Equinox resolves them).
             output_padding: extra size added at the high end of each spatial axis, to pick one of the input
                 sizes that the forward convolution maps to the same output size. Not required to be smaller
-                than the stride (as in the reference).
+                than the stride (as in Haliax).
             dilation: kernel dilation (int or per axis).
             groups: number of channel groups; must divide both `In.size` and `Out.size`.
             use_bias: whether to add a bias `(Out,)`.

@@ -39,8 +39,8 @@ def dropout(
     ``broadcast_axes``, which then share one mask. For the same key the output equals
     ``equinox.nn.Dropout(pdrop)`` applied to the raw array.
 
-    **REF-BUG fixed**: broadcast axes are matched by *name* (the reference compared Axis objects, so names
-    were silently ignored). A broadcast axis that ``x`` does not have raises ``ValueError``.
+    Broadcast axes are matched by *name*. Haliax compares them with Axis objects, so a name given there is
+    silently ignored. A broadcast axis that ``x`` does not have raises ``ValueError``.
 
     Args:
         x: the input (a NamedArray; a plain array is accepted when ``broadcast_axes`` is None).

@@ -77,8 +77,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     Input axes other than ``In`` are batch axes; an input axis with an ``Out`` name is treated as a batch axis
     too.
 
-    **REF-BUG fixed**: if the input lacks one of the ``In`` axes, the reference silently summed that axis out of
-    the weight; here it raises a ``ValueError`` naming the missing axis and the input's axes.
+    If the input lacks one of the ``In`` axes, Haliax silently sums that axis out of the weight; we raise a
+    ``ValueError`` naming the missing axis and the input's axes.
 
     Examples:
         >>> import jax
@@ -330,7 +330,7 @@ class MoELinear(eqx.Module):
     ) -> MoELinear:
         """Build the layer: weight ``truncated_normal(-3, 3) * init_scale / sqrt(In.size)``, bias ``zeros(Out)``.
 
-        ``use_gmm`` (the Pallas grouped-matmul kernel of the reference) is not supported: ``NotImplementedError``.
+        ``use_gmm`` (Haliax's Pallas grouped-matmul kernel) is not supported: ``NotImplementedError``.
 
         Examples:
             >>> import jax

@@ -44,7 +44,7 @@ def cross_entropy_loss_and_log_normalizers(
 
     ``target_y`` holds probability distributions over ``Label`` (one-hot or soft labels). The loss is
     ``dot(target_y, logsumexp(pred_y, Label) - pred_y, axis=Label)``: its axes follow ``target_y``'s order,
-    then any axes only ``pred_y`` has (corrections C3). Computed in at least float32.
+    then any axes only ``pred_y`` has (as in Haliax). Computed in at least float32.
 
     Raises:
         ValueError: if ``Label`` is missing from ``pred_y`` or ``target_y``.
@@ -87,7 +87,7 @@ def cross_entropy_loss(
     an integer dtype warns). By default the loss is averaged over every non-``Label`` axis and returned as
     a 0-d NamedArray (use ``.scalar()``); with ``where`` the mean is over the True positions only.
     ``reduction=None`` or ``reduction_axis=()`` returns the unreduced loss (masked positions set to 0),
-    whose axes follow the targets' order (corrections C3). Computed in at least float32.
+    whose axes follow the targets' order (as in Haliax). Computed in at least float32.
 
     Raises:
         ValueError: if ``Label`` is missing from ``logits`` or ``targets``.

@@ -66,7 +66,7 @@ class LayerNormBase(ModuleWithStateDictSerialization):
             axis: the axis (or axes) to normalise over.
             eps: added to the variance before the square root.
             use_weight: whether to have a learned scale.
-            use_bias: whether to have a learned offset (also for `RmsNorm`, as in the reference).
+            use_bias: whether to have a learned offset (also for `RmsNorm`, as in Haliax).
             dtype: dtype used for the statistics (see each subclass).
 
         Examples:
@@ -128,8 +128,8 @@ class LayerNorm(LayerNormBase):
     """Normalises the input along the specified axis (or axes), using the mean and (population) variance
     of the input along those axes jointly: ``weight * (x - mean) * rsqrt(var + eps) + bias``.
 
-    The statistics are computed in ``dtype`` if given, else in at least float32 (the reference computed in
-    the input dtype and ignored ``dtype``; up-casting low-precision inputs follows Equinox and PyTorch).
+    The statistics are computed in ``dtype`` if given, else in at least float32. Haliax computes them in the
+    input dtype and ignores ``dtype``; we up-cast low-precision inputs, as Equinox and PyTorch do.
     The normalised value is cast back to the input dtype before the float32 weight and bias are applied,
     so a bfloat16 input gives a float32 output when weight or bias is present.
 

@@ -224,9 +224,9 @@ def pool(
             `(low, high)` pair per window axis.
         use_ceil: compute the output size with `ceil` instead of `floor` (PyTorch's `ceil_mode`): extra padding
             is added at the high end, but a window that would start past the input and the low padding is
-            dropped. With `"SAME"` it has no effect. Implemented by axis **name** (the reference matches window
-            axes to input axes positionally, a REF-BUG) and with `"VALID"` meaning zero padding (the reference
-            switches `"VALID"` to `"SAME"`, which moves the windows; PyTorch semantics are used instead).
+            dropped. With `"SAME"` it has no effect. Haliax matches window axes to input axes by position here,
+            which extends the wrong axis when the orders differ; we match them by **name**. Haliax also switches
+            `"VALID"` to `"SAME"`, which moves the windows; we keep `"VALID"` as zero padding, as PyTorch does.
 
     Returns:
         The pooled array, with the input's axes in the input's order and the window axes resized.
@@ -371,8 +371,8 @@ def mean_pool(
         inputs: the input array.
         stride: None (1), an int, or one int per window axis.
         padding: `"VALID"`, `"SAME"`, an int, or an int or `(low, high)` pair per window axis.
-        use_ceil: PyTorch `ceil_mode` output sizes (see `haliax.nn.pool.pool`). Also applied to the divisor
-            (the reference forgets it there, a REF-BUG that raises a broadcasting error).
+        use_ceil: PyTorch `ceil_mode` output sizes (see `haliax.nn.pool.pool`). Also applied to the divisor;
+            Haliax forgets it there and raises a broadcasting error.
         count_include_pad: if False (default) divide each window's sum by the number of real input elements in
             it; if True, by the number of positions of the padded input (`padding`, including `"SAME"`
             padding) that it covers. The extra high padding added by `use_ceil` never counts (as in

@@ -5,7 +5,7 @@ layout (``prefix.{i}.…``, PyTorch's ``ModuleList``). See ``docs/scan.md``.
 
 This module only re-exports: `Stacked` lives in `haliax.nn.stacked`, `BlockSeq` in `haliax.nn.blockseq`, the
 interface they share in `haliax.nn.layer_stack` and the policies in `haliax.checkpoint_policy`.
-``_stack_state_dict`` / ``_unstack_state_dict`` are the reference's names for
+``_stack_state_dict`` / ``_unstack_state_dict`` are Haliax's names for
 `haliax.nn.stacked.stack_state_dict` / `haliax.nn.stacked.unstack_state_dict`.
 """
 
@@ -26,6 +26,6 @@ __all__ = [
     "BlockSeq",
 ]
 
-# The reference's names for the state-dict layout helpers (kept for compatibility, not part of `__all__`).
+# Haliax's names for the state-dict layout helpers (kept for compatibility, not part of `__all__`).
 _stack_state_dict = stack_state_dict
 _unstack_state_dict = unstack_state_dict

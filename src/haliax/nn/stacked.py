@@ -305,8 +305,8 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
 
 
 # --------------------------------------------------------------------------------------------------
-# state-dict helpers (also reachable as `haliax.nn.scan._stack_state_dict` / `_unstack_state_dict`, the
-# reference's names)
+# state-dict helpers (also reachable as `haliax.nn.scan._stack_state_dict` / `_unstack_state_dict`, Haliax's
+# names)
 
 
 class _DuplicateLayerError(ValueError, AssertionError):
@@ -322,7 +322,7 @@ def stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateD
     in layer order (dtypes promote, e.g. int and float layers give float). Other keys pass through.
 
     Raises:
-        ValueError: a layer index appears twice (also an ``AssertionError``, as in the reference) or an index is
+        ValueError: a layer index appears twice (also an ``AssertionError``, as in Haliax) or an index is
             missing (the layers must be ``0 … n-1``).
 
     Examples:
