@@ -155,8 +155,8 @@ def vmap(
     * Plain arrays (anything with ``.shape``/``.dtype``, NumPy included) follow ``default``: mapped along
       dim 0 (so a 0-d array is an error) unless ``args``/``kwargs`` override it. Specs are pytree prefixes
       of the positional/keyword arguments whose leaves are an int (the dim to map), a callable
-      ``leaf -> int | None``, or ``None`` (not mapped). (The reference rejects a literal ``None``; here it
-      works and means "broadcast".)
+      ``leaf -> int | None``, or ``None`` (not mapped). (Haliax rejects a literal ``None`` with a pytree-prefix
+      error; we accept it, meaning "broadcast".)
     * Non-array values are passed through unchanged.
     * Outputs: NamedArrays get the mapped axis **prepended** (position 0), plain arrays get a leading dim,
       non-array outputs (e.g. static module fields) are returned as-is and must not depend on the batch.
@@ -296,7 +296,7 @@ def _run_scan(
     if outer is None:
         return jax.lax.scan(step, init, xs, length=length, reverse=reverse, unroll=unroll)
     # Two-level ("sqrt-L") checkpointing: an outer scan over `outer` chunks whose body is a rematerialised inner
-    # scan, so only the chunk-boundary carries are stored. Unlike the reference (and `jax_utils.multilevel_scan`)
+    # scan, so only the chunk-boundary carries are stored. Unlike Haliax (and `jax_utils.multilevel_scan`)
     # the outer loop is *not* unrolled: unrolled, XLA keeps every chunk's buffers alive and the saving vanishes
     # (measured on the 16-layer stack of tests/nn/test_scan_checkpoint.py).
     inner_len = length // outer
@@ -482,9 +482,9 @@ def map(
     """Apply ``fn`` to each slice along ``axis`` sequentially (a `jax.lax.map` by name); outputs are stacked
     with the axis prepended.
 
-    Inputs are sliced with `scan`'s rules (``is_mapped`` plays the role of ``is_scanned``). Unlike the
-    reference, which takes exactly one positional argument and crashes on 0-d arrays, ``map(fn, axis)`` accepts
-    any number of positional and keyword arguments, and passes 0-d arrays whole to every call.
+    Inputs are sliced with `scan`'s rules (``is_mapped`` plays the role of ``is_scanned``). Haliax's `map`
+    takes exactly one positional argument and raises an ``IndexError`` on 0-d arrays; ours accepts any number of
+    positional and keyword arguments, and passes 0-d arrays whole to every call.
 
     Examples:
         >>> import haliax as hax

@@ -132,7 +132,7 @@ def ensure_scalar(x: Any, *, name: str = "value") -> Any:
 def maybe_rng_split(key: Any, num: int = 2) -> Any:
     """Split ``key`` into ``num`` keys; a None key gives a list of ``num`` Nones.
 
-    With ``num == 1`` the key is *not* split: it is returned reshaped to a leading dimension of 1 (as the reference
+    With ``num == 1`` the key is *not* split: it is returned reshaped to a leading dimension of 1 (as Haliax
     does), so a single consumer gets the caller's key unchanged.
 
     Examples:

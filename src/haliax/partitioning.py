@@ -97,7 +97,7 @@ def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any
     """Make ``mapping`` (plus ``kwargs``) the active logical-to-mesh axis mapping in this thread.
 
     With ``merge=True`` the new entries are merged into the active mapping; on a conflict the *outer*
-    (existing) entry wins (reference-compatible).
+    (existing) entry wins, as in Haliax.
 
     Examples:
         >>> import haliax as hax

@@ -385,9 +385,9 @@ def choice(
     ``a``'s array with ``axis`` moved to the front (equivalently, `jax.random.choice` with ``axis=i`` followed by
     moving the sampled dimensions to the front). ``p`` (NamedArray or plain array) must be 1-D over ``axis``.
 
-    REF-BUG fixed: the reference passed ``axis=i`` to JAX but labelled the result ``shape + rest``, which fails
-    (or silently mislabels the axes) whenever ``axis`` is not ``a``'s leading axis. Here the axis is moved to the
-    front first, so the labels are always right.
+    Haliax passes ``axis=i`` to JAX but labels the result ``shape + rest``, which fails (or silently mislabels
+    the axes) whenever ``axis`` is not ``a``'s leading axis. We move the axis to the front first, so the labels
+    are always right.
 
     Examples:
         >>> import jax, haliax as hax

@@ -301,7 +301,7 @@ def _unflatten_entry(spec: tuple[Any, ...], leaves: list[Any]) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# the reference
+# NamedRef
 
 
 def _view_of(axes: tuple[Axis, ...], prefix: tuple[Any, ...]) -> tuple[tuple[Axis, ...], dict[str, tuple[str, int]]]:

@@ -226,7 +226,7 @@ def to_torch_compatible_state_dict(
     *,
     flatten: bool = True,
     prefix: str | None = None,
-    filter: Callable[[Any], bool] = is_array_like,  # noqa: A002 - reference-compatible name
+    filter: Callable[[Any], bool] = is_array_like,  # noqa: A002 - Haliax's parameter name
 ) -> StateDict:
     """A PyTorch-style state dict of NumPy arrays: non-array leaves are dropped, multi-axis layers are
     flattened (`flatten_modules_for_export`), everything is moved to host.

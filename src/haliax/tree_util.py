@@ -35,7 +35,7 @@ IsLeaf = Callable[[Any], bool] | None
 
 def _named_or(is_leaf: IsLeaf) -> Callable[[Any], bool]:
     """``is_leaf`` that also stops at NamedArrays. (The user predicate is called, never this function itself:
-    that recursion is the reference bug with a custom ``is_leaf``.)"""
+    Haliax's version calls itself and recurses forever when given a custom ``is_leaf``.)"""
     if is_leaf is None:
         return is_named_array
 
@@ -91,7 +91,7 @@ def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: 
 def tree_flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], Any]:
     """`jax.tree_util.tree_flatten` with NamedArrays as leaves.
 
-    REF-BUG fixed: a custom ``is_leaf`` works (the reference recursed forever).
+    A custom ``is_leaf`` works (in Haliax it recurses forever).
 
     Examples:
         >>> import haliax as hax
@@ -104,7 +104,7 @@ def tree_flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], Any]:
 
 
 def tree_leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
-    """`jax.tree_util.tree_leaves` with NamedArrays as leaves (custom ``is_leaf`` works: REF-BUG fixed).
+    """`jax.tree_util.tree_leaves` with NamedArrays as leaves (a custom ``is_leaf`` works, unlike in Haliax).
 
     Examples:
         >>> import haliax as hax
@@ -115,7 +115,7 @@ def tree_leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
 
 
 def tree_structure(tree: Any, is_leaf: IsLeaf = None) -> Any:
-    """`jax.tree_util.tree_structure` with NamedArrays as leaves (custom ``is_leaf`` works: REF-BUG fixed).
+    """`jax.tree_util.tree_structure` with NamedArrays as leaves (a custom ``is_leaf`` works, unlike in Haliax).
 
     Examples:
         >>> import haliax as hax

@@ -74,7 +74,7 @@ def is_jax_or_hax_array_like(x: Any) -> bool:
 
 _UNSPECIFIED_DOC = """The type of `UNSPECIFIED`: a sentinel for "argument not given" where None is a meaningful value.
 
-    Created dynamically with the name ``NotSpecified`` (reference-compatible); exported as ``Unspecified``.
+    Created dynamically with the name ``NotSpecified`` (Haliax's name); exported as ``Unspecified``.
 
     Examples:
         >>> from haliax.util import UNSPECIFIED, Unspecified
