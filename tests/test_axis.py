@@ -9,6 +9,7 @@ from haliax.axis import (
     Axis,
     axis_not_found_error,
     closest_name,
+    conflicting_sizes_error,
     name_index,
     rearrange_for_partial_order,
 )
@@ -105,9 +106,9 @@ def test_union_axes():
     assert hax.union_axes((X,), X) == (X,)
     assert hax.union_axes(("X", Y), (X,)) == (X, Y)  # a name is upgraded to the sized Axis
     assert hax.union_axes({"X": 2}, {"Y": 3, "X": 2}) == {"X": 2, "Y": 3}
-    with pytest.raises(ValueError, match="different sizes: 2 and 5"):
+    with pytest.raises(ValueError, match=r"union_axes: axis X has conflicting sizes: 2 \(a1\), 5 \(a2\)"):
         hax.union_axes((X,), (X.resize(5),))
-    with pytest.raises(ValueError, match="different sizes"):
+    with pytest.raises(ValueError, match=r"union_axes: axis X has conflicting sizes: 2 \(a1\), 5 \(a2\)"):
         hax.union_axes({"X": 2}, {"X": 5})
 
 
@@ -115,9 +116,13 @@ def test_eliminate_and_without_axes():
     assert hax.eliminate_axes((X, Y, Z), "Y") == (X, Z)
     assert hax.eliminate_axes((X, Y, Z), (Z, X)) == (Y,)
     assert hax.eliminate_axes({"X": 2, "Y": 3}, "X") == {"Y": 3}
-    with pytest.raises(ValueError, match="Axis Q not present in axis spec"):
+    with pytest.raises(ValueError, match="eliminate_axes: argument 'to_remove': Axis Q not present in axis spec"):
         hax.eliminate_axes((X, Y), "Q")
-    with pytest.raises(ValueError, match="eliminate_axes: axis X has size 2 in the spec but 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"eliminate_axes: argument 'to_remove': Found axis with same name but different size: asked for X\(9\), "
+        r"the array has X\(2\)",
+    ):
         hax.eliminate_axes((X, Y), X.resize(9))
     assert hax.without_axes((X, Y), ("Q", "Y")) == (X,)
     assert hax.without_axes({"X": 2}, "Q") == {"X": 2}
@@ -144,7 +149,7 @@ def test_unsize_replace_intersect():
 
     assert hax.intersect_axes((X, Y, Z), (Z, W, X)) == (X, Z)
     assert hax.intersect_axes(("X", Y), (X,)) == (X,)
-    with pytest.raises(ValueError, match="intersect_axes: axis X has different sizes: 2 and 9"):
+    with pytest.raises(ValueError, match=r"intersect_axes: axis X has conflicting sizes: 2 \(a1\), 9 \(a2\)"):
         hax.intersect_axes((X,), (X.resize(9),))
 
 
@@ -188,6 +193,23 @@ def test_axis_not_found_error_names_function_argument_axes_and_suggestion():
     assert closest_name("hiden", ["hidden", "heads"]) == "hidden"
 
 
+def test_conflicting_sizes_error_names_function_argument_axis_and_every_source():
+    e = conflicting_sizes_error("X", {"first operand": 2, "second operand": 5}, "broadcast_arrays")
+    assert type(e) is ValueError
+    assert str(e) == "broadcast_arrays: axis X has conflicting sizes: 2 (first operand), 5 (second operand)"
+    three = conflicting_sizes_error("B", {"x": 3, "y": 4, "z": 5}, "vmap", "args")
+    assert str(three) == "vmap: argument 'args': axis B has conflicting sizes: 3 (x), 4 (y), 5 (z)"
+
+
+def test_spec_size_mismatch_is_the_common_error():
+    with pytest.raises(
+        hax.axis.AxisSizeMismatchError, match=r"asked for X\(9\), the array has X\(2\) \(axes X\(2\), Y\)"
+    ):
+        hax.eliminate_axes({"X": 2, "Y": None}, X.resize(9))
+    with pytest.raises(ValueError, match="eliminate_axes: argument 'to_remove': Axis X not present in axis spec"):
+        hax.eliminate_axes((X, Y), ("X", "X"))  # removing the same axis twice
+
+
 # --------------------------------------------------------------------------------------------------
 # partial orders (core.md §1 + corrections A3)
 
@@ -220,7 +242,11 @@ def test_rearrange_for_partial_order_errors():
         rearrange_for_partial_order(("q", ...), (a_, b_))
     with pytest.raises(ValueError, match="more than once"):
         rearrange_for_partial_order(("a", ..., "a"), (a_, b_))
-    with pytest.raises(ValueError, match="has size 2, but 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"rearrange_for_partial_order: argument 'partial_order': Found axis with same name but different size: "
+        r"asked for b\(9\), the array has b\(2\)",
+    ):
         rearrange_for_partial_order((b_.resize(9), ...), (a_, b_))
 
 

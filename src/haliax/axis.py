@@ -47,6 +47,7 @@ __all__ = [
     "axis_not_found_error",
     "axis_size_mismatch_error",
     "AxisSizeMismatchError",
+    "conflicting_sizes_error",
     "closest_name",
 ]
 
@@ -348,6 +349,31 @@ def axis_size_mismatch_error(
     return AxisSizeMismatchError(msg)
 
 
+def conflicting_sizes_error(
+    name: str, sizes_by_source: Mapping[str, int], fn: str = "", arg: str | None = None
+) -> ValueError:
+    """Build the ``ValueError`` for an axis whose size differs between two (or more) operands.
+
+    This is for inputs that disagree with each other (two arrays being broadcast, a binding and an array, two
+    specs being merged); an Axis *selector* of the wrong size is `axis_size_mismatch_error` instead. Every such
+    message in the package reads the same way: the function, the argument (when one is to blame), the axis and
+    each size with where it comes from, in the given order.
+
+    Args:
+        name: the axis name.
+        sizes_by_source: ``{source description: size}``, e.g. ``{"first operand": 2, "second operand": 5}``.
+        fn: the function name, e.g. ``"broadcast_arrays"``.
+        arg: the argument name, if one argument is to blame.
+
+    Examples:
+        >>> from haliax.axis import conflicting_sizes_error
+        >>> str(conflicting_sizes_error("X", {"first operand": 2, "second operand": 5}, "broadcast_arrays"))
+        'broadcast_arrays: axis X has conflicting sizes: 2 (first operand), 5 (second operand)'
+    """
+    shown = ", ".join(f"{size} ({source})" for source, size in sizes_by_source.items())
+    return ValueError(f"{_where(fn, arg)}axis {name} has conflicting sizes: {shown}")
+
+
 def lookup_axis(axes: tuple[Axis, ...], sel: AxisSelector, fn: str = "", arg: str | None = "axis") -> int | None:
     """Position of one selector in ``axes``, or None when the name is absent.
 
@@ -423,15 +449,17 @@ def locate_axes(axes: tuple[Axis, ...], sel: AxisSelection, fn: str = "", arg: s
 
 
 @functools.lru_cache(maxsize=8192)
-def name_index(axes: tuple[Axis, ...]) -> dict[str, int]:
+def name_index(axes: tuple[AxisSelector, ...]) -> dict[str, int]:
     """``{name: position}`` for an axes tuple (cached by the tuple; do not mutate the result).
+
+    Entries may also be bare names (a tuple of selectors, as `to_selectors` returns).
 
     Examples:
         >>> import haliax as hax
-        >>> hax.axis.name_index(hax.make_axes(X=2, Y=3))
-        {'X': 0, 'Y': 1}
+        >>> hax.axis.name_index(hax.make_axes(X=2, Y=3)), hax.axis.name_index(("X", hax.Axis("Y", 3)))
+        ({'X': 0, 'Y': 1}, {'X': 0, 'Y': 1})
     """
-    return {a.name: i for i, a in enumerate(axes)}
+    return {a if isinstance(a, str) else a.name: i for i, a in enumerate(axes)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,8 +502,8 @@ def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) ->
             f"The following axes are not present in output: {missing}. Axes present: {tuple(str(a) for a in axes)}"
         )
     for item in partial_order:
-        if item is not Ellipsis and not isinstance(item, str) and axes[idx[item.name]].size != item.size:
-            raise ValueError(f"Axis {item.name} has size {axes[idx[item.name]].size}, but {item.size} was asked for")
+        if item is not Ellipsis and not isinstance(item, str):
+            lookup_axis(axes, item, "rearrange_for_partial_order", "partial_order")
     ellipsis_slots = [p for p, item in enumerate(partial_order) if item is Ellipsis]
     if not ellipsis_slots:
         if len(slot_of_name) != len(axes):
@@ -562,21 +590,22 @@ def union_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
         d2 = axis_spec_to_shape_dict(a2)
         out = dict(d1)
         for k, v in d2.items():
-            if k in out and out[k] is not None and v is not None and out[k] != v:
-                raise ValueError(f"union_axes: axis {k} has different sizes: {out[k]} and {v}")
-            if k not in out or out[k] is None:
+            prev = out.get(k)
+            if prev is not None and v is not None and prev != v:
+                raise conflicting_sizes_error(k, {"a1": prev, "a2": v}, "union_axes")
+            if prev is None:
                 out[k] = v
         return out
-    t1 = to_selectors(a1)
-    t2 = to_selectors(a2)
+    t1 = to_selectors(a1, "union_axes", "a1")
+    t2 = to_selectors(a2, "union_axes", "a2")
     out_list = list(t1)
-    idx = {_name_of(a): i for i, a in enumerate(out_list)}
+    idx = dict(name_index(t1))  # grows as axes of a2 are appended
     for a in t2:
         n = _name_of(a)
         if n in idx:
             b = out_list[idx[n]]
             if isinstance(a, Axis) and isinstance(b, Axis) and a.size != b.size:
-                raise ValueError(f"union_axes: axis {n} has different sizes: {b.size} and {a.size}")
+                raise conflicting_sizes_error(n, {"a1": b.size, "a2": a.size}, "union_axes")
             if isinstance(a, Axis) and not isinstance(b, Axis):
                 out_list[idx[n]] = a
         else:
@@ -589,21 +618,28 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
     is_dict = isinstance(spec, Mapping)
     # (name, entry) pairs: the size (or None) of a shape dict entry, else the Axis or name itself
     items: list[tuple[str, Any]] = (
-        list(spec.items()) if isinstance(spec, Mapping) else [(_name_of(a), a) for a in to_selectors(spec)]
+        list(spec.items()) if isinstance(spec, Mapping) else [(_name_of(a), a) for a in to_selectors(spec, fn, "spec")]
     )
-    for r in to_selectors(to_remove):
+    pos = name_index(tuple(m for m, _ in items))
+    removed: set[int] = set()
+
+    def kept() -> Any:
+        rest = [x for j, x in enumerate(items) if j not in removed]
+        return dict(rest) if is_dict else tuple(a for _, a in rest)
+
+    for r in to_selectors(to_remove, fn, "to_remove"):
         n = _name_of(r)
-        i = next((j for j, (m, _) in enumerate(items) if m == n), None)
-        if i is None:
+        i = pos.get(n)
+        if i is None or i in removed:
             if strict:
-                shown = spec if is_dict else tuple(a for _, a in items)
-                raise ValueError(f"Axis {n} not present in axis spec {shown}")
+                raise ValueError(f"{fn}: argument 'to_remove': Axis {n} not present in axis spec {kept()}")
             continue
         size = items[i][1] if is_dict else getattr(items[i][1], "size", None)
         if isinstance(r, Axis) and size is not None and size != r.size and not allow_mismatch:
-            raise ValueError(f"{fn}: axis {n} has size {size} in the spec but {r.size} was given")
-        del items[i]
-    return dict(items) if is_dict else tuple(a for _, a in items)
+            present = tuple((Axis(m, v) if v is not None else m) if is_dict else v for m, v in items)
+            raise axis_size_mismatch_error(r, size, present, fn, "to_remove")
+        removed.add(i)
+    return kept()
 
 
 def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
@@ -643,9 +679,9 @@ def unsize_axes(spec: AxisSelection, to_unsize: AxisSelection | None = None) -> 
         if isinstance(spec, Mapping):
             return {k: None for k in spec}
         return tuple(_name_of(a) for a in to_selectors(spec))
-    sel = [_name_of(a) for a in to_selectors(to_unsize)]
-    items = to_selectors(spec)
-    present = {_name_of(a) for a in items}
+    sel = [_name_of(a) for a in to_selectors(to_unsize, "unsize_axes", "to_unsize")]
+    items = to_selectors(spec, "unsize_axes", "spec")
+    present = name_index(items)
     for n in sel:
         if n not in present:
             raise axis_not_found_error(n, items, "unsize_axes", "to_unsize")
@@ -664,13 +700,13 @@ def replace_axis(spec: AxisSelection, old: AxisSelector, new: AxisSelection) -> 
         >>> hax.replace_axis((X, Y), "X", Z)
         (Axis(name='Z', size=4), Axis(name='Y', size=3))
     """
-    items = list(to_selectors(spec))
-    names = [_name_of(a) for a in items]
+    items = list(to_selectors(spec, "replace_axis", "spec"))
     on = _name_of(old)
-    if on not in names:
+    i = name_index(tuple(items)).get(on)
+    if i is None:
         raise axis_not_found_error(on, items, "replace_axis", "old")
-    new_items = list(to_selectors(new))
-    i = names.index(on)
+    new_items = list(to_selectors(new, "replace_axis", "new"))
+    names = [_name_of(a) for a in items]
     rest = set(names[:i] + names[i + 1 :])
     seen: set[str] = set()
     for a in new_items:
@@ -693,15 +729,16 @@ def intersect_axes(a1: AxisSelection, a2: AxisSelection) -> Any:
         >>> hax.intersect_axes((X, Y, Z), (Z, X))
         (Axis(name='X', size=2), Axis(name='Z', size=4))
     """
-    t1 = to_selectors(a1)
-    t2 = {_name_of(a): a for a in to_selectors(a2)}
+    t1 = to_selectors(a1, "intersect_axes", "a1")
+    t2 = to_selectors(a2, "intersect_axes", "a2")
+    idx2 = name_index(t2)
     out = []
     for a in t1:
         n = _name_of(a)
-        if n in t2:
-            b = t2[n]
+        if n in idx2:
+            b = t2[idx2[n]]
             if isinstance(a, Axis) and isinstance(b, Axis) and a.size != b.size:
-                raise ValueError(f"intersect_axes: axis {n} has different sizes: {a.size} and {b.size}")
+                raise conflicting_sizes_error(n, {"a1": a.size, "a2": b.size}, "intersect_axes")
             out.append(a if isinstance(a, Axis) else b)
     return tuple(out)
 
