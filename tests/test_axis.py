@@ -1,4 +1,4 @@
-"""haliax.axis: Axis, spec helpers, partial orders, dslice and the not-found error (core.md §1, corrections A3)."""
+"""haliax.axis: Axis, spec helpers, partial orders, dslice and the not-found error (Haliax's placement rule)."""
 
 import pytest
 from hypothesis import given, settings
@@ -211,7 +211,7 @@ def test_spec_size_mismatch_is_the_common_error():
 
 
 # --------------------------------------------------------------------------------------------------
-# partial orders (core.md §1 + corrections A3)
+# partial orders (Haliax's placement rule for unmentioned axes)
 
 a_, b_, c_, d_, x_, y_, z_ = hax.make_axes(a=1, b=2, c=3, d=4, x=5, y=6, z=7)
 
@@ -225,7 +225,7 @@ a_, b_, c_, d_, x_, y_, z_ = hax.make_axes(a=1, b=2, c=3, d=4, x=5, y=6, z=7)
         (("c", ...), (a_, b_, c_), ["c", "a", "b"]),
         ((..., "a"), (a_, b_, c_), ["b", "c", "a"]),
         ((...,), (a_, b_, c_), ["a", "b", "c"]),
-        # corrections A3
+        # unmentioned axes go to the first still-empty `...` slot after the last ordered axis seen
         (("c", ..., "a", ...), (x_, c_, y_, a_, z_), ["c", "x", "a", "y", "z"]),
         ((..., "c", ..., "a", ...), (a_, b_, c_, d_), ["c", "a", "b", "d"]),
         ((c_, ..., "a"), (a_, b_, c_), ["c", "b", "a"]),

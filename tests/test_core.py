@@ -1,5 +1,5 @@
 """NamedArray: construction and invariants, pytree, properties, axis queries, printing, dunders
-(core.md §2, corrections B4/C10)."""
+(equality, no iteration, dtypes under x64)."""
 
 import jax
 import jax.numpy as jnp
@@ -138,7 +138,7 @@ def test_astype():
     assert x.astype(None).dtype == jnp.float32  # default float
     with jax.enable_x64(True):
         y = hax.arange(X)
-        assert y.dtype == jnp.int64  # corrections C10
+        assert y.dtype == jnp.int64  # the default int under x64, as in JAX
         assert y.astype(None).dtype == jnp.float64
 
 
@@ -200,7 +200,7 @@ def test_hashable_by_identity():
 
 
 # --------------------------------------------------------------------------------------------------
-# equality (B4) and iteration (B4)
+# equality and iteration (no __len__/__iter__, as in Haliax)
 
 
 def test_eq_is_elementwise():
@@ -261,7 +261,7 @@ def test_has_axis_checks_every_axis_of_a_sequence():
     assert x.has_axis("X")
     assert not x.has_axis("Q")
     assert x.has_axis((X, "Z"))
-    assert not x.has_axis(("X", "Q"))  # REF-BUG fixed: the reference says True
+    assert not x.has_axis(("X", "Q"))  # Haliax says True here
     assert x.has_axis(())
     assert x.has_axis({"X": None, "Y": 3})
     assert not x.has_axis({"Q": None})

@@ -53,7 +53,7 @@ def test_vmap_specs_args_kwargs_default():
     f = hax.vmap(lambda a, b, c=None: a.sum() + b.sum() + c, B, args=(1, lambda _: None), kwargs={"c": 0})
     out = f(a, b, c=jnp.arange(3.0))
     np.testing.assert_allclose(out, 2.0 + 6.0 + jnp.arange(3.0))
-    # a literal None spec works too (broadcast), unlike the reference
+    # a literal None spec works too (broadcast); Haliax rejects it
     g = hax.vmap(lambda a, b: a + b.sum(), B, args=(0, None))
     np.testing.assert_allclose(g(jnp.arange(3.0), jnp.ones(2)), jnp.arange(3.0) + 2)
     out = hax.vmap(lambda a, b: a * b.sum(), B, default=None)(hax.ones(B), jnp.ones(2))
@@ -191,7 +191,7 @@ def test_scan_default_rules():
     bias = named_normal(jax.random.PRNGKey(1), (E,))  # no T: broadcast
     plain = jnp.arange(4.0)  # scanned along dim 0
     zero_d = jnp.array(10.0)  # 0-d: broadcast
-    npy = np.arange(4.0)  # NumPy: scanned (C9)
+    npy = np.arange(4.0)  # NumPy: scanned, as in Haliax
     seen = []
 
     def step(c, x, b, p, z, n, *, py):
@@ -271,7 +271,7 @@ def test_fold_and_map():
     m = hax.map(lambda v: v.sum("E"), T)(x)
     assert m.axes == (T,)
     np.testing.assert_allclose(m.array, x.array.sum(0), atol=1e-6)
-    # several positional args and kwargs, 0-d arrays passed whole (the reference raises here)
+    # several positional args and kwargs, 0-d arrays passed whole (Haliax raises here)
     m2 = hax.map(lambda a, b, *, c: a + b + c, T)(x, jnp.arange(4.0), c=jnp.array(1.0))
     assert m2.axes == (T, E)
     np.testing.assert_allclose(m2.array, x.array.T + jnp.arange(4.0)[:, None] + 1.0, atol=1e-6)

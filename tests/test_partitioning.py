@@ -40,7 +40,7 @@ def test_axis_mapping_nesting_and_merge():
         with hax.axis_mapping({"embed": "model"}):
             assert current_thread_local_mapping() == {"embed": "model"}
         with hax.axis_mapping({"embed": "model", "batch": "replica"}, merge=True):
-            # outer entries win on conflict (reference behaviour)
+            # outer entries win on conflict (as in Haliax)
             assert current_thread_local_mapping() == {"embed": "model", "batch": "data"}
         with hax.axis_mapping({}, mlp="model"):
             assert physical_axis_name("mlp") == "model"
@@ -128,7 +128,7 @@ def test_pspec_for_tree_and_preserve_rules():
     assert specs["none"] is None
     with pytest.raises(ValueError, match="No resource mapping"):
         pspec_for(tree)
-    # corrections A7: inside set_mesh, arrays get a replicated NamedSharding -> preserved -> None
+    # as in Haliax: inside set_mesh, arrays get a replicated NamedSharding -> preserved -> None
     with jax.set_mesh(auto_mesh()):
         inside = {"a": jnp.ones(3), "x": hax.ones(Batch)}
         specs_in = pspec_for(inside, mapping)

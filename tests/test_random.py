@@ -160,7 +160,7 @@ def test_choice_leading_axis_parity():
 
 
 def test_choice_non_leading_axis_refbug_fixed():
-    # REF-BUG (corrections A5): a non-leading axis must give shape + (a.axes - axis).
+    # a non-leading axis must give shape + (a.axes - axis) (Haliax mislabels or fails here).
     a = hax.arange((Y, Z)) * 10
     S = hax.Axis("S", 5)
     out = hr.choice(KEY, S, a, "Z")
@@ -173,7 +173,7 @@ def test_choice_non_leading_axis_refbug_fixed():
 
 
 def test_choice_same_size_axes_labelled_correctly():
-    # sizes coincide (Y=3, shape 3): the reference would silently mislabel; values must follow names.
+    # sizes coincide (Y=3, shape 3): Haliax would silently mislabel; values must follow names.
     A = hax.Axis("A", 3)
     B = hax.Axis("B", 3)
     a = hax.named(jnp.arange(9).reshape(3, 3) * 1.0, (A, B))  # a[i, j] = 3 i + j

@@ -133,7 +133,7 @@ def test_prefix_scopes_unexpected_keys(net):
 def test_none_fields_ignore_their_keys_even_when_strict():
     lin = hnn.Linear.init(D, O, key=KEY, use_bias=False)
     sd = {"weight": np.ones((5, 4), np.float32), "bias": np.ones(5, np.float32)}
-    assert from_state_dict(lin, sd).bias is None  # PINNED: stays None
+    assert from_state_dict(lin, sd).bias is None  # stays None, as in Haliax
     _, report = from_state_dict(lin, sd, strict=False)
     assert report.ok and report.ignored == ("bias",)
 

@@ -155,7 +155,7 @@ def test_round_trip_is_bit_exact(name, dtype, tmp_path):
 
 
 def test_output_mup_exact_for_power_of_two_fan_in_only():
-    """The PINNED export format stores ``weight * (1/fan_in)``; dividing back is exact only when ``1/fan_in`` is
+    """The export format (Haliax's) stores ``weight * (1/fan_in)``; dividing back is exact only when ``1/fan_in`` is
     a power of two. For other fan-ins the round trip is within one float32 ulp (documented limitation)."""
     In3 = hax.Axis("In", 3)
     lin = _fill(eqx.filter_eval_shape(hnn.Linear.init, In3, Out, key=KEY, reparam_cls=OutputLinearMup), jnp.float32, 0)

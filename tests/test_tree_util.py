@@ -46,7 +46,7 @@ def test_flatten_leaves_structure_unflatten():
 
 
 def test_custom_is_leaf_refbug_fixed():
-    # REF-BUG: a custom is_leaf recursed forever in the reference.
+    # a custom is_leaf recurses forever in Haliax.
     t = _tree()
     is_tuple = lambda x: isinstance(x, tuple)  # noqa: E731
     leaves, treedef = htu.tree_flatten(t, is_leaf=is_tuple)
@@ -97,7 +97,7 @@ def test_scan_aware_map_descends_into_stacked():
     # each layer centred separately...
     layer_means = np.asarray(hax.mean(w_per, axis=(In, Out)).array)
     np.testing.assert_allclose(layer_means, 0.0, atol=1e-6)
-    # ...which differs from centring the whole stack at once (pinned)
+    # ...which differs from centring the whole stack at once
     assert abs(float(hax.mean(joint.stacked.weight).array)) < 1e-6
     assert not np.allclose(np.asarray(hax.mean(joint.stacked.weight, axis=(In, Out)).array), 0.0, atol=1e-6)
     # fn sees one layer at a time (no Block axis)

@@ -142,7 +142,7 @@ def test_softmax_family(fn, ref):
     np.testing.assert_allclose(out.array, ref(x.array, axis=1), rtol=1e-5, atol=1e-6)
     joint = fn(x, (C, "D"))
     np.testing.assert_allclose(joint.array, ref(x.array, axis=(1, 2)), rtol=1e-5, atol=1e-6)
-    # axis=None returns a raw array normalised over every element (as in the reference)
+    # axis=None returns a raw array normalised over every element (as in Haliax)
     whole = fn(x)
     assert not isinstance(whole, hax.NamedArray)
     np.testing.assert_allclose(whole, ref(x.array, axis=None), rtol=1e-5, atol=1e-6)

@@ -46,9 +46,9 @@ def test_causal_mask_and_offsets():
     np.testing.assert_array_equal(np.asarray(causal_mask(Pos, KPos, q_start=2, k_start=1).array), i + 2 >= j + 1)
     ks = hax.named(np.array([0, 2]), (Batch,))
     got = causal_mask(Pos, KPos, k_start=ks)
-    assert got.axes == (Pos, Batch, KPos)  # the reference's order
+    assert got.axes == (Pos, Batch, KPos)  # Haliax's order
     np.testing.assert_array_equal(np.asarray(got.array), np.stack([i >= j, i >= j + 2], axis=1))
-    # REF-BUG fixed: a NamedArray q_start with an int k_start works
+    # a NamedArray q_start with an int k_start works (Haliax raises a broadcasting error)
     got = causal_mask(Pos, KPos, q_start=ks)
     assert got.axes == (Pos, Batch, KPos)
     np.testing.assert_array_equal(np.asarray(got.array), np.stack([i >= j, i + 2 >= j], axis=1))

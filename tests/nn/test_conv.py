@@ -73,7 +73,7 @@ def test_fields_and_weight_axes():
     # the init range is the Equinox one
     lim = 1 / np.sqrt(2 * 3 * 3)
     assert np.abs(np.asarray(conv.weight.array)).max() <= lim and np.abs(np.asarray(conv.bias.array)).max() <= lim
-    # positional constructor, field order as in the spec
+    # positional constructor, field order as in Haliax
     again = hnn.Conv(conv.Spatial, C, O, conv.weight, conv.bias, (3, 3), (2, 2), conv.padding, (1, 2), 2)
     assert jax.tree.structure(again) == jax.tree.structure(conv)
     assert all(a is b for a, b in zip(jax.tree.leaves(again), jax.tree.leaves(conv)))

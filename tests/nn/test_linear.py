@@ -98,7 +98,7 @@ def test_out_axis_in_input_is_batch():
 
 
 def test_missing_in_axis_raises_naming_axes():
-    """REF-BUG: the reference silently summed the missing In axis out of the weight."""
+    """Haliax silently sums the missing In axis out of the weight; we raise."""
     lin = hnn.Linear.init((H, D), O, key=KEY)
     with pytest.raises(ValueError) as e:
         lin(_x((B, H)))

@@ -85,7 +85,7 @@ def test_reduction_axis_and_custom_reduction():
 
 
 def test_unreduced_axis_order_follows_targets():
-    # corrections C3: the unreduced loss follows the targets' axis order
+    # as in Haliax, the unreduced loss follows the targets' axis order
     logits = _logits()
     targets = hnn.one_hot(_labels(), L).rearrange((P, B, L))
     loss = hnn.cross_entropy_loss(logits, L, targets, reduction=None)

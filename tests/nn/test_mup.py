@@ -159,7 +159,7 @@ def _mean_spread(mup, lrs, tx):
 def test_coordinate_check_sgd():
     """Train a 3-layer MLP at widths 32/128/512 with SGD whose step is scaled by each layer's ``lr_scale``, over a
     small learning-rate sweep. Under standard parameterisation the final loss depends strongly on width (the widest
-    nets become unstable); under µP the spread across widths is far smaller (spec: <= 0.6x)."""
+    nets become unstable); under µP the spread across widths is far smaller (we require <= 0.6x)."""
     lrs = (0.05, 0.1, 0.2)
     sp = _mean_spread(False, lrs, optax.identity())
     mup = _mean_spread(True, lrs, optax.identity())

@@ -1,4 +1,4 @@
-"""Pooling: the pinned examples of the spec, dtypes, axis handling, ceil mode, errors, gradients and the adaptive
+"""Pooling: fixed examples (values as in Haliax), dtypes, axis handling, ceil mode, errors, gradients and the adaptive
 pools. (Randomised torch parity lives in test_pool_parity.py.)"""
 
 import equinox as eqx
@@ -20,7 +20,7 @@ def _arange(*axes, dtype=np.int32):
 
 
 # --------------------------------------------------------------------------------------------------
-# pinned examples
+# fixed examples (values as in Haliax)
 
 
 def test_pinned_1d_examples():
@@ -84,7 +84,7 @@ def test_padding_forms_and_case():
 
 
 def test_use_ceil_by_name_with_batch_axes_first():
-    """REF-BUG fixed: the ceil extension looks the axis up by name (the reference zips positionally)."""
+    """The ceil extension looks the axis up by name (Haliax zips window and input axes by position)."""
     B = hax.Axis("B", 2)
     x = hax.named(np.tile(np.arange(14), (2, 1)).astype(np.int32), (B, D))
     y = hnn.max_pool(D.resize(3), x, stride=(3,), padding=0, use_ceil=True)
@@ -93,7 +93,7 @@ def test_use_ceil_by_name_with_batch_axes_first():
 
 
 def test_mean_pool_use_ceil_with_explicit_padding():
-    """REF-BUG fixed: the divisor gets use_ceil too. The ceil overhang never counts (PyTorch)."""
+    """The divisor gets use_ceil too (Haliax raises a broadcasting error). The ceil overhang never counts (PyTorch)."""
     T = hax.Axis("T", 16)
     x = _arange(T, dtype=np.float32)
     excl = hnn.mean_pool(T.resize(3), x, stride=2, padding=1, use_ceil=True)

@@ -1,4 +1,4 @@
-"""ScanCheckpointPolicy: shorthands, the pinned residual shapes, equal gradients, and memory savings."""
+"""ScanCheckpointPolicy: shorthands, the saved residual shapes (as in Haliax), equal gradients, and memory savings."""
 
 import dataclasses
 
@@ -18,7 +18,7 @@ E, L = hax.make_axes(E=10, L=4)
 
 
 class SinCos(eqx.Module):
-    """The block of the pinned jaxpr checks: sin and cos, tagged "sin" / "cos", plus a per-layer weight."""
+    """The block of the jaxpr checks: sin and cos, tagged "sin" / "cos", plus a per-layer weight."""
 
     w: NamedArray
 

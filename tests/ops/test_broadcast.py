@@ -1,5 +1,5 @@
-"""Broadcasting by name: the strict subset rule for operators (core.md §2) and the explicit helpers
-(broadcast_to / broadcast_axis, corrections C1; broadcast_arrays, corrections C2)."""
+"""Broadcasting by name: the strict subset rule for operators and the explicit helpers (broadcast_to /
+broadcast_axis, broadcast_arrays), with Haliax's result orders."""
 
 import warnings
 
@@ -168,7 +168,7 @@ def test_broadcast_to_adds_and_orders():
 
 def test_broadcast_to_ensure_order_false_and_extra_axes():
     xz = rand((X, Z))
-    # C1: missing axes are prepended; no transpose when the requested axes are a subsequence
+    # missing axes are prepended; no transpose when the requested axes are a subsequence
     out = hax.broadcast_to(xz, (Y, Z), enforce_no_extra_axes=False)
     assert names(out) == ["Y", "X", "Z"]
     out = hax.broadcast_to(xz, (Z, Y), enforce_no_extra_axes=False)
@@ -199,7 +199,7 @@ def test_broadcast_to_errors_and_scalars():
 
 
 # --------------------------------------------------------------------------------------------------
-# broadcast_axis (C1)
+# broadcast_axis
 
 
 def test_broadcast_axis_c1_examples():
@@ -226,7 +226,7 @@ def test_broadcast_axis_errors():
 
 
 # --------------------------------------------------------------------------------------------------
-# broadcast_arrays (C2)
+# broadcast_arrays
 
 
 def test_broadcast_arrays_uses_the_biggest_array_order():

@@ -1,4 +1,4 @@
-"""Creation routines (core.md §2 "Creation routines", corrections C10)."""
+"""Creation routines: zeros, ones, full, arange, linspace and friends, and their dtypes under x64."""
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +39,7 @@ def test_x64_defaults():
     with jax.enable_x64(True):
         assert hax.zeros(X).dtype == jnp.float32  # zeros/ones stay float32
         assert hax.ones(X).dtype == jnp.float32
-        assert hax.full(X, 3).dtype == jnp.int64  # corrections C10
+        assert hax.full(X, 3).dtype == jnp.int64  # the default int under x64, as in JAX
         assert hax.arange(X).dtype == jnp.int64
 
 

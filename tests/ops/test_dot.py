@@ -1,4 +1,4 @@
-"""hax.dot (core.md §4), trace/tril/triu: against jnp.einsum / jnp on arrays with axes in different orders."""
+"""hax.dot, trace/tril/triu: against jnp.einsum / jnp on arrays with axes in different orders."""
 
 import warnings
 

@@ -61,7 +61,7 @@ def test_ordered_without_arrow_contracts_everything(hwd_dc):
     out = hax.einsum("h w d, d c", a, b)
     assert out.axes == ()
     close(out.array, jnp.einsum("hwd,dc->", a.array, b.array))
-    # corrections C7: an rhs `...` that is unbound on the lhs keeps nothing
+    # an rhs `...` that is unbound on the lhs keeps nothing
     assert hax.einsum("h w d, d c -> ...", a, b).axes == ()
 
 
@@ -86,7 +86,7 @@ def test_ordered_alias_kwargs_check(hwd_dc):
 
 
 def test_unordered_rhs_last():
-    # PINNED: "{X Z} -> X" on (X,Y,Z).(Z,O) -> (Y, O, X)
+    # Haliax's order: "{X Z} -> X" on (X,Y,Z).(Z,O) -> (Y, O, X)
     a, b = rand(X, Y, Z), rand(Z, O, seed=1)
     out = hax.einsum("{X Z} -> X", a, b)
     assert out.axes == (Y, O, X)
@@ -94,7 +94,7 @@ def test_unordered_rhs_last():
 
 
 def test_unordered_rhs_ellipsis_contracts_nothing():
-    # corrections A1
+    # with `...` on the rhs the braces contract nothing: an outer product
     out = hax.einsum("{D} -> ... C", hax.ones((H, W, D)), hax.ones((D, C)))
     assert out.axes == (H, W, D, C)
     assert bool(jnp.all(out.array == 1.0))

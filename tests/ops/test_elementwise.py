@@ -1,5 +1,5 @@
 """Elementwise functions and operators: each named function against the jnp function it wraps, on
-operands whose axes are in different orders (core.md §2)."""
+operands whose axes are in different orders."""
 
 import operator
 
@@ -146,7 +146,7 @@ def test_clip():
     np.testing.assert_allclose(hax.clip(a, None, 5.0).array, jnp.minimum(a.array, 5.0))
     np.testing.assert_allclose(a.clip(2.0, None).array, jnp.maximum(a.array, 2.0))
     with pytest.raises(TypeError):
-        hax.clip(a, 1.0)  # a_min and a_max are both required (B9)
+        hax.clip(a, 1.0)  # a_min and a_max are both required, as in Haliax
 
 
 def test_isclose_allclose_array_equal_equiv():

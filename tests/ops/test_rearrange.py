@@ -78,7 +78,7 @@ def test_sequence_errors(x):
 
 
 # --------------------------------------------------------------------------------------------------
-# string form: pinned examples
+# string form: fixed examples
 
 
 def test_alias_keeps_original_names(x):
@@ -171,7 +171,7 @@ def test_size_one_groups():
 
 
 def test_multiple_ellipses_use_partial_order():
-    # corrections A3: (c, ..., a, ...) on (x, c, y, a, z) gives (c, x, a, y, z)
+    # Haliax's placement: (c, ..., a, ...) on (x, c, y, a, z) gives (c, x, a, y, z)
     ax = hax.make_axes(x=1, c=2, y=3, a=4, z=5)
     arr = hax.zeros(ax)
     assert names(hax.rearrange(arr, "{} -> c ... a ...")) == ["c", "x", "a", "y", "z"]
@@ -236,7 +236,7 @@ def test_result_is_auto_sharded():
 
 
 # --------------------------------------------------------------------------------------------------
-# errors (PINNED substrings; a caret under the offending span)
+# errors (Haliax's message substrings; a caret under the offending span)
 
 
 def _caret_line(msg):

@@ -1,5 +1,4 @@
-"""Reductions and axis-wise ops against jnp, on arrays whose axes are in different orders (core.md §3,
-corrections A6)."""
+"""Reductions and axis-wise ops against jnp, on arrays whose axes are in different orders."""
 
 import jax
 import jax.numpy as jnp
@@ -113,7 +112,7 @@ def test_reduction_errors():
     with pytest.raises(ValueError, match="extra axes present"):
         hax.sum(x, "X", where=hax.ones((X, Axis("Q", 2)), dtype=bool))
     with pytest.raises(TypeError, match="keepdims"):
-        hax.sum(x, "X", keepdims=True)  # corrections A6: TypeError, not ValueError
+        hax.sum(x, "X", keepdims=True)  # TypeError (no such parameter), as in Haliax
     with pytest.raises(TypeError, match="out"):
         hax.max(x, "X", out=None)
     with pytest.raises(ValueError, match="ptp does not support the argument 'where'"):
@@ -163,7 +162,7 @@ def test_axiswise(name):
     out = getattr(hax, name)(x, "X")
     assert out.axes == x.axes
     np.testing.assert_allclose(out.array, jfn(x.array, axis=1), rtol=1e-5)
-    raw = getattr(hax, name)(x)  # SURPRISE: axis=None returns a raw array
+    raw = getattr(hax, name)(x)  # axis=None returns a raw array, as in Haliax
     assert not isinstance(raw, NamedArray)
     np.testing.assert_allclose(raw, jfn(x.array), rtol=1e-5)
     assert getattr(hax, name)(x, "Y", dtype=jnp.float16).dtype == jnp.float16
