@@ -49,6 +49,7 @@ __all__ = [
     "AxisSizeMismatchError",
     "conflicting_sizes_error",
     "closest_name",
+    "axes_str",
 ]
 
 
@@ -293,6 +294,17 @@ def to_selectors(sel: AxisSelection, fn: str = "", arg: str = "axis") -> tuple[A
         return tuple(sel)
     except TypeError:
         raise TypeError(f"{_where(fn, arg)}expected axis names or Axis objects, got {sel!r}") from None
+
+
+def axes_str(axes: Sequence[Any]) -> str:
+    """Axes as messages show them: ``(X(2), Y(3))``.
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.axes_str(hax.make_axes(X=2, Y=3))
+        '(X(2), Y(3))'
+    """
+    return "(" + ", ".join(str(a) for a in axes) + ")"
 
 
 def _where(fn: str, arg: str | None) -> str:

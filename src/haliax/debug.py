@@ -17,7 +17,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .axis import Axis
 from .core import NamedArray
-from .partitioning import _legacy_mesh
+from .partitioning import legacy_mesh
 
 __all__ = [
     "diagnose_common_issues",
@@ -203,7 +203,7 @@ def _mesh_hint() -> Any:
     abstract = jax.sharding.get_abstract_mesh()
     if not abstract.empty:
         return abstract
-    return _legacy_mesh()
+    return legacy_mesh()
 
 
 def _recover_spec(sharding: Any, shape: tuple[int, ...], mesh: Any) -> tuple[Any, ...] | None:

@@ -156,7 +156,7 @@ def _current_mesh() -> Any:
     return m
 
 
-def _legacy_mesh() -> Mesh | None:
+def legacy_mesh() -> Mesh | None:
     """The mesh of an enclosing legacy ``with mesh:`` block, or None.
 
     JAX keeps that mesh only in its deprecated thread resources; reading them is the one way to honour code that
@@ -189,12 +189,12 @@ def _get_mesh() -> Mesh | AbstractMesh | None:
         abstract = jax.sharding.get_abstract_mesh()
         if not abstract.empty:
             return abstract
-        legacy = _legacy_mesh()
+        legacy = legacy_mesh()
         return legacy.abstract_mesh if legacy is not None else None
     mesh = jax.sharding.get_mesh()
     if not mesh.empty:
         return mesh
-    legacy = _legacy_mesh()
+    legacy = legacy_mesh()
     if legacy is not None:
         return legacy
     abstract = jax.sharding.get_abstract_mesh()

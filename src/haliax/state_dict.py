@@ -36,6 +36,7 @@ from ._state_dict_walk import StateDict as StateDict
 from ._state_dict_walk import default_eqx_module_from_state_dict as default_eqx_module_from_state_dict
 from ._state_dict_walk import default_eqx_module_to_state_dict as default_eqx_module_to_state_dict
 from ._state_dict_walk import is_array_like, map_modules, walk_from_state_dict
+from ._state_dict_walk import replace_fields as replace_fields  # for layers that rebuild themselves on load
 from ._state_dict_walk import to_state_dict as to_state_dict
 from ._state_dict_walk import with_prefix as with_prefix
 from .jax_utils import sync_global_devices

@@ -167,7 +167,7 @@ def glu(x: NamedArray, axis: AxisSelector) -> NamedArray:
     return NamedArray(a * jax.nn.sigmoid(b), new_axes)
 
 
-def _compute_dtype(dtype: Any) -> Any:
+def compute_dtype(dtype: Any) -> Any:
     """At least float32 for floating dtypes (low-precision inputs are up-cast for the reduction)."""
     if jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits < 32:
         return jnp.float32
@@ -182,7 +182,7 @@ def _upcasting(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(x: Any, axis: Any = None, **kw: Any) -> Any:
         x = jnp.asarray(x)
         in_dtype = x.dtype
-        out = fn(x.astype(_compute_dtype(in_dtype)), axis=axis, **kw)
+        out = fn(x.astype(compute_dtype(in_dtype)), axis=axis, **kw)
         if jnp.issubdtype(in_dtype, jnp.inexact):
             out = out.astype(in_dtype)
         return out

@@ -322,7 +322,7 @@ class _Or(AttentionMask):
 # evaluation of a compiled plan on a block of queries x keys
 
 
-def _block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
+def mask_block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
     """The `[.., q0:q0+bq, k0:k0+bk]` block of a canonical array (size-1 dimensions stay)."""
     if a.shape[2] != 1 and a.shape[2] != bq:
         a = jax.lax.dynamic_slice_in_dim(a, q0, bq, axis=2)
@@ -355,9 +355,9 @@ def evaluate_plan(
         if kind == "prefix":
             return (ki < arrays[p[1]]) | (ki <= qi)
         if kind == "segment":
-            return _block(arrays[p[1]], q0, bq, k0, bk) == _block(arrays[p[2]], q0, bq, k0, bk)
+            return mask_block(arrays[p[1]], q0, bq, k0, bk) == mask_block(arrays[p[2]], q0, bq, k0, bk)
         if kind == "explicit":
-            return _block(arrays[p[1]], q0, bq, k0, bk)
+            return mask_block(arrays[p[1]], q0, bq, k0, bk)
         raise AssertionError(kind)
 
     return go(plan)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..jax_utils import custom_vjp
-from .attention_masks import MASK_VALUE, Plan, _block, evaluate_plan, is_positional_plan, key_range, query_range
+from .attention_masks import MASK_VALUE, Plan, evaluate_plan, is_positional_plan, key_range, mask_block, query_range
 
 __all__: list[str] = []
 
@@ -288,7 +288,7 @@ def _scores(
     s = _mm(qi, kj, 2, 2, acc, cfg.precision).reshape(qi.shape[:-1] + (kj.shape[1],))
     valid = None
     if bias is not None:
-        s = s + _fit(_block(bias, q0, cfg.block_q, k0, cfg.block_k), rs).astype(acc)
+        s = s + _fit(mask_block(bias, q0, cfg.block_q, k0, cfg.block_k), rs).astype(acc)
         valid = s > MASK_VALUE
     if cfg.plan is not None:
         m = _fit(evaluate_plan(cfg.plan, arrays, q0, cfg.block_q, k0, cfg.block_k), rs)

@@ -8,7 +8,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._state_dict_walk import replace_fields
 from ..axis import (
     Axis,
     AxisSpec,
@@ -23,7 +22,14 @@ from ..ops.creation import zeros
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
 from ..quantization import DotGeneralOp
-from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
+from ..state_dict import (
+    ModuleWithStateDictSerialization,
+    StateDict,
+    from_state_dict,
+    replace_fields,
+    to_state_dict,
+    with_prefix,
+)
 from .layer_utils import check_has_axes, truncated_normal_init
 from .mup import (
     AbstractLinearReparam,

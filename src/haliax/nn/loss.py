@@ -15,7 +15,7 @@ from ..ops.broadcast import broadcast_to
 from ..ops.linalg import dot
 from ..ops.reductions import mean as _hax_mean
 from ..util import UNSPECIFIED, Unspecified
-from .activations import _compute_dtype, logsumexp
+from .activations import compute_dtype, logsumexp
 
 __all__ = [
     "cross_entropy_loss",
@@ -33,7 +33,7 @@ def _check_axis(fn: str, arg: str, x: NamedArray, Label: AxisSelector) -> None:
 
 
 def _upcast(x: NamedArray) -> NamedArray:
-    dt = _compute_dtype(x.dtype)
+    dt = compute_dtype(x.dtype)
     return x if dt == x.dtype else NamedArray(x.array.astype(dt), x.axes)
 
 

@@ -11,9 +11,9 @@ import numpy as np
 from jax import lax
 from jax.core import Tracer
 
-from ..axis import Axis
+from ..axis import Axis, axes_str
 from ..core import NamedArray
-from ._indexing_plan import Plan, _names
+from ._indexing_plan import Plan
 from .broadcast import align_to
 
 # --------------------------------------------------------------------------------------------------
@@ -80,15 +80,15 @@ def region_value(plan: Plan, value: Any, fn: str) -> tuple[Any, tuple[Axis, ...]
         for a in value.axes:
             if out.get(a.name) != a:
                 raise ValueError(
-                    f"{fn}: the update value has axes {_names(value.axes)}, which cannot be broadcast to the selected "
-                    f"region with axes {_names(plan.out_axes)} (every value axis must be in the region, same size)"
+                    f"{fn}: the update value has axes {axes_str(value.axes)}, which cannot be broadcast to the selected "
+                    f"region with axes {axes_str(plan.out_axes)} (every value axis must be in the region, same size)"
                 )
         return value.array, value.axes
     shape = getattr(value, "shape", ())
     if len(shape) != 0:
         raise ValueError(
             f"{fn}: the update value must be a NamedArray or a scalar, got a plain array of shape {tuple(shape)}; "
-            f"the selected region has axes {_names(plan.out_axes)}"
+            f"the selected region has axes {axes_str(plan.out_axes)}"
         )
     return value, ()
 

@@ -25,7 +25,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from ..axis import Axis, axis_not_found_error, name_index
+from ..axis import Axis, axes_str, axis_not_found_error, name_index
 from ..core import NamedArray
 from .dslice import dslice
 
@@ -69,17 +69,13 @@ def normalize_items(x: NamedArray, idx: Any, fn: str) -> list[tuple[Any, Any]]:
         if len(idx) % 2:
             raise ValueError(
                 f"{fn}: Must provide an even number of arguments to the shorthand x[axis1, index1, axis2, index2, ...]; "
-                f"got {len(idx)}: {idx!r}. Axes are {_names(x.axes)}"
+                f"got {len(idx)}: {idx!r}. Axes are {axes_str(x.axes)}"
             )
         return list(zip(idx[0::2], idx[1::2]))
     raise ValueError(
         f"{fn}: Invalid index type {type(idx)}: index a NamedArray by name, with a dict {{'axis': index}} or the "
-        f"shorthand x['axis', index, ...]. Axes are {_names(x.axes)}"
+        f"shorthand x['axis', index, ...]. Axes are {axes_str(x.axes)}"
     )
-
-
-def _names(axes: tuple[Axis, ...]) -> str:
-    return "(" + ", ".join(str(a) for a in axes) + ")"
 
 
 def parse(x: NamedArray, items: list[tuple[Any, Any]], fn: str) -> tuple[tuple[Any, ...], list[Any]]:
@@ -95,7 +91,7 @@ def parse(x: NamedArray, items: list[tuple[Any, Any]], fn: str) -> tuple[tuple[A
         else:
             raise ValueError(
                 f"{fn}: Invalid index: keys must be axis names or Axis objects, got {key!r} of type {type(key)}. "
-                f"Axes are {_names(x.axes)}"
+                f"Axes are {axes_str(x.axes)}"
             )
         pos = ni.get(name)
         if pos is None:
@@ -310,7 +306,7 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
     else:
         out = union + tuple(kept_axes)
     if len(name_index(out)) != len(out):
-        raise ValueError(f"{fn}: the result would have duplicate axis names: {_names(out)}")
+        raise ValueError(f"{fn}: the result would have duplicate axis names: {axes_str(out)}")
 
     plan = Plan()
     plan.out_axes = out

@@ -12,15 +12,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, axis_not_found_error, closest_name, locate_axes, name_index, rearrange_for_partial_order
+from ..axis import (
+    Axis,
+    axes_str,
+    axis_not_found_error,
+    closest_name,
+    locate_axes,
+    name_index,
+    rearrange_for_partial_order,
+)
 from ._parse import Dots, Group, Name, expression_error, first_duplicate, parse_expression
 
 __all__: list[str] = []
-
-
-def axes_str(axes: Sequence[Axis]) -> str:
-    """``(X(2), Y(3))``."""
-    return "(" + ", ".join(str(a) for a in axes) + ")"
 
 
 # --------------------------------------------------------------------------------------------------

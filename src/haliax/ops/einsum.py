@@ -15,7 +15,7 @@ from typing import Any
 
 import jax
 
-from ..axis import Axis, axis_not_found_error, closest_name, rearrange_for_partial_order
+from ..axis import Axis, axes_str, axis_not_found_error, closest_name, rearrange_for_partial_order
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ._parse import (
@@ -37,10 +37,6 @@ __all__ = ["einsum"]
 class _Plan:
     spec: str | None  # positional einsum subscripts; None when the result is the (single) input unchanged
     out_axes: tuple[Axis, ...]
-
-
-def _axes_str(axes: tuple[Axis, ...]) -> str:
-    return "(" + ", ".join(str(a) for a in axes) + ")"
 
 
 class _Planner:
@@ -121,7 +117,7 @@ class _Planner:
                 extra = " and ..." if dots else ""
                 raise self.err(
                     f"Mismatched number of axes in term {t}: {len(named)} identifiers{extra} for array {t} with axes "
-                    f"{_axes_str(axes)}",
+                    f"{axes_str(axes)}",
                     span,
                 )
             k = dots[0] if dots else len(term)

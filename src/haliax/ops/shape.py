@@ -20,6 +20,7 @@ from ..axis import (
     AxisSelection,
     AxisSelector,
     AxisSpec,
+    axes_str,
     axis_not_found_error,
     axis_spec_to_tuple,
     locate_axes,
@@ -28,7 +29,7 @@ from ..axis import (
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ._parse import normalize_bindings
-from ._rearrange import axes_str, sequence_plan, string_plan
+from ._rearrange import sequence_plan, string_plan
 from .broadcast import align_to
 
 __all__ = [
