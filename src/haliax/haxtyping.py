@@ -13,8 +13,8 @@ Spelling (all of these are ordinary `typing.Annotated` types, so static type che
   ``Int[NamedArray, "seq"]``, ``Bool[NamedArray, "{batch seq}"]``... (also ``f32["batch embed"]`` for short).
   Categories: `Float`, `Int` (signed or unsigned), `UInt`, `Bool`, `Complex`, `Inexact`, `Num`, `Shaped` (any dtype),
   and concrete `f16 bf16 f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 c64 c128`, plus `bool_`, `complex64` and `complex128`
-  (exact dtypes bool, complex64 and complex128). With a first argument other than
-  NamedArray (e.g. ``Float[jax.Array, "b c"]``) they return the corresponding `jaxtyping` type, so they replace jaxtyping's
+  (exact dtypes bool, complex64 and complex128). With a first argument other than NamedArray (e.g.
+  ``Float[jax.Array, "b c"]``) they return the corresponding `jaxtyping` type, so they can stand in for jaxtyping's
   (``i32[jax.Array, "b"]`` is ``jaxtyping.Int32[jax.Array, "b"]``, ``bool_[...]`` is ``jaxtyping.Bool[...]``). Haliax
   returns ``jaxtyping.Float[...]`` there for every dtype wrapper, so an int32 array fails an ``i32`` check and a
   float32 one passes; we return the matching class.

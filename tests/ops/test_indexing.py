@@ -348,7 +348,8 @@ def test_list_index_is_basic_and_combines_with_arrays():
         np.testing.assert_array_equal(as_order(r, "XYZ"), A[:, :, [3, 0, 3]])
         r = x[{"X": 0, "Z": [0, -1]}]
         np.testing.assert_array_equal(as_order(r, "YZ"), A[0][:, [0, 3]])
-        # a list next to a NamedArray index (Haliax raises here): the list axis stays put, the index is applied orthogonally
+        # a list next to a NamedArray index (Haliax raises here): the list axis stays put, the index is applied
+        # orthogonally
         r = x[{"Y": [2, 0], "Z": idx(I, [1, 3])}]
         np.testing.assert_array_equal(as_order(r, ("X", "Y", "I")), A[:, [2, 0]][:, :, [1, 3]])
         r = x[{"Y": [2, 0], "X": hax.ds(1, 2)}]

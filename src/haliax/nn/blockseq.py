@@ -26,7 +26,8 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
 
     Haliax stores ``gradient_checkpointing`` but never applies it; we apply the policy per block, with the same
     meaning as in `Stacked` (block carries tagged ``"scan(<Block>)__carry"``, block weights and sliced arguments
-    ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). Haliax's tags ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
+    ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). Haliax's tags
+    ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
     ``Layers`` is an alias of ``Block``.
 
     Examples:
