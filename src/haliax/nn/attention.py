@@ -359,7 +359,8 @@ def dot_product_attention_weights(
     Order of operations (Haliax's, so results match it): scale the query by `scaling_factor` (default
     `1/sqrt(size of Key)`) in its own dtype; cast query and key to `attention_dtype` if given; scores =
     `dot(query, key, axis=Key)` (accumulated in float32 at least); add `bias`; replace masked entries (`mask` False)
-    by -1e9; softmax over `KPos` in float32 at least; cast back to the query's original dtype. A fully masked row gets uniform weights.
+    by -1e9; softmax over `KPos` in float32 at least; cast back to the query's original dtype. A fully masked row
+    gets uniform weights.
 
     Args:
         Key: the head-size axis contracted between query and key.
