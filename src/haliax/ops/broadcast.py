@@ -12,13 +12,21 @@ Rules (the same as Haliax's):
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, axis_not_found_error, name_index
+from ..axis import (
+    Axis,
+    AxisSelection,
+    conflicting_sizes_error,
+    locate_axis,
+    lookup_axis,
+    name_index,
+    to_selectors,
+)
 from ..core import NamedArray
 
 __all__ = [
@@ -82,11 +90,10 @@ def _no_subset(fn: str, a: tuple[Axis, ...], b: tuple[Axis, ...]) -> ValueError:
     sa = tuple(str(x) for x in a)
     sb = tuple(str(x) for x in b)
     detail = ""
-    names_b = {x.name: x for x in b}
     for x in a:
-        y = names_b.get(x.name)
-        if y is not None and y.size != x.size:
-            detail = f" (axis {x.name} has size {x.size} in the first operand and {y.size} in the second)"
+        j = lookup_axis(b, x.name, fn, None)
+        if j is not None and b[j].size != x.size:
+            detail = f"; {conflicting_sizes_error(x.name, {'first operand': x.size, 'second operand': b[j].size})}"
             break
     return ValueError(
         f"{fn}: Cannot broadcast {sa} and {sb}: no subset relationship. If you want to broadcast anyway, "
@@ -114,20 +121,28 @@ def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis
     raise _no_subset(fn, a, b)
 
 
-def _common_axes(a: tuple[Axis, ...], b: tuple[Axis, ...], require_subset: bool) -> tuple[Axis, ...]:
-    """Fold step of `broadcast_arrays`: ``a`` is the running result (from bigger arrays), ``b`` the next."""
+def _common_axes(
+    a: tuple[Axis, ...], b: tuple[Axis, ...], require_subset: bool, origin: dict[str, int], k: int
+) -> tuple[Axis, ...]:
+    """Fold step of `broadcast_arrays`: ``a`` is the running result (from bigger arrays), ``b`` the axes of
+    ``arrays[k]``; ``origin`` maps each name of ``a`` to the argument it came from (updated here)."""
     if a == b or not b:
         return a
     if not a:
+        origin.update((x.name, k) for x in b)
         return b
     if require_subset:
         return binary_plan(a, b, "broadcast_arrays")
-    idx = name_index(a)
+    new: list[Axis] = []
     for x in b:
-        i = idx.get(x.name)
-        if i is not None and a[i].size != x.size:
-            raise ValueError(f"broadcast_arrays: axis {x.name} has sizes {a[i].size} and {x.size} in different arrays")
-    return tuple(x for x in b if x.name not in idx) + a
+        i = lookup_axis(a, x.name, "broadcast_arrays", None)
+        if i is None:
+            new.append(x)
+            origin[x.name] = k
+        elif a[i].size != x.size:
+            sizes = {f"arrays[{origin[x.name]}]": a[i].size, f"arrays[{k}]": x.size}
+            raise conflicting_sizes_error(x.name, sizes, "broadcast_arrays")
+    return tuple(new) + a
 
 
 def broadcast_arrays_and_return_axes(
@@ -146,13 +161,14 @@ def broadcast_arrays_and_return_axes(
         >>> [ax.name for ax in axes], b.shape
         (['Z', 'X'], {'Z': 3, 'X': 2})
     """
-    named_arrays = [a for a in arrays if isinstance(a, NamedArray)]
+    named_arrays = [(k, a) for k, a in enumerate(arrays) if isinstance(a, NamedArray)]
     if not named_arrays:
         return tuple(arrays), ()
-    by_size = sorted(named_arrays, key=lambda x: x.size, reverse=True)  # stable: ties keep argument order
+    by_size = sorted(named_arrays, key=lambda p: p[1].size, reverse=True)  # stable: ties keep argument order
     full: tuple[Axis, ...] = ()
-    for x in by_size:
-        full = _common_axes(full, x.axes, require_subset)
+    origin: dict[str, int] = {}
+    for k, x in by_size:
+        full = _common_axes(full, x.axes, require_subset, origin, k)
     out = tuple(broadcast_to(a, full, ensure_order=ensure_order) if isinstance(a, NamedArray) else a for a in arrays)
     return out, full
 
@@ -230,28 +246,13 @@ def broadcast_to(
         True
     """
     a = _as_named(a, "broadcast_to")
-    if isinstance(axes, (Axis, str)):
-        axes = (axes,)
-    elif isinstance(axes, Mapping):
-        axes = tuple(Axis(n, s) if s is not None else n for n, s in axes.items())
-    present = name_index(a.axes)
     resolved: list[Axis] = []
-    for ax in axes:
+    for ax in to_selectors(axes, "broadcast_to", "axes"):
         if isinstance(ax, str):
-            i = present.get(ax)
-            if i is None:
-                raise axis_not_found_error(ax, a.axes, "broadcast_to", "axes")
-            resolved.append(a.axes[i])
-        elif isinstance(ax, Axis):
-            i = present.get(ax.name)
-            if i is not None and a.axes[i].size != ax.size:
-                raise ValueError(
-                    f"broadcast_to: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in "
-                    f"argument 'axes'"
-                )
-            resolved.append(ax)
+            resolved.append(a.axes[locate_axis(a.axes, ax, "broadcast_to", "axes")])
         else:
-            raise TypeError(f"broadcast_to: argument 'axes': expected Axis objects or names, got {ax!r}")
+            lookup_axis(a.axes, ax, "broadcast_to", "axes")  # checks the size (and the type)
+            resolved.append(ax)
     target = tuple(resolved)
     if target == a.axes:
         return a
@@ -281,23 +282,11 @@ def broadcast_axis(a: Any, axis: AxisSelection) -> NamedArray:
         (['Y', 'X', 'Z'], ['Z', 'Y', 'X'])
     """
     a = _as_named(a, "broadcast_axis")
-    if isinstance(axis, Axis):
-        items: tuple[Any, ...] = (axis,)
-    elif isinstance(axis, Mapping):
-        items = tuple(Axis(n, s) if s is not None else n for n, s in axis.items())
-    else:
-        items = tuple(axis)
-    present = name_index(a.axes)
     target: list[Axis] = []
-    for ax in items:
+    for ax in to_selectors(axis, "broadcast_axis", "axis"):
         if not isinstance(ax, Axis):
             raise TypeError(f"broadcast_axis: argument 'axis': expected Axis objects (sizes are needed), got {ax!r}")
-        i = present.get(ax.name)
-        if i is not None and a.axes[i].size != ax.size:
-            raise ValueError(
-                f"broadcast_axis: axis {ax.name} has size {a.axes[i].size} in the array but {ax.size} in argument "
-                "'axis'"
-            )
+        lookup_axis(a.axes, ax, "broadcast_axis", "axis")  # checks the size
         target.append(ax)
     axis = tuple(target)
     _check_unique(axis, "broadcast_axis", "axis")
