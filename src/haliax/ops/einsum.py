@@ -11,11 +11,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jax
 
-from ..axis import Axis, axes_str, axis_not_found_error, closest_name, rearrange_for_partial_order
+from ..axis import (
+    Axis,
+    AxisSizeMismatchError,
+    axes_str,
+    axis_not_found_error,
+    axis_size_mismatch_error,
+    closest_name,
+    conflicting_sizes_error,
+    lookup_axis,
+    rearrange_for_partial_order,
+)
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ._parse import (
@@ -46,16 +56,24 @@ class _Planner:
         self.alias = {k: (n, s) for k, n, s in aliases}
         self.used: set[str] = set()
         union: dict[str, Axis] = {}
-        for axes in axes_list:
+        origin: dict[str, int] = {}  # the array each axis of the union comes from
+        for k, axes in enumerate(axes_list):
             for ax in axes:
                 prev = union.setdefault(ax.name, ax)
+                first = origin.setdefault(ax.name, k)
                 if prev.size != ax.size:
-                    raise ValueError(f"einsum: Axis {ax.name} has multiple sizes: {prev.size} and {ax.size}")
+                    sizes = {f"arrays[{first}]": prev.size, f"arrays[{k}]": ax.size}
+                    raise conflicting_sizes_error(ax.name, sizes, "einsum")
         self.union = union
         self.union_axes = tuple(union.values())
 
     def err(self, msg: str, span: tuple[int, int] | None = None) -> ValueError:
         return expression_error("einsum", self.text, msg, span)
+
+    def size_err(self, alias: str, given: Axis, actual: Axis, span: tuple[int, int]) -> AxisSizeMismatchError:
+        """The common wrong-size message for an alias Axis (a keyword argument), with the equation echoed."""
+        core = axis_size_mismatch_error(given, actual)
+        return AxisSizeMismatchError(str(self.err(f"argument {alias!r}: Size mismatch. {core}", span)))
 
     def plan(self) -> _Plan:
         expr = parse_expression(self.text, "einsum")
@@ -90,12 +108,12 @@ class _Planner:
             self.used.add(nm.name)
             bname, size = self.alias[nm.name]
             real = bname or real
-        ax = self.union.get(real)
-        if ax is None:
-            msg = str(axis_not_found_error(real, self.union_axes)).replace("axis ", "Axis ", 1)
-            raise self.err(msg, nm.span)
+        i = lookup_axis(self.union_axes, real, "einsum", None)
+        if i is None:
+            raise self.err(str(axis_not_found_error(real, self.union_axes, capitalize=True)), nm.span)
+        ax = self.union_axes[i]
         if size is not None and ax.size != size:
-            raise self.err(f"Axis {real} has size {ax.size}, but the alias {nm.name} says {size}", nm.span)
+            raise self.size_err(nm.name, Axis(real, size), ax, nm.span)
         return real
 
     def ordered(self, expr: Expression) -> list[str]:
@@ -124,19 +142,22 @@ class _Planner:
             before, after = term[:k], term[k + 1 :]
             middle = axes[len(before) : len(axes) - len(after)]
             dotted.extend(a.name for a in middle if a.name not in dotted)
-            for nm, ax in zip(
+            for item, ax in zip(
                 list(before) + list(after), axes[: len(before)] + axes[len(axes) - len(after) :], strict=True
             ):
-                prev = binding.setdefault(nm.name, ax.name)  # type: ignore[union-attr]
+                nm = cast(Name, item)  # the terms around the one ``...`` are names
+                prev = binding.setdefault(nm.name, ax.name)
                 if prev != ax.name:
-                    raise self.err(f"Alias {nm.name} is assigned to more than one axis ({prev} and {ax.name})", nm.span)  # type: ignore[union-attr]
-                if nm.name in self.alias:  # type: ignore[union-attr]
-                    self.used.add(nm.name)  # type: ignore[union-attr]
-                    bname, bsize = self.alias[nm.name]  # type: ignore[union-attr]
-                    if (bname is not None and bname != ax.name) or (bsize is not None and bsize != ax.size):
+                    raise self.err(f"Alias {nm.name} is assigned to more than one axis ({prev} and {ax.name})", nm.span)
+                if nm.name in self.alias:
+                    self.used.add(nm.name)
+                    bname, bsize = self.alias[nm.name]
+                    if bname is not None and bname != ax.name:
                         raise self.err(
                             f"Identifier {nm.name} is bound to axis {ax}, but its alias says otherwise", nm.span
-                        )  # type: ignore[union-attr]
+                        )
+                    if bsize is not None and bsize != ax.size:
+                        raise self.size_err(nm.name, Axis(ax.name, bsize), ax, nm.span)
         if expr.rhs is None:
             return []
         rhs = expr.rhs.items
