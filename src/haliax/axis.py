@@ -392,6 +392,12 @@ def lookup_axis(axes: tuple[Axis, ...], sel: AxisSelector, fn: str = "", arg: st
     An Axis whose name is present with another size raises `AxisSizeMismatchError`; a selector that is
     neither a name nor an Axis raises ``TypeError``.
 
+    Args:
+        axes: the axes to search (a NamedArray's ``.axes``).
+        sel: an axis name or an Axis.
+        fn: the name of the calling function, used in error messages.
+        arg: the name of the argument holding the selector, used in error messages (None: not named).
+
     Examples:
         >>> import haliax as hax
         >>> axes = hax.make_axes(X=2, Y=3)
@@ -414,6 +420,13 @@ def locate_axis(
     """Position of one selector in ``axes``; a missing name raises the `axis_not_found_error` ``ValueError``.
 
     ``capitalize`` spells the message ``Axis Q not found`` (the wording of the NamedArray methods).
+
+    Args:
+        axes: the axes to search (a NamedArray's ``.axes``).
+        sel: an axis name or an Axis.
+        fn: the name of the calling function, used in error messages.
+        arg: the name of the argument holding the selector, used in error messages (None: not named).
+        capitalize: spell the message ``Axis Q not found`` instead of ``axis Q not found``.
 
     Examples:
         >>> import haliax as hax
@@ -441,6 +454,12 @@ def locate_axes(axes: tuple[Axis, ...], sel: AxisSelection, fn: str = "", arg: s
     """Positions of every selected axis, in selection order (cached by the axes and the selection).
 
     A missing axis, a wrong-size Axis or an axis given twice raises ``ValueError`` naming ``fn`` and ``arg``.
+
+    Args:
+        axes: the axes to search (a NamedArray's ``.axes``).
+        sel: one selector or several (a name, an Axis, a sequence of them, or a shape dict).
+        fn: the name of the calling function, used in error messages.
+        arg: the name of the argument holding the selector, used in error messages (None: not named).
 
     Examples:
         >>> import haliax as hax

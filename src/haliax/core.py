@@ -437,6 +437,12 @@ def flatten_all_axes_but(
     into one axis placed where the first of them sits (at the front with ``reorder_to_front``). The returned
     function splits ``axis_name`` of any array back into those axes, in place.
 
+    Args:
+        a: the array.
+        axis_name: the name of the merged axis.
+        axis: the axes to merge, in the order in which they are merged.
+        reorder_to_front: put the merged axis first instead of where the first merged axis was.
+
     Examples:
         >>> import haliax as hax
         >>> x = hax.zeros(hax.make_axes(B=2, S=3, E=4))

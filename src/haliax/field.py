@@ -28,6 +28,12 @@ def field(
     ``metadata["axis_names"]`` as a tuple of str; `haliax.partitioning.pspec_for` uses it to shard plain-array fields
     by name. Other keyword arguments (``default``, ``default_factory``, ``metadata``, ...) go to `equinox.field`.
 
+    Args:
+        converter: a function applied to the value when the module is built (as in `equinox.field`).
+        static: mark the field static (part of the tree structure, not a leaf).
+        axis_names: the names of the dimensions of the plain array the field holds (names or Axis objects).
+        **kwargs: further options of `equinox.field` (``default``, ``default_factory``, ``metadata``, ...).
+
     Raises:
         ValueError: if ``static=True`` and ``axis_names`` are both given (a static field holds no array).
 

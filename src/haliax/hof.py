@@ -166,6 +166,14 @@ def vmap(
     * The JAX axis name is the axis name (so collectives such as ``jax.lax.psum(x, "batch")`` work), and
       ``spmd_axis_name`` is the axis's mesh axis when an axis mapping is active.
 
+    Args:
+        fn: the function to vectorise.
+        axis: the axis to map over: a name, an Axis (fixes the size), or several (mapped one after another).
+        default: the spec for plain arrays not covered by ``args``/``kwargs``: an int dim, a callable
+            ``leaf -> int | None`` or None (passed whole); default: dim 0 for arrays, nothing else mapped.
+        args: specs for the positional arguments (pytree prefixes whose leaves are specs as for ``default``).
+        kwargs: specs for the keyword arguments, by name.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -425,6 +433,16 @@ def scan(
     * ``reverse``, ``unroll`` (int or bool) are passed to `jax.lax.scan`. Runs under the named scope
       ``"scan(<axis>)"``.
 
+    Args:
+        f: the step function ``f(carry, *xs, **kxs) -> (carry, y)``.
+        axis: the axis to scan over (a name, or an Axis that also fixes the length).
+        remat: gradient checkpointing of each step: a `ScanCheckpointPolicy` or a shorthand (bool, ``"full"``,
+            ``"recompute"``, ``"save_all"``, ``"offload"``, ``"nested"``).
+        reverse: scan from the last element to the first (as in `jax.lax.scan`).
+        unroll: how many steps to unroll per loop iteration, or True for all (as in `jax.lax.scan`).
+        is_scanned: a bool or a predicate on leaves choosing which inputs are sliced (default: arrays with at least one
+            dim, and NamedArrays that have ``axis``).
+
     Examples:
         >>> import haliax as hax
         >>> T, E = hax.make_axes(T=4, E=2)
@@ -451,6 +469,15 @@ def fold(
     is_scanned: Any = is_jax_or_hax_array_like,
 ) -> Callable[..., Any]:
     """`scan` for ``fn(carry, *xs, **kxs) -> carry``: returns only the final carry.
+
+    Args:
+        fn: the step function ``fn(carry, *xs, **kxs) -> carry``.
+        axis: the axis to fold over (a name, or an Axis that also fixes the length).
+        remat: gradient checkpointing of each step: a `ScanCheckpointPolicy` or a shorthand (bool, ``"full"``,
+            ``"recompute"``, ``"save_all"``, ``"offload"``, ``"nested"``).
+        reverse: scan from the last element to the first (as in `jax.lax.scan`).
+        unroll: how many steps to unroll per loop iteration, or True for all (as in `jax.lax.scan`).
+        is_scanned: a bool or a predicate on leaves choosing which inputs are sliced (as in `scan`).
 
     Examples:
         >>> import haliax as hax
@@ -485,6 +512,15 @@ def map(
     Inputs are sliced with `scan`'s rules (``is_mapped`` plays the role of ``is_scanned``). Haliax's `map`
     takes exactly one positional argument and raises an ``IndexError`` on 0-d arrays; ours accepts any number of
     positional and keyword arguments, and passes 0-d arrays whole to every call.
+
+    Args:
+        fn: the function applied to each slice.
+        axis: the axis to map over (a name, or an Axis that also fixes the length).
+        remat: gradient checkpointing of each step: a `ScanCheckpointPolicy` or a shorthand (bool, ``"full"``,
+            ``"recompute"``, ``"save_all"``, ``"offload"``, ``"nested"``).
+        reverse: scan from the last element to the first (as in `jax.lax.scan`).
+        unroll: how many steps to unroll per loop iteration, or True for all (as in `jax.lax.scan`).
+        is_mapped: a bool or a predicate on leaves choosing which inputs are sliced (as ``is_scanned`` in `scan`).
 
     Examples:
         >>> import haliax as hax

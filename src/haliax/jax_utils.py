@@ -243,6 +243,15 @@ def multilevel_scan(
     inner `lax.scan` of length ``length // outer_size`` over ``f``. Results equal ``lax.scan(f, carry, xs)``.
     As with `lax.scan`, every leaf of ``xs`` is scanned along its leading dimension (of size ``length``).
 
+    Args:
+        f: the step function ``f(carry, x) -> (carry, y)``.
+        carry: the initial carry.
+        xs: the inputs, every leaf scanned along its leading dimension.
+        outer_size: the number of chunks; must divide ``length``.
+        length: the number of steps (the leading size of the leaves of ``xs``).
+        reverse: scan from the last element to the first.
+        unroll: the unroll setting of the inner scan (as in `jax.lax.scan`).
+
     Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.jax_utils import multilevel_scan
