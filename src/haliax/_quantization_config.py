@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
+from . import nn as hnn
 from ._quantization_fp8 import Fp8DotGeneralOp
 from ._quantization_int8 import Int8DotGeneralOp
 
@@ -136,8 +137,6 @@ def quantize_linear_layers(tree: T, config: QuantizationConfig) -> T:
             "Both fp8 and int8 are set to False. `quantize_linear_layers()` is no-op.", UserWarning, stacklevel=2
         )
         return tree
-
-    import haliax.nn as hnn
 
     matches = _target_matcher(config.targets)
 

@@ -1,7 +1,7 @@
 """Quantised ``dot_general`` ops for Linear layers, and the pluggable ``dot_general`` hook itself.
 
-* `DotGeneralOp` / `DefaultDotGeneralOp`: the hook of `haliax.nn.Linear`, `haliax.nn.MLP`, `haliax.dot` and
-  `haliax.einsum` (plain `jax.lax.dot_general` by default).
+* `DotGeneralOp` / `DefaultDotGeneralOp` (defined in `haliax.dot_general`, below the layers that take them):
+  the hook of `haliax.nn.Linear`, `haliax.nn.MLP`, `haliax.dot` and `haliax.einsum`.
 * `Fp8DotGeneralOp`: FP8 quantise-dequantise with delayed scaling (a port of Flax's FP8 ops), with its
   helpers `dot_general_with_precision`, `in_qdq`, `out_qdq`, `qdq`, `compute_scale`, `compute_amax_history`.
 * `Int8DotGeneralOp`: int8 quantised training written with `jax.lax` (no AQT).
@@ -21,11 +21,6 @@ Nothing here needs a package beyond JAX and Equinox.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-import equinox as eqx
-import jax
-
 from ._quantization_config import QuantizationConfig, quantize_linear_layers
 from ._quantization_fp8 import (
     Fp8DotGeneralOp,
@@ -38,6 +33,8 @@ from ._quantization_fp8 import (
 )
 from ._quantization_int8 import Int8DotGeneralOp
 from ._quantization_overwrite import OverwriteWithGradient, apply_updates, partition_for_grad_overwrite
+from .dot_general import DefaultDotGeneralOp as DefaultDotGeneralOp
+from .dot_general import DotGeneralOp as DotGeneralOp
 
 __all__ = [
     "DotGeneralOp",
@@ -56,67 +53,3 @@ __all__ = [
     "compute_scale",
     "compute_amax_history",
 ]
-
-
-class DotGeneralOp(Protocol):
-    """A callable with `jax.lax.dot_general`'s signature: the ``dot_general`` hook of Linear, MLP, ``dot``, ``einsum``.
-
-    Prefer an Equinox module over a bare function: it compares and hashes cleanly for jit caching.
-
-    Examples:
-        >>> import equinox as eqx
-        >>> import jax
-        >>> import haliax as hax
-        >>> import haliax.nn as hnn
-        >>> class HighestPrecision(eqx.Module):
-        ...     def __call__(self, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
-        ...         return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=jax.lax.Precision.HIGHEST,
-        ...                                    preferred_element_type=preferred_element_type)
-        >>> In, Out = hax.make_axes(In=3, Out=2)
-        >>> layer = hnn.Linear.init(In, Out, key=jax.random.PRNGKey(0), dot_general=HighestPrecision())
-        >>> layer(hax.ones(In)).axes == (Out,)
-        True
-        >>> hax.quantization.DotGeneralOp.default()
-        DefaultDotGeneralOp()
-    """
-
-    def __call__(
-        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
-    ) -> jax.Array: ...
-
-    @staticmethod
-    def default() -> DefaultDotGeneralOp:
-        """The process-wide `DefaultDotGeneralOp` singleton."""
-        return DefaultDotGeneralOp.get()
-
-
-class DefaultDotGeneralOp(eqx.Module):
-    """A field-free Equinox module that calls `jax.lax.dot_general`.
-
-    Being a module (not a bare function) keeps a default Linear free of callable leaves, and instances
-    compare and hash cleanly for jit caching.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> from haliax.quantization import DefaultDotGeneralOp
-        >>> op = DefaultDotGeneralOp.get()
-        >>> op(jnp.ones((2, 3)), jnp.ones((3, 4)), (((1,), (0,)), ((), ()))).tolist()
-        [[3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]
-        >>> op == DefaultDotGeneralOp(), hash(op) == hash(DefaultDotGeneralOp())
-        (True, True)
-    """
-
-    def __call__(
-        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
-    ) -> jax.Array:
-        return jax.lax.dot_general(
-            lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
-        )
-
-    @staticmethod
-    def get() -> DefaultDotGeneralOp:
-        """The process-wide singleton."""
-        return _DEFAULT
-
-
-_DEFAULT = DefaultDotGeneralOp()

@@ -18,10 +18,10 @@ from ..axis import (
     name_index,
 )
 from ..core import NamedArray
+from ..dot_general import DotGeneralOp
 from ..ops.creation import zeros
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
-from ..quantization import DotGeneralOp
 from ..state_dict import (
     ModuleWithStateDictSerialization,
     StateDict,

@@ -9,7 +9,7 @@ import jax
 
 from ..axis import Axis, AxisSpec
 from ..core import NamedArray
-from ..quantization import DotGeneralOp
+from ..dot_general import DotGeneralOp
 from .activations import relu
 from .linear import Linear
 

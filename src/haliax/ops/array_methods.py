@@ -22,7 +22,7 @@ from ..core import NamedArray
 from . import broadcast, elementwise, indexing, linalg, reductions, shape
 
 if TYPE_CHECKING:
-    from ..axis import AxisSelection
+    from ..axis import Axis, AxisSelection
 
 __all__ = ["NamedArrayMethods", "attach"]
 
@@ -38,6 +38,8 @@ class NamedArrayMethods:
     """
 
     __slots__ = ()
+    array: Any  # the data fields of NamedArray, declared for type checkers (annotations only)
+    axes: tuple[Axis, ...]
 
     # ---------------------------------------------------------------------------------------------
     # operators (named broadcasting); ``@`` is refused in core: "matmul is too ambiguous"

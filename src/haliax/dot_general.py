@@ -1,0 +1,79 @@
+"""The pluggable ``dot_general`` hook of `haliax.nn.Linear`, `haliax.nn.MLP`, `haliax.dot` and `haliax.einsum`.
+
+`DotGeneralOp` is the protocol (a callable with `jax.lax.dot_general`'s signature); `DefaultDotGeneralOp` calls
+`jax.lax.dot_general`. The quantised ops that implement the protocol live in `haliax.quantization`, which
+re-exports both names (the import path Haliax users know).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import equinox as eqx
+import jax
+
+__all__ = ["DotGeneralOp", "DefaultDotGeneralOp"]
+
+
+class DotGeneralOp(Protocol):
+    """A callable with `jax.lax.dot_general`'s signature: the ``dot_general`` hook of Linear, MLP, ``dot``, ``einsum``.
+
+    Prefer an Equinox module over a bare function: it compares and hashes cleanly for jit caching.
+
+    Examples:
+        >>> import equinox as eqx
+        >>> import jax
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> class HighestPrecision(eqx.Module):
+        ...     def __call__(self, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+        ...         return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=jax.lax.Precision.HIGHEST,
+        ...                                    preferred_element_type=preferred_element_type)
+        >>> In, Out = hax.make_axes(In=3, Out=2)
+        >>> layer = hnn.Linear.init(In, Out, key=jax.random.PRNGKey(0), dot_general=HighestPrecision())
+        >>> layer(hax.ones(In)).axes == (Out,)
+        True
+        >>> hax.quantization.DotGeneralOp.default()
+        DefaultDotGeneralOp()
+    """
+
+    def __call__(
+        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+    ) -> jax.Array: ...
+
+    @staticmethod
+    def default() -> DefaultDotGeneralOp:
+        """The process-wide `DefaultDotGeneralOp` singleton."""
+        return DefaultDotGeneralOp.get()
+
+
+class DefaultDotGeneralOp(eqx.Module):
+    """A field-free Equinox module that calls `jax.lax.dot_general`.
+
+    Being a module (not a bare function) keeps a default Linear free of callable leaves, and instances
+    compare and hash cleanly for jit caching.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from haliax.quantization import DefaultDotGeneralOp
+        >>> op = DefaultDotGeneralOp.get()
+        >>> op(jnp.ones((2, 3)), jnp.ones((3, 4)), (((1,), (0,)), ((), ()))).tolist()
+        [[3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]
+        >>> op == DefaultDotGeneralOp(), hash(op) == hash(DefaultDotGeneralOp())
+        (True, True)
+    """
+
+    def __call__(
+        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+    ) -> jax.Array:
+        return jax.lax.dot_general(
+            lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
+        )
+
+    @staticmethod
+    def get() -> DefaultDotGeneralOp:
+        """The process-wide singleton."""
+        return _DEFAULT
+
+
+_DEFAULT = DefaultDotGeneralOp()
