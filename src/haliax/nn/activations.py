@@ -261,6 +261,14 @@ def standardize(
     are NamedArrays broadcast to ``x`` by name (e.g. a mean over ``(B,)`` for ``x`` of ``(B, C)``
     standardised over ``C``). The output keeps ``x``'s axes.
 
+    Args:
+        x: the array to standardise.
+        axis: the axis or axes over which the statistics are taken.
+        mean: a precomputed mean, broadcast to ``x`` by name (default: the mean of ``x`` over ``axis``).
+        variance: a precomputed variance, broadcast to ``x`` by name (default: the variance of ``x`` over ``axis``).
+        epsilon: added to the variance before the square root.
+        where: an optional boolean mask: only the True entries enter the default statistics.
+
     Examples:
         >>> import haliax as hax
         >>> import haliax.nn as hnn

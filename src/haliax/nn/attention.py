@@ -512,6 +512,12 @@ def alibi_attention_bias(Heads: Axis, KPos: Axis, bias_max: float = 8, dtype: An
     attention. Slopes follow BLOOM's `build_alibi_tensor` (geometric, `2^(-bias_max/n)`, with the interleaving rule
     for a head count that is not a power of two).
 
+    Args:
+        Heads: the attention-head axis; one slope per head.
+        KPos: the key-position axis.
+        bias_max: the exponent scale of the slopes (8 in the ALiBi paper).
+        dtype: the dtype of the result.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import alibi_attention_bias

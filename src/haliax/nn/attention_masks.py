@@ -323,7 +323,15 @@ class _Or(AttentionMask):
 
 
 def mask_block(a: jax.Array, q0: Any, bq: int, k0: Any, bk: int) -> jax.Array:
-    """The `[.., q0:q0+bq, k0:k0+bk]` block of a canonical array (size-1 dimensions stay)."""
+    """The `[.., q0:q0+bq, k0:k0+bk]` block of a canonical array (size-1 dimensions stay).
+
+    Args:
+        a: a canonical mask array `[..., Q, K]` (size-1 dimensions broadcast).
+        q0: the first query position of the block (may be traced).
+        bq: the number of query positions in the block.
+        k0: the first key position of the block (may be traced).
+        bk: the number of key positions in the block.
+    """
     if a.shape[2] != 1 and a.shape[2] != bq:
         a = jax.lax.dynamic_slice_in_dim(a, q0, bq, axis=2)
     if a.shape[3] != 1 and a.shape[3] != bk:
@@ -337,7 +345,17 @@ def evaluate_plan(
     """Internal: the boolean mask for queries `q0..q0+bq` and keys `k0..k0+bk`, broadcastable to `[b, g, bq, bk]`.
 
     `ndim=2` builds a `[bq, bk]` mask instead; only for positional plans (see `is_positional_plan`) whose arrays
-    have been reshaped to `[1, 1]` (the dense path uses it so its HLO matches a hand-written 2-D causal mask)."""
+    have been reshaped to `[1, 1]` (the dense path uses it so its HLO matches a hand-written 2-D causal mask).
+
+    Args:
+        plan: the mask's plan (see `AttentionMask`).
+        arrays: the arrays the plan refers to, in canonical layout.
+        q0: the first query position of the block (may be traced).
+        bq: the number of query positions in the block.
+        k0: the first key position of the block (may be traced).
+        bk: the number of key positions in the block.
+        ndim: 4 for a `[b, g, bq, bk]`-broadcastable mask, 2 for `[bq, bk]` (positional plans only).
+    """
     lead = (1,) * (ndim - 2)
     qi = (q0 + jnp.arange(bq, dtype=jnp.int32)).reshape(*lead, bq, 1)
     ki = (k0 + jnp.arange(bk, dtype=jnp.int32)).reshape(*lead, 1, bk)
@@ -400,12 +418,28 @@ def _range(rules: dict[str, Any], plan: Plan | None, arrays: Any, lo: Any, hi: A
 
 
 def key_range(plan: Plan | None, arrays: Any, qlo: Any, qhi: Any, K: int) -> tuple[Any, Any]:
-    """Internal: `[lo, hi)` containing every key that a query in `[qlo, qhi)` may attend (conservative)."""
+    """Internal: `[lo, hi)` containing every key that a query in `[qlo, qhi)` may attend (conservative).
+
+    Args:
+        plan: the mask's plan, or None (no mask: every key).
+        arrays: the arrays the plan refers to.
+        qlo: the first query position of the range.
+        qhi: one past the last query position.
+        K: the number of keys.
+    """
     return _range(_KEY_RULES, plan, arrays, qlo, qhi, K)
 
 
 def query_range(plan: Plan | None, arrays: Any, klo: Any, khi: Any, Q: int) -> tuple[Any, Any]:
-    """Internal: `[lo, hi)` containing every query that may attend a key in `[klo, khi)` (conservative)."""
+    """Internal: `[lo, hi)` containing every query that may attend a key in `[klo, khi)` (conservative).
+
+    Args:
+        plan: the mask's plan, or None (no mask: every query).
+        arrays: the arrays the plan refers to.
+        klo: the first key position of the range.
+        khi: one past the last key position.
+        Q: the number of queries.
+    """
     return _range(_QUERY_RULES, plan, arrays, klo, khi, Q)
 
 
@@ -437,6 +471,12 @@ def causal_mask(QPos: Axis, KPos: Axis, q_start: int | NamedArray = 0, k_start: 
     the result axes are `(QPos, offset axes..., KPos)` (as in Haliax). A NamedArray `q_start` with an int `k_start`
     works here; Haliax raises a broadcasting error for it.
 
+    Args:
+        QPos: the query-position axis.
+        KPos: the key-position axis.
+        q_start: the position of the first query: an int, a traced scalar or a NamedArray of per-example offsets.
+        k_start: the position of the first key, in the same forms as ``q_start``.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.nn.attention import causal_mask
@@ -462,6 +502,13 @@ def prefix_lm_mask(QSeqLen: Axis, KSeqLen: Axis, prefix_len: int, q_start: int =
 
     `causal_mask(QSeqLen, KSeqLen, q_start, k_start) | (j < prefix_len)`: the first `prefix_len` key columns are
     always visible. A negative int `prefix_len` raises `ValueError`.
+
+    Args:
+        QSeqLen: the query-position axis.
+        KSeqLen: the key-position axis.
+        prefix_len: the number of leading key positions every query may attend (not negative).
+        q_start: the position of the first query.
+        k_start: the position of the first key.
 
     Examples:
         >>> import haliax as hax
@@ -521,6 +568,12 @@ def forgetful_causal_mask(KPos: Axis, mask_prob: float, sample_prob: bool = True
     `mask_prob == 0` keeps everything, `== 1` keeps only position 0. Otherwise, with `sample_prob`, the actual
     drop probability is drawn uniformly in `[0, mask_prob)` (as in the paper) with one half of a split `key`,
     and positions are kept with `bernoulli(key, 1 - prob)`.
+
+    Args:
+        KPos: the key-position axis.
+        mask_prob: the drop probability (or its upper bound, with ``sample_prob``).
+        sample_prob: draw the actual drop probability uniformly in `[0, mask_prob)`.
+        key: the PRNG key.
 
     Examples:
         >>> import jax, haliax as hax

@@ -62,6 +62,12 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
         sliced the way `Stacked.init` (i.e. `haliax.vmap`) slices them: NamedArrays containing ``Block`` →
         index ``i`` along it; plain arrays with a leading dim → ``x[i]``; everything else unchanged.
 
+        Args:
+            Block: the axis whose size is the number of layers.
+            module: the Equinox Module class of a layer; its ``init`` builds one layer.
+            gradient_checkpointing: the checkpointing policy applied to each block (as in `Stacked`).
+            prevent_cse: passed to `jax.checkpoint` (None: the policy's default).
+
         Raises:
             TypeError: ``module`` is not an Equinox Module class with an ``init``.
 
@@ -138,6 +144,12 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
         """Run the blocks in order, ``carry = block(carry, *args, **kwargs)`` (same slicing of extra arguments
         as `Stacked.fold`); ``unroll`` is validated and ignored.
 
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per block as in `Stacked.fold`.
+            unroll: validated and ignored (the blocks run in a Python loop).
+            **kwargs: extra keyword arguments, sliced per block as in `Stacked.fold`.
+
         Examples:
             >>> import jax
             >>> import haliax as hax
@@ -151,6 +163,12 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
 
     def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]:
         """Like `fold`, but each block returns ``(carry, output)``; outputs are stacked along ``Block``.
+
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per block as in `Stacked.fold`.
+            unroll: validated and ignored (the blocks run in a Python loop).
+            **kwargs: extra keyword arguments, sliced per block as in `Stacked.fold`.
 
         Raises:
             ValueError: a block does not return a pair (e.g. a single NamedArray).

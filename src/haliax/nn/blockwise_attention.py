@@ -73,6 +73,18 @@ def blockwise_attention(
 ) -> jax.Array:
     """Blockwise attention on canonical arrays; returns `[B, G, Q, F]`. Lengths need not divide the block sizes.
 
+    Args:
+        q: the scaled queries, `[B, G, Q, D]`.
+        k: the keys, `[B, K, D]`.
+        v: the values, `[B, K, F]`.
+        bias: None or a 4-D bias broadcastable to `[B, G, Q, K]`.
+        plan: the static mask plan, or None for no mask (see `haliax.nn.attention_masks`).
+        arrays: the canonical arrays the plan refers to.
+        block_q: the number of query rows per block.
+        block_k: the number of keys per block.
+        precision: the precision of the matrix products (as in `jax.lax.dot_general`).
+        out_dtype: the dtype of the result (default: the dtype of ``v``).
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> from haliax.nn.blockwise_attention import blockwise_attention
@@ -112,7 +124,18 @@ def dense_weights(
     out_dtype: Any,
     batch_shape: tuple[int, ...] | None = None,
 ) -> jax.Array:
-    """Softmax of `dense_logits`, in float32 at least, cast to `out_dtype` (if not None)."""
+    """Softmax of `dense_logits`, in float32 at least, cast to `out_dtype` (if not None).
+
+    Args:
+        q: the scaled queries, `[B, G, Q, D]`.
+        k: the keys, `[B, K, D]`.
+        bias: None or a 4-D bias broadcastable to `[B, G, Q, K]`.
+        plan: the static mask plan, or None for no mask (see `haliax.nn.attention_masks`).
+        arrays: the canonical arrays the plan refers to.
+        precision: the precision of the score product.
+        out_dtype: the dtype to cast the weights to (None: keep float32 or wider).
+        batch_shape: the sizes of the caller's batch axes, to unmerge the canonical batch dimension (None: keep `B`).
+    """
     s = dense_logits(q, k, bias, plan, arrays, precision, batch_shape)
     w = jax.nn.softmax(s.astype(jnp.promote_types(s.dtype, jnp.float32)), axis=-1)
     return w.astype(out_dtype) if out_dtype is not None else w
@@ -131,7 +154,17 @@ def dense_logits(
 
     `batch_shape` unmerges the canonical batch dimension into the sizes of the caller's batch axes, so the
     score product is one `dot_general` with those batch dimensions, exactly as a hand-written `einsum` over the
-    caller's axes would be (merging them costs reshapes in the optimized HLO)."""
+    caller's axes would be (merging them costs reshapes in the optimized HLO).
+
+    Args:
+        q: the scaled queries, `[B, G, Q, D]`.
+        k: the keys, `[B, K, D]`.
+        bias: None or a 4-D bias broadcastable to `[B, G, Q, K]`.
+        plan: the static mask plan, or None for no mask (see `haliax.nn.attention_masks`).
+        arrays: the canonical arrays the plan refers to.
+        precision: the precision of the score product.
+        batch_shape: the sizes of the caller's batch axes, to unmerge the canonical batch dimension (None: keep `B`).
+    """
     B, G, Q, D = q.shape
     K = k.shape[1]
     bs = tuple(batch_shape) if batch_shape else (B,)
@@ -181,6 +214,17 @@ def dense_attention(
     The forward pass is the plain order of operations. Its VJP is hand-written: it keeps the float32 weights and
     uses `rowsum(w * dp) = rowsum(dout * out)`, so the backward pass reads the `[Q, K]` arrays fewer times than
     autodiff through softmax would (about 10% faster on CPU and a third less temp memory), with the same values.
+
+    Args:
+        q: the scaled queries, `[B, G, Q, D]`.
+        k: the keys, `[B, K, D]`.
+        v: the values, `[B, K, F]`.
+        bias: None or a 4-D bias broadcastable to `[B, G, Q, K]`.
+        plan: the static mask plan, or None for no mask (see `haliax.nn.attention_masks`).
+        arrays: the canonical arrays the plan refers to.
+        precision: the precision of the matrix products.
+        orig_dtype: the dtype the weights are cast to before they multiply ``v``.
+        batch_shape: the sizes of the caller's batch axes, to unmerge the canonical batch dimension (None: keep `B`).
     """
     bs = tuple(batch_shape) if batch_shape else (q.shape[0],)
     cfg = (plan, precision, jnp.dtype(orig_dtype), bs)

@@ -125,6 +125,16 @@ def fused_cross_entropy_loss_and_log_normalizers(
 
     See `fused_cross_entropy_loss` for the arguments. Both results have the targets' axes.
 
+    Args:
+        embeddings: hidden states with the ``Embed`` axes and the targets' axes (any order).
+        unembed_weight: ``Vocab`` and ``Embed`` axes (any order), e.g. a tied ``Embedding.weight``.
+        Embed: the contracted axis (or axes).
+        Vocab: the vocabulary axis of ``unembed_weight``.
+        targets: integer token ids.
+        block_size: vocabulary block size (default ``min(|Vocab|, 2048)``); need not divide ``|Vocab|``.
+        label_smoothing: ε in ``[0, 1]``.
+        dtype: compute dtype of the matmuls (accumulation is always float32).
+
     Examples:
         >>> import jax
         >>> import haliax as hax

@@ -73,9 +73,27 @@ class BlockFoldable(Protocol[M_co]):
 
     Block: Axis
 
-    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any: ...
+    def fold(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> Any:
+        """Run the layers in order, ``carry = layer(carry, *args, **kwargs)``, and return the final carry.
 
-    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]: ...
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per layer (see `Stacked.fold`).
+            unroll: how many layers to unroll per loop iteration (implementations may ignore it).
+            **kwargs: extra keyword arguments, sliced per layer.
+        """
+        ...
+
+    def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        """Like `fold`, but each layer returns ``(carry, output)``; the outputs are stacked along ``Block``.
+
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per layer (see `Stacked.fold`).
+            unroll: how many layers to unroll per loop iteration (implementations may ignore it).
+            **kwargs: extra keyword arguments, sliced per layer.
+        """
+        ...
 
     def fold_via(self, fn: Callable[..., Any], *, unroll: int | bool | None = None) -> Callable[..., Any]: ...
 
@@ -198,6 +216,12 @@ def take_layer(tree: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
 
 def layer_args(args: Any, kwargs: Any, Block: Axis, where: str) -> list[tuple[Any, Any]]:
     """``(args_i, kwargs_i)`` for every layer ``i``, sliced as `haliax.vmap` slices them (`take_layer`, strictly).
+
+    Args:
+        args: the positional arguments (a tuple).
+        kwargs: the keyword arguments (a dict).
+        Block: the layer axis.
+        where: the name of the caller, used in error messages.
 
     Raises:
         ValueError: a plain array's leading dim is not ``Block.size`` (see `take_layer`).

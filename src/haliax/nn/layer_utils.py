@@ -24,6 +24,13 @@ def truncated_normal_init(
 
     One draw over the full shape, bitwise equal to the plain `jax.random.truncated_normal` call with the
     positional shape.
+
+    Args:
+        key: the PRNG key.
+        axes: the axes (with sizes) of the result.
+        scale: the factor applied to the draw.
+        lower: the lower truncation bound, in standard deviations.
+        upper: the upper truncation bound, in standard deviations.
     """
     return random.truncated_normal(key, axes, lower, upper) * scale
 
@@ -33,6 +40,13 @@ def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None
 
     A missing axis raises the package's "axis not found" ``ValueError`` noting that it is one of the ``what``
     axes; a wrong size raises `haliax.axis.AxisSizeMismatchError`.
+
+    Args:
+        x: the value to check.
+        spec: the axes (with sizes) that ``x`` must have.
+        fn: the name of the calling function, used in error messages.
+        arg: the name of the argument holding ``x``, used in error messages.
+        what: what the axes are, for the message (e.g. ``"In"``).
     """
     if not isinstance(x, NamedArray):
         raise TypeError(f"{fn}: argument {arg!r} must be a NamedArray, got {type(x).__name__}")

@@ -338,6 +338,16 @@ class MoELinear(eqx.Module):
 
         ``use_gmm`` (Haliax's Pallas grouped-matmul kernel) is not supported: ``NotImplementedError``.
 
+        Args:
+            Experts: the expert axis; one weight matrix per expert.
+            In: the input axis.
+            Out: the output axis.
+            key: the PRNG key for the weight.
+            use_bias: whether to add a bias ``(Out,)``.
+            out_first: store the weight as ``(Experts, Out, In)`` instead of ``(Experts, In, Out)``.
+            init_scale: a factor on the weight's standard deviation.
+            use_gmm: use a grouped-matmul kernel; not supported (raises ``NotImplementedError``).
+
         Examples:
             >>> import jax
             >>> import haliax as hax
