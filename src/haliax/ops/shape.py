@@ -21,10 +21,12 @@ from ..axis import (
     AxisSelector,
     AxisSpec,
     axes_str,
-    axis_not_found_error,
     axis_spec_to_tuple,
+    conflicting_sizes_error,
     locate_axes,
-    name_index,
+    locate_axis,
+    lookup_axis,
+    to_selectors,
 )
 from ..core import NamedArray
 from ..partitioning import auto_sharded
@@ -104,11 +106,7 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
         if bindings:
             raise TypeError(f"rearrange: keyword bindings {sorted(bindings)} are only allowed with a string expression")
         order = args[0] if len(args) == 1 else args
-        if isinstance(order, Axis):
-            order = (order,)
-        elif isinstance(order, Mapping):
-            order = tuple(Axis(n, s) if s is not None else n for n, s in order.items())
-        plan = sequence_plan(tuple(order), array.axes)
+        plan = sequence_plan(to_selectors(order, "rearrange", "axes"), array.axes)
     if plan.out_axes == array.axes and plan.perm is None and plan.out_shape is None:
         return array
     return auto_sharded(NamedArray(plan.apply(array.array), plan.out_axes))
@@ -133,9 +131,7 @@ def _same_axes(fn: str, arrays: Sequence[Any], template: tuple[Axis, ...], axis:
         _check_named(fn, a, f"arrays[{i}]")
         target = template
         if axis is not None:
-            j = name_index(a.axes).get(axis)
-            if j is None:
-                raise axis_not_found_error(axis, a.axes, fn, f"arrays[{i}]")
+            j = locate_axis(a.axes, axis, fn, f"arrays[{i}]")
             target = tuple(a.axes[j] if ax.name == axis else ax for ax in template)
         if set(target) != set(a.axes):
             but = f" (apart from the size of {axis})" if axis is not None else ""
@@ -165,9 +161,7 @@ def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     if not arrays:
         raise ValueError("concatenate: argument 'arrays' is empty; need at least one array")
     first = _check_named("concatenate", arrays[0], "arrays[0]")
-    pos = name_index(first.axes).get(name)
-    if pos is None:
-        raise axis_not_found_error(name, first.axes, "concatenate", "arrays[0]")
+    pos = locate_axis(first.axes, name, "concatenate", "arrays[0]")
     raws = _same_axes("concatenate", arrays, first.axes, name)
     total = sum(r.shape[pos] for r in raws)
     if isinstance(axis, Axis) and axis.size != total:
@@ -196,7 +190,7 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     if isinstance(axis, Axis) and axis.size != len(arrays):
         raise ValueError(f"stack: axis {axis} was given, but there are {len(arrays)} arrays")
     first = _check_named("stack", arrays[0], "arrays[0]")
-    if name in name_index(first.axes):
+    if lookup_axis(first.axes, name, "stack", "arrays[0]") is not None:
         raise ValueError(f"stack: axis {name} is already present in the arrays {axes_str(first.axes)}")
     raws = _same_axes("stack", arrays, first.axes, None)
     return NamedArray(jnp.stack(raws, axis=0), (Axis(name, len(arrays)),) + first.axes)
@@ -388,7 +382,7 @@ def rename(array: NamedArray, renames: Mapping[AxisSelector, AxisSelector]) -> N
     axes = list(array.axes)
     done: set[int] = set()
     for old, new in renames.items():
-        (i,) = locate_axes(array.axes, old, "rename")
+        (i,) = locate_axes(array.axes, old, "rename", "renames")
         if i in done:
             raise ValueError(f"rename: axis {array.axes[i].name} is renamed more than once in {dict(renames)}")
         done.add(i)
@@ -422,13 +416,15 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
         if len(idx) != 1:
             raise ValueError("roll: a NamedArray shift with axes needs a single axis to roll along")
         (i,) = idx
-        names = name_index(array.axes)
         for ax in shift.axes:
-            if ax.name == array.axes[i].name or names.get(ax.name) is None or array.axes[names[ax.name]] != ax:
+            j = lookup_axis(array.axes, ax.name, "roll", "shift")
+            if j is None or j == i:
                 raise ValueError(
                     f"roll: the axes of shift {axes_str(shift.axes)} must be axes of the array {axes_str(array.axes)} "
                     f"other than the rolled axis {array.axes[i]}"
                 )
+            if array.axes[j].size != ax.size:
+                raise conflicting_sizes_error(ax.name, {"array": array.axes[j].size, "shift": ax.size}, "roll", "shift")
         n = array.axes[i].size
         s = align_to(shift.array, shift.axes, array.axes)
         pos = jnp.reshape(jnp.arange(n), tuple(n if k == i else 1 for k in range(len(array.axes))))
@@ -462,7 +458,7 @@ def pad(
         raise TypeError(f"pad: argument 'pad_width' must be a mapping {{axis: (before, after)}}, got {pad_width!r}")
     widths = [(0, 0)] * len(array.axes)
     for ax, w in pad_width.items():
-        (i,) = locate_axes(array.axes, ax, "pad")
+        (i,) = locate_axes(array.axes, ax, "pad", "pad_width")
         pair = (w, w) if isinstance(w, int) else tuple(w)
         if len(pair) != 2 or any(not isinstance(p, int) or p < 0 for p in pair):
             raise ValueError(
@@ -546,14 +542,12 @@ def tile(a: NamedArray, reps: Mapping[AxisSelector, int]) -> NamedArray:
         name = _axis_name("tile", key, "reps")
         if not isinstance(r, int) or r < 0:
             raise ValueError(f"tile: repetition count for axis {name} must be a non-negative int, got {r!r}")
-        i = name_index(a.axes).get(name)
+        i = lookup_axis(a.axes, key, "tile", "reps")  # an Axis key of another size raises
         if i is None:
             if isinstance(key, Axis) and key.size != r:
                 raise ValueError(f"tile: new axis {key} does not match its repetition count {r}")
             new.append(Axis(name, r))
         else:
-            if isinstance(key, Axis) and key != a.axes[i]:
-                raise ValueError(f"tile: axis {key} does not match the array's {a.axes[i]}")
             per[i] = r
     out = jnp.tile(a.array, tuple(x.size for x in new) + tuple(per))
     return NamedArray(out, tuple(new) + tuple(Axis(x.name, x.size * p) for x, p in zip(a.axes, per, strict=True)))
