@@ -89,6 +89,14 @@ def cross_entropy_loss(
     ``reduction=None`` or ``reduction_axis=()`` returns the unreduced loss (masked positions set to 0),
     whose axes follow the targets' order (as in Haliax). Computed in at least float32.
 
+    Args:
+        logits: unnormalised log-probabilities with the ``Label`` axis.
+        Label: the class axis.
+        targets: probability distributions over ``Label`` (e.g. one-hot), with the same axes as ``logits``.
+        reduction: a haliax reduction such as `haliax.mean` (the default) or `haliax.sum`, or None for no reduction.
+        where: an optional boolean mask over the loss's axes; False positions do not count (0 when unreduced).
+        reduction_axis: the axes to reduce (None: all of them; ``()``: none).
+
     Raises:
         ValueError: if ``Label`` is missing from ``logits`` or ``targets``.
 
@@ -114,6 +122,13 @@ def binary_cross_entropy_loss(
     """Binary cross-entropy on logits: ``-t*log_sigmoid(x) - (1-t)*log_sigmoid(-x)``.
 
     ``targets`` are cast to the logits' dtype. Reduction as in `reduce_loss` (default: mean over all axes).
+
+    Args:
+        logits: the logits.
+        targets: the target probabilities (0 or 1 for hard labels), cast to the logits' dtype.
+        reduction: a haliax reduction such as `haliax.mean` (the default) or `haliax.sum`, or None for no reduction.
+        where: an optional boolean mask over the loss's axes; False positions do not count (0 when unreduced).
+        reduction_axis: the axes to reduce (None: all of them; ``()``: none).
 
     Examples:
         >>> import haliax as hax
@@ -147,6 +162,12 @@ def reduce_loss(
       ``reduction_axis=None`` reduces every axis (a 0-d NamedArray). Any haliax reduction with
       ``(array, axis=, where=)`` works (``hax.sum``, ``hax.max``, ...).
     * Otherwise return ``arr`` unreduced, with positions where ``where`` is False set to 0.
+
+    Args:
+        arr: the per-position loss.
+        reduction: a haliax reduction such as `haliax.mean` (the default) or `haliax.sum`, or None for no reduction.
+        reduction_axis: the axes to reduce (None: all of them; ``()``: none).
+        where: an optional boolean mask over the loss's axes; False positions do not count (0 when unreduced).
 
     Examples:
         >>> import haliax as hax

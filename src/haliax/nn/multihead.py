@@ -447,6 +447,12 @@ class MultiHeadAttention(eqx.Module):
         `dtype` defaults to the dtype of `k_proj`'s weight. For a `Stacked` model call it on
         `model.layers.stacked.attn` with `Layers=model.layers.Block`.
 
+        Args:
+            CachePos: the cache-position axis (its size is the cache's capacity).
+            batch: batch axes of the cache (default: none).
+            Layers: a layer axis for the cache of a `Stacked` model (default: none).
+            dtype: the dtype of the keys and values (default: the dtype of `k_proj`'s weight).
+
         Examples:
             >>> import jax
             >>> import haliax as hax

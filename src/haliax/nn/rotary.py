@@ -255,6 +255,12 @@ class RotaryEmbedding(eqx.Module):
     ) -> RotaryEmbedding:
         """Build a RoPE for `HeadSize` (see the class docs for the fields).
 
+        Args:
+            HeadSize: the head-size axis to rotate.
+            theta: the base of the rotation frequencies.
+            partial_rotary_factor: the fraction of ``HeadSize`` that is rotated (the rest passes through).
+            scaling: optional Llama-3 frequency scaling.
+
         Raises:
             TypeError: `HeadSize` is not an Axis.
             ValueError: `theta <= 0`, or the rotated width is not even and >= 2.

@@ -76,6 +76,13 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         plain arrays are split along dim 0 (``key=jax.random.split(key, Block.size)`` gives one key per layer)
         and Python values are passed unchanged. ``prevent_cse`` is deprecated (use the policy's field).
 
+        Args:
+            Block: the axis whose size is the number of layers.
+            module: the Equinox Module class of a layer; its ``init`` builds one layer.
+            gradient_checkpointing: the checkpointing policy of the scan over the layers: a `ScanCheckpointPolicy` or a
+                shorthand (bool, ``"full"``, ``"offload"``, ...).
+            prevent_cse: deprecated: set it on the policy instead.
+
         Raises:
             TypeError: ``module`` is not an Equinox Module class with an ``init``.
 
@@ -121,6 +128,12 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         leading dim (e.g. per-layer keys) are sliced per layer; scalars and NamedArrays without ``Block`` are
         passed to every layer. ``unroll``: None (= 1), a bool or an int >= 1, passed to `jax.lax.scan`.
 
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per layer or passed whole (see above).
+            unroll: None (= 1), a bool or an int >= 1, passed to `jax.lax.scan`.
+            **kwargs: extra keyword arguments, sliced per layer or passed whole.
+
         Examples:
             >>> import jax
             >>> import haliax as hax
@@ -135,6 +148,12 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
     def scan(self, init: Any, *args: Any, unroll: int | bool | None = None, **kwargs: Any) -> tuple[Any, Any]:
         """Like `fold`, but each layer returns ``(carry, output)``; returns ``(final_carry, outputs)`` with the
         outputs stacked along ``Block`` (prepended).
+
+        Args:
+            init: the initial carry.
+            *args: extra positional arguments, sliced per layer or passed whole (as in `fold`).
+            unroll: None (= 1), a bool or an int >= 1, passed to `jax.lax.scan`.
+            **kwargs: extra keyword arguments, sliced per layer or passed whole.
 
         Raises:
             ValueError: a layer does not return a pair (e.g. a single NamedArray).

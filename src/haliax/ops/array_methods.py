@@ -156,13 +156,27 @@ class NamedArrayMethods:
     def std(
         self, axis: AxisSelection | None = None, dtype: Any = None, ddof: int = 0, *, where: Any = None
     ) -> NamedArray:
-        """Method form of `haliax.std`."""
+        """Method form of `haliax.std`.
+
+        Args:
+            axis: the axis or axes to reduce (None: all).
+            dtype: the dtype of the computation and result.
+            ddof: delta degrees of freedom: the divisor is ``N - ddof``.
+            where: an optional boolean mask; only the True entries take part.
+        """
         return reductions.std(self, axis, where=where, dtype=dtype, ddof=ddof)
 
     def var(
         self, axis: AxisSelection | None = None, dtype: Any = None, ddof: int = 0, *, where: Any = None
     ) -> NamedArray:
-        """Method form of `haliax.var`."""
+        """Method form of `haliax.var`.
+
+        Args:
+            axis: the axis or axes to reduce (None: all).
+            dtype: the dtype of the computation and result.
+            ddof: delta degrees of freedom: the divisor is ``N - ddof``.
+            where: an optional boolean mask; only the True entries take part.
+        """
         return reductions.var(self, axis, where=where, dtype=dtype, ddof=ddof)
 
     max = reductions.max

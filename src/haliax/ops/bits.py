@@ -72,6 +72,12 @@ def unpackbits(a: NamedArray, axis: AxisSelector, *, count: int | None = None, b
     dropped). Haliax labels the axis with the negative number there and fails; we give the axis its real
     size.
 
+    Args:
+        a: a uint8 array.
+        axis: the axis to unpack.
+        count: the number of bits to keep along the axis (None: all ``8 n``; negative: drop that many at the end).
+        bitorder: ``"big"`` (most significant bit first) or ``"little"``.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.ops.bits import packbits, unpackbits

@@ -66,6 +66,12 @@ def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank
     eager reshape dispatch in binary ops), unless ``jax_numpy_rank_promotion`` is not ``"allow"``: then jnp
     would refuse (or warn about) the implicit rank promotion, so the result has full rank.
 
+    Args:
+        array: a raw array whose dimensions are the axes ``src``.
+        src: the axes of ``array``.
+        dst: the axes to broadcast against.
+        full_rank: give the result ``len(dst)`` dimensions even where NumPy broadcasting would add them.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -238,6 +244,12 @@ def broadcast_to(
     they are not already in that relative order (then any extra axes of ``a`` follow, in their original
     order, as in Haliax). Extra axes of ``a`` raise ``ValueError`` unless ``enforce_no_extra_axes=False``.
     A non-NamedArray ``a`` must be a scalar and is treated as 0-d.
+
+    Args:
+        a: a NamedArray, or a scalar.
+        axes: the target axes: Axis objects, or names of axes that ``a`` already has.
+        ensure_order: transpose the result to follow the order of ``axes``.
+        enforce_no_extra_axes: raise if ``a`` has axes that are not in ``axes``.
 
     Examples:
         >>> import haliax as hax
