@@ -161,6 +161,12 @@ def unique_values(
 ) -> NamedArray:
     """The sorted unique values: `unique` with no extra outputs.
 
+    Args:
+        array: the array whose unique values are found.
+        Unique: the output axis; its size is the number of unique values returned (needed under `jax.jit`).
+        axis: find unique slices along this axis instead of unique elements of the flattened array.
+        fill_value: the value that pads the output when there are fewer unique values than ``Unique.size``.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.ops.counting import unique_values
@@ -175,6 +181,12 @@ def unique_counts(
     array: NamedArray, Unique: Axis, *, axis: AxisSelector | None = None, fill_value: Any = None
 ) -> tuple[NamedArray, NamedArray]:
     """``(values, counts)``: `unique` with ``return_counts=True``.
+
+    Args:
+        array: the array whose unique values are found.
+        Unique: the output axis; its size is the number of unique values returned (needed under `jax.jit`).
+        axis: find unique slices along this axis instead of unique elements of the flattened array.
+        fill_value: the value that pads the output when there are fewer unique values than ``Unique.size``.
 
     Examples:
         >>> import haliax as hax
@@ -193,6 +205,12 @@ def unique_inverse(
 ) -> tuple[NamedArray, NamedArray]:
     """``(values, inverse)``: `unique` with ``return_inverse=True``.
 
+    Args:
+        array: the array whose unique values are found.
+        Unique: the output axis; its size is the number of unique values returned (needed under `jax.jit`).
+        axis: find unique slices along this axis instead of unique elements of the flattened array.
+        fill_value: the value that pads the output when there are fewer unique values than ``Unique.size``.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.ops.counting import unique_inverse
@@ -209,6 +227,12 @@ def unique_all(
     array: NamedArray, Unique: Axis, *, axis: AxisSelector | None = None, fill_value: Any = None
 ) -> tuple[NamedArray, NamedArray, NamedArray, NamedArray]:
     """``(values, index, inverse, counts)``: `unique` with every extra output.
+
+    Args:
+        array: the array whose unique values are found.
+        Unique: the output axis; its size is the number of unique values returned (needed under `jax.jit`).
+        axis: find unique slices along this axis instead of unique elements of the flattened array.
+        fill_value: the value that pads the output when there are fewer unique values than ``Unique.size``.
 
     Examples:
         >>> import haliax as hax
@@ -247,6 +271,12 @@ def bincount(x: NamedArray, Counts: Axis, *, weights: Any = None, minlength: int
 
     Haliax raises ``AttributeError`` when ``Counts`` is a str; we raise a ``TypeError`` saying that a sized
     Axis is needed.
+
+    Args:
+        x: a 1-D array of non-negative integers.
+        Counts: the output axis; its size is the number of bins.
+        weights: optional weights: a plain array of the length of ``x``, or a NamedArray broadcast to ``x``.
+        minlength: accepted for compatibility with `jax.numpy.bincount`; the length is always ``Counts.size``.
 
     Examples:
         >>> import haliax as hax

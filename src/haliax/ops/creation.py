@@ -135,6 +135,12 @@ def arange(axis: AxisSpec, *, start: Any = 0, step: Any = 1, dtype: Any = None) 
     ``start`` may be traced. The default dtype is ``result_type(start, step)``: int32 for ints (int64 under
     x64), float32 if either is a float.
 
+    Args:
+        axis: the axis or axes of the result (with sizes).
+        start: the first value (may be traced).
+        step: the difference between consecutive values.
+        dtype: the dtype of the result (default: ``result_type(start, step)``).
+
     Examples:
         >>> import haliax as hax
         >>> hax.arange(hax.Axis("X", 3), start=2).tolist()
@@ -167,6 +173,13 @@ def _space(fn: Callable[..., Any], name: str, axis: Axis | str, **kw: Any) -> Na
 def linspace(axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None) -> NamedArray:
     """Evenly spaced values over one axis (a str axis means 50 samples).
 
+    Args:
+        axis: the axis of the result (a str means 50 samples).
+        start: the first value.
+        stop: the last value (excluded when ``endpoint`` is False).
+        endpoint: whether ``stop`` is included.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import haliax as hax
         >>> hax.linspace(hax.Axis("X", 3), start=0.0, stop=1.0).tolist()
@@ -180,6 +193,14 @@ def logspace(
 ) -> NamedArray:
     """Values spaced evenly on a log scale, ``base ** linspace(start, stop)`` (a str axis means 50 samples).
 
+    Args:
+        axis: the axis of the result (a str means 50 samples).
+        start: the exponent of the first value.
+        stop: the exponent of the last value (excluded when ``endpoint`` is False).
+        endpoint: whether ``stop`` is included.
+        base: the base of the powers.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import haliax as hax
         >>> hax.logspace(hax.Axis("X", 3), start=0.0, stop=2.0).tolist()
@@ -190,6 +211,13 @@ def logspace(
 
 def geomspace(axis: Axis | str, *, start: float, stop: float, endpoint: bool = True, dtype: Any = None) -> NamedArray:
     """A geometric progression from ``start`` to ``stop`` (a str axis means 50 samples).
+
+    Args:
+        axis: the axis of the result (a str means 50 samples).
+        start: the first value.
+        stop: the last value (excluded when ``endpoint`` is False).
+        endpoint: whether ``stop`` is included.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import haliax as hax

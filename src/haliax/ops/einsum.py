@@ -265,6 +265,14 @@ def einsum(
     and a caret under the problem. ``precision``, ``preferred_element_type`` and ``_dot_general`` go to the
     underlying `jax.numpy.einsum`. The result is passed through `haliax.partitioning.auto_sharded`.
 
+    Args:
+        equation: the einsum equation, in one of the three modes above.
+        *arrays: the NamedArrays to combine.
+        precision: the precision of the contraction (as in `jax.numpy.einsum`).
+        preferred_element_type: the accumulation and result dtype (as in `jax.numpy.einsum`).
+        _dot_general: the `dot_general` implementation to use (e.g. a quantized one).
+        **aliases: identifiers mapped to axis names or Axis objects.
+
     Examples:
         >>> import haliax as hax
         >>> H, W, D, C = hax.make_axes(H=2, W=3, D=4, C=5)

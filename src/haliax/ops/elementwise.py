@@ -143,6 +143,12 @@ def unwrap_namedarrays(*xs: Any) -> tuple[Any, ...]:
 def wrap_elemwise_unary(f: Callable[..., Any], a: Any, *args: Any, **kwargs: Any) -> Any:
     """Apply ``f`` to the raw array of ``a`` and re-wrap it with the same axes; non-named input passes through.
 
+    Args:
+        f: a function on raw arrays that keeps the shape.
+        a: a NamedArray (or anything else, passed to ``f`` unchanged).
+        *args: further positional arguments of ``f``.
+        **kwargs: keyword arguments of ``f``.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -468,6 +474,13 @@ def clip(array: Any, a_min: Any, a_max: Any) -> Any:
 def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
     """Elementwise closeness (`jax.numpy.isclose`), with named broadcasting.
 
+    Args:
+        a: the first array (NamedArray or scalar).
+        b: the second array, broadcast with ``a`` by name.
+        rtol: the relative tolerance.
+        atol: the absolute tolerance.
+        equal_nan: whether NaNs in the same place count as equal.
+
     Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
@@ -481,6 +494,13 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan:
 
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """True if every element is close (a Python bool); named broadcasting applies.
+
+    Args:
+        a: the first array (NamedArray or scalar).
+        b: the second array, broadcast with ``a`` by name.
+        rtol: the relative tolerance.
+        atol: the absolute tolerance.
+        equal_nan: whether NaNs in the same place count as equal.
 
     Examples:
         >>> import haliax as hax

@@ -230,6 +230,13 @@ def take(
     Haliax drops the axis only for a Python int (a 0-d JAX array or a NumPy int fails there); we drop it for
     every integer scalar, as indexing does.
 
+    Args:
+        array: the array to select from.
+        axis: the axis to select along.
+        index: an integer scalar, a NamedArray of integers, or a 1-D plain integer array.
+        mode: the out-of-bounds mode of the gather (as in `jax.numpy.take`).
+        fill_value: the value read out of bounds with ``mode="fill"``.
+
     Examples:
         >>> import haliax as hax
         >>> X, Y, I = hax.make_axes(X=2, Y=3, I=4)
@@ -277,6 +284,13 @@ def slice(  # noqa: A001
       bounds (ValueError); traced starts are clamped by XLA.
 
     Static starts lower to ``lax.slice``; traced ones to ``lax.dynamic_slice``.
+
+    Args:
+        array: the array to slice.
+        axis: the axis to slice (first form), or a mapping from axes to starts (second form).
+        new_axis: the new Axis (length and name) or new name (first form), or the mapping of lengths (second form).
+        start: the start index, static or traced (first form), or a mapping from axes to starts.
+        length: the number of elements (first form), or a mapping from axes to lengths or Axis objects.
 
     Examples:
         >>> import haliax as hax
@@ -498,6 +512,13 @@ def where(
 
     One argument: ``where(condition, new_axis=Axis(...), fill_value=0)`` returns one index array per axis of
     ``condition``, each with axes ``(new_axis,)``, like ``jnp.where(condition, size=new_axis.size)``.
+
+    Args:
+        condition: a boolean NamedArray or scalar.
+        x: the values where ``condition`` is True (omit for the one-argument form).
+        y: the values where ``condition`` is False.
+        fill_value: one-argument form: the index that pads the result when fewer entries are True.
+        new_axis: one-argument form: the axis of the returned index arrays (its size is the number of indices).
 
     Examples:
         >>> import haliax as hax
