@@ -481,6 +481,12 @@ def infer_resource_partitions(
 
     Uses ``mesh`` or the current one (``ValueError`` without either).
 
+    Args:
+        tree: a pytree of NamedArrays, arrays and modules.
+        resource_mapping: the axis mapping to use (default: the active one).
+        preserve_existing_shardings: keep the sharding of arrays that already have one.
+        mesh: the mesh of the shardings (default: the current one).
+
     Examples:
         >>> import jax
         >>> import haliax as hax
@@ -715,6 +721,15 @@ def named_jit(
     * ``donate_args``: a bool (all positional arguments) or a tuple with one bool (or pytree prefix of bools) per
       positional argument; ``donate_kwargs``: a bool or a dict ``{name: bool}``.
     * ``.lower(*args, **kwargs)`` returns a `jax.stages.Lowered`.
+
+    Args:
+        fn: the function (or class) to compile; omit to use ``named_jit`` as a decorator factory.
+        axis_resources: the axis mapping active while tracing, and the default for outputs.
+        in_axis_resources: the axis mapping the inputs are resharded with (default: no resharding).
+        out_axis_resources: the axis mapping the outputs are sharded with (default: ``axis_resources``).
+        donate_args: which positional arguments to donate: a bool, or one bool (or pytree prefix) per argument.
+        donate_kwargs: which keyword arguments to donate: a bool or ``{name: bool}``.
+        **jit_kwargs: further options of `jax.jit`.
 
     Examples:
         >>> import haliax as hax

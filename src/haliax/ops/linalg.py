@@ -44,6 +44,12 @@ def contraction_plan(
     ``contract`` is a tuple of ``(name, size or None)`` or None for "everything"; ``out_axes`` an optional
     partial order (see `haliax.axis.rearrange_for_partial_order`).
 
+    Args:
+        axes_list: the axes of each operand, in order.
+        contract: the contracted axes as ``(name, size or None)`` pairs, or None to contract everything.
+        out_axes: an optional partial order of the output axes (may hold ``...``).
+        fn: the name of the calling function, used in error messages.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.ops.linalg import contraction_plan
@@ -112,6 +118,12 @@ def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_g
     re-runs opt_einsum's path search on every eager call) and, inlined when traced, the program is exactly
     ``jnp.einsum``'s. An unhashable ``dot_general`` (e.g. a Module holding arrays) cannot be a static argument:
     then the contraction calls it pairwise (`_contract_pairwise`), without jit or caching.
+
+    Args:
+        spec: the positional einsum subscripts, e.g. ``"ab,bc->ac"``.
+        precision: the precision of the contraction (as in `jax.numpy.einsum`).
+        preferred_element_type: the accumulation and result dtype.
+        dot_general: the `dot_general` implementation (a function, or a Module with its signature).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -239,6 +251,14 @@ def dot(
     Eagerly a call is one jitted dispatch (plans are cached by the operands' axes), and under ``jit`` the
     program is exactly `jax.numpy.einsum`'s, inside a named scope ``"contract <axes> -> <out axes>"``.
 
+    Args:
+        *arrays: the NamedArrays to contract.
+        axis: the axes to contract (required; None: all of them, ``()``: none).
+        precision: the precision of the contraction (as in `jax.lax.dot_general`).
+        preferred_element_type: the accumulation and result dtype.
+        out_axes: an optional partial order of the result axes (may hold ``...``).
+        dot_general: the `dot_general` implementation (e.g. a quantized op).
+
     Examples:
         >>> import haliax as hax
         >>> B, E, H = hax.make_axes(B=2, E=3, H=4)
@@ -283,6 +303,13 @@ def trace(
 ) -> NamedArray:
     """Sum along a diagonal (``offset`` from the main one) of two named axes; both are removed.
 
+    Args:
+        array: the array.
+        axis1: the first axis of the diagonal.
+        axis2: the second axis of the diagonal.
+        offset: the diagonal's offset from the main one (positive: above it).
+        dtype: the dtype of the sum.
+
     Examples:
         >>> import haliax as hax
         >>> X, Y, B = hax.make_axes(X=3, Y=3, B=2)
@@ -307,6 +334,12 @@ def _tri(
 def tril(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
     """Lower triangle (below diagonal ``k``) over (axis1, axis2); those two axes move to the end.
 
+    Args:
+        array: the array.
+        axis1: the row axis.
+        axis2: the column axis.
+        k: the diagonal: 0 is the main one, positive values are above it.
+
     Examples:
         >>> import haliax as hax
         >>> X, Y = hax.make_axes(X=2, Y=2)
@@ -318,6 +351,12 @@ def tril(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0
 
 def triu(array: NamedArray, axis1: AxisSelector, axis2: AxisSelector, k: int = 0) -> NamedArray:
     """Upper triangle (above diagonal ``k``) over (axis1, axis2); those two axes move to the end.
+
+    Args:
+        array: the array.
+        axis1: the row axis.
+        axis2: the column axis.
+        k: the diagonal: 0 is the main one, positive values are above it.
 
     Examples:
         >>> import haliax as hax

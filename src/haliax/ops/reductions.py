@@ -138,6 +138,15 @@ def wrap_reduction_call(
     pytrees of NamedArrays; plain arrays get ``fn`` with the given (integer) axis. Keyword arguments whose
     value is None are not passed on.
 
+    Args:
+        fn: a reduction on raw arrays, called as ``fn(raw, axis=..., **kwargs)``.
+        a: a NamedArray, a pytree of them, or a plain array.
+        axis: the axes to reduce (None: all).
+        where: an optional boolean NamedArray; only the True entries take part.
+        single_axis_only: raise unless ``axis`` names exactly one axis.
+        supports_where: whether ``fn`` accepts ``where`` (if not, passing one raises ``ValueError``).
+        **kwargs: further keyword arguments of ``fn`` (None values are dropped).
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -157,6 +166,13 @@ def wrap_axiswise_call(
 ) -> Any:
     """Apply a shape-preserving ``fn(array, axis=...)`` along named axes; ``axis=None`` returns a raw array.
 
+    Args:
+        fn: a shape-preserving function on raw arrays, called as ``fn(raw, axis=...)``.
+        a: a NamedArray (or a plain array).
+        axis: the axis or axes (None: the flattened array, and a raw result).
+        single_axis_only: raise unless ``axis`` names exactly one axis.
+        **kwargs: further keyword arguments of ``fn``.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import haliax as hax
@@ -175,6 +191,16 @@ def wrap_axiswise_call(
             raise ValueError(f"{name} only supports a single axis")
         return NamedArray(fn(a.array, axis=idx[0], **kwargs), a.axes)
     return NamedArray(fn(a.array, axis=idx, **kwargs), a.axes)
+
+
+# the Args lines of the generated docstrings for ``where`` and the extra keyword parameters
+_EXTRA_ARG_DOCS = {
+    "where": "an optional boolean NamedArray; only the True entries take part.",
+    "no where": "not supported (passing one raises ``ValueError``).",
+    "dtype": "the dtype of the computation and result.",
+    "initial": "the starting value of the reduction (needed with ``where`` when a row may be empty).",
+    "ddof": "delta degrees of freedom: the divisor is ``N - ddof``.",
+}
 
 
 def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: tuple[str, ...]) -> Callable[..., Any]:
@@ -223,6 +249,11 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
     ``where`` must be a NamedArray whose axes are a subset of the input's. ``keepdims``/``out`` are not
     accepted (``TypeError``). Pytrees of NamedArrays are reduced leaf by leaf.
 
+    Args:
+        array: the array (or a pytree of NamedArrays) to reduce.
+        axis: the axis or axes to reduce (None: all of them).
+        where: {_EXTRA_ARG_DOCS["where" if where_ok else "no where"]}
+{"".join(f"        {p}: {_EXTRA_ARG_DOCS[p]}{chr(10)}" for p in extra)}
     Examples:
         >>> import haliax as hax
         >>> x = hax.arange(hax.make_axes(X=2, Y=3)) + 1.0
@@ -363,6 +394,12 @@ def top_k(
     """The ``k`` largest values along ``axis`` and their indices.
 
     The axis is resized to ``k`` (or renamed to ``new_axis``: a str, or an Axis of size ``k``).
+
+    Args:
+        arr: the array.
+        axis: the axis to search along.
+        k: how many values to return.
+        new_axis: the name (or Axis of size ``k``) of the result axis (default: ``axis`` resized to ``k``).
 
     Examples:
         >>> import haliax as hax

@@ -447,6 +447,13 @@ def pad(
     both sides. Padded axes keep their names and grow; other axes are untouched. ``constant_values`` is used
     with ``mode="constant"``; other keyword arguments go to `jax.numpy.pad`.
 
+    Args:
+        array: the array to pad.
+        pad_width: a mapping from axes to ``(before, after)`` or to one int for both sides.
+        mode: the padding mode (as in `jax.numpy.pad`).
+        constant_values: the fill value for ``mode="constant"``.
+        **kwargs: further options of `jax.numpy.pad`.
+
     Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -478,6 +485,12 @@ def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any =
 
     ``axis`` may be a name or an Axis. Haliax raises ``AttributeError`` for a name; we look it up.
 
+    Args:
+        array: the array to pad.
+        axis: the axis to pad (a name or an Axis).
+        new_axis: the resulting axis; at least as long as ``axis``.
+        value: the fill value.
+
     Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 2)
@@ -502,6 +515,13 @@ def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length:
 
     ``repeats`` is an int or a 1-D array (plain or a NamedArray over ``axis``); pass ``total_repeat_length``
     when the repeats are traced.
+
+    Args:
+        a: the array.
+        repeats: the number of repetitions: an int, or one per element (a 1-D plain array or a NamedArray over
+            ``axis``).
+        axis: the axis along which to repeat.
+        total_repeat_length: the resulting axis size; needed when ``repeats`` is traced.
 
     Examples:
         >>> import haliax as hax
