@@ -145,7 +145,7 @@ def test_weights_follow_the_pinned_order_of_operations():
 
     w, wb = run(q, k)
     assert w.axes == (Batch, Heads, Pos, KPos) and w.dtype == jnp.float32
-    s = jnp.einsum("bhqd,bhkd->bhqk", q.array / 2.0, k.array) + bias.array
+    s = jnp.einsum("bhqd,bhkd->bhqk", q.array / 2.0, k.array) + bias.array[None, None, None, :]
     s = jnp.where(mask.array, s, -1e9)  # bias added before masking: position 5 stays masked
     np.testing.assert_allclose(np.asarray(w.array), np.asarray(jax.nn.softmax(s, axis=-1)), atol=1e-6)
     assert np.asarray(w.array)[..., 5].max() == 0.0

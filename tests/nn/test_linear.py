@@ -82,7 +82,7 @@ def test_call_matches_einsum():
     x = _x((B, H, S, D))
     out = lin(x)
     assert out.axes == (B, S, O, O2)
-    expected = jnp.einsum("bhsd,pqhd->bspq", x.array, lin.weight.array) + lin.bias.array
+    expected = jnp.einsum("bhsd,pqhd->bspq", x.array, lin.weight.array) + lin.bias.array[None, None]
     np.testing.assert_allclose(out.array, expected, rtol=1e-5, atol=1e-5)
     # in-first layout gives the same function
     lin_t = hnn.Linear(lin.weight.rearrange((H, D, O, O2)), lin.bias, (H, D), (O, O2))
@@ -252,7 +252,7 @@ def test_moe_linear_matches_per_row_expert_matmul():
     assert out.axes == (B, O, T)
     rows = jnp.moveaxis(x.array, 1, -1).reshape(-1, H.size)
     expert = jnp.repeat(jnp.arange(3), sizes, total_repeat_length=8)
-    ref = jnp.einsum("mk,mkn->mn", rows, moe.weight.array[expert]) + moe.bias.array
+    ref = jnp.einsum("mk,mkn->mn", rows, moe.weight.array[expert]) + moe.bias.array[None, :]
     np.testing.assert_allclose(jnp.moveaxis(out.array, 1, -1).reshape(-1, O.size), ref, rtol=1e-5, atol=1e-5)
     # out-first layout computes the same function
     moe_t = hnn.MoELinear(moe.weight.rearrange((Ex, O, H)), moe.bias, Ex, H, O)

@@ -67,7 +67,7 @@ def test_forward_matches_manual():
     x = hax.random.normal(jax.random.PRNGKey(1), (B, In))
     h = x.array
     for i, layer in enumerate(mlp.layers):
-        h = h @ layer.weight.array + layer.bias.array
+        h = h @ layer.weight.array + layer.bias.array[None, :]
         if i < len(mlp.layers) - 1:
             h = jax.nn.gelu(h)
     out = mlp(x)

@@ -460,7 +460,7 @@ def _start_range(start: Any, Pos: Axis) -> tuple[jax.Array, tuple[Axis, ...]]:
     """`start + arange(Pos)` as a raw array with axes `(start's axes..., Pos)`."""
     r = jnp.arange(Pos.size)
     if isinstance(start, NamedArray):
-        return start.array[..., None] + r, (*start.axes, Pos)
+        return start.array[..., None] + r.reshape((1,) * start.array.ndim + (Pos.size,)), (*start.axes, Pos)
     return jnp.asarray(start) + r, (Pos,)
 
 

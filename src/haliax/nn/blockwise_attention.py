@@ -338,7 +338,7 @@ def _scores(
         m = _fit(evaluate_plan(cfg.plan, arrays, q0, cfg.block_q, k0, cfg.block_k), rs)
         valid = m if valid is None else valid & m
     if cfg.k_len % cfg.block_k:
-        kv = (k0 + jnp.arange(cfg.block_k)) < cfg.k_len
+        kv = ((k0 + jnp.arange(cfg.block_k)) < cfg.k_len).reshape((1,) * (s.ndim - 1) + (cfg.block_k,))
         valid = kv if valid is None else valid & kv
     if valid is not None:
         s = jnp.where(valid, s, -jnp.inf)
