@@ -18,6 +18,7 @@ from .axis import Axis, AxisSelection, AxisSelector
 from .checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from .core import NamedArray, is_named_array
 from .jax_utils import prefix_leaves, tree_checkpoint_name
+from .partitioning import current_thread_local_mapping
 from .util import is_jax_or_hax_array_like, safe_update_wrapper
 
 __all__ = ["vmap", "scan", "fold", "map", "ScanCheckpointPolicy"]
@@ -265,7 +266,6 @@ def vmap(
 
 
 def _spmd_axis_name(name: str) -> Any:
-    from .partitioning import current_thread_local_mapping
 
     mapping = current_thread_local_mapping()
     if not mapping:

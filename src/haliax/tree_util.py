@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from .abstract_stacked import AbstractStacked
 from .axis import Axis, AxisSelector, name_index
 from .core import NamedArray, is_named_array
+from .hof import vmap
 from .jax_utils import maybe_rng_split
 
 __all__ = [
@@ -48,6 +49,12 @@ def _named_or(is_leaf: IsLeaf) -> Callable[[Any], bool]:
 def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
     """`jax.tree.map` with NamedArrays treated as leaves (in addition to ``is_leaf``).
 
+    Args:
+        fn: the function applied to the leaves (with the matching leaves of ``rest``).
+        tree: the pytree.
+        *rest: further pytrees with the structure of ``tree``.
+        is_leaf: an optional predicate marking further leaves (NamedArrays are always leaves).
+
     Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -63,6 +70,12 @@ def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: 
     `haliax.nn.Stacked`) it maps over the stacked module under `haliax.vmap` over its ``Block`` axis, so ``fn``
     sees one layer at a time (without the Block axis).
 
+    Args:
+        fn: the function applied to the leaves (with the matching leaves of ``rest``).
+        tree: the pytree.
+        *rest: further pytrees with the structure of ``tree``.
+        is_leaf: an optional predicate marking further leaves (NamedArrays are always leaves).
+
     Examples:
         >>> import haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -76,7 +89,6 @@ def scan_aware_tree_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: 
 
     def apply(x: Any, *xs: Any) -> Any:
         if isinstance(x, AbstractStacked):
-            from .hof import vmap
 
             def per_layer(inner: Any, *inner_rest: Any) -> Any:
                 return scan_aware_tree_map(fn, inner, *inner_rest, is_leaf=is_leaf)
@@ -163,6 +175,12 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
     where ``tn`` is a truncated standard normal and the mean/std are taken along ``axis`` (one value per position of
     the other axes); without a key, every new entry equals that mean. Statistics are computed in at least float32 and
     cast back. Arrays without the axis and non-NamedArray leaves are untouched. The key is split once per leaf.
+
+    Args:
+        tree: a pytree of NamedArrays (and other leaves).
+        axis: the axis to resize, matched by name.
+        new_size: the new size.
+        key: a PRNG key for random new entries (None: new entries are the mean).
 
     Examples:
         >>> import jax.numpy as jnp

@@ -12,6 +12,7 @@ from ..axis import Axis, AxisSpec, concat_axes
 from ..core import NamedArray
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
+from ..tree_util import resize_axis
 from .layer_utils import check_has_axes, truncated_normal_init
 from .mup import AbstractEmbeddingReparam, EmbeddingStandardParam, ReparamEnabled
 
@@ -177,7 +178,6 @@ class Embedding(eqx.Module, ReparamEnabled):
             >>> emb.resize_embeddings(12, key=jax.random.PRNGKey(1)).weight.shape
             {'Vocab': 12, 'Embed': 4}
         """
-        from ..tree_util import resize_axis
 
         new_weight = resize_axis(self.weight, self.Vocab, new_size, key=key)
         return Embedding(

@@ -17,6 +17,7 @@ from ..axis import AxisSelection, AxisSelector, locate_axis, to_selectors
 from ..core import NamedArray
 from ..jax_utils import custom_vjp
 from ..util import UNSPECIFIED
+from .loss import reduce_loss
 
 __all__ = ["fused_cross_entropy_loss", "fused_cross_entropy_loss_and_log_normalizers"]
 
@@ -272,7 +273,6 @@ def fused_cross_entropy_loss(
         >>> bool(abs(fused.scalar() - naive.scalar()) < 1e-5)
         True
     """
-    from .loss import reduce_loss
 
     loss, lse = fused_cross_entropy_loss_and_log_normalizers(
         embeddings,

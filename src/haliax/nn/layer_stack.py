@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..core import NamedArray, is_named_array
+from ..ops.shape import stack
 
 __all__ = [
     "M",
@@ -261,8 +262,6 @@ def stack_layers(items: Sequence[Any], Block: Axis, where: str) -> Any:
     for leaves in zip(*(f[0] for f in flat), strict=True):
         first = leaves[0]
         if isinstance(first, NamedArray):
-            from ..ops.shape import stack
-
             out.append(stack(Block, leaves))
         elif hasattr(first, "shape") and hasattr(first, "dtype"):
             out.append(jnp.stack(leaves))

@@ -21,6 +21,7 @@ from ..core import NamedArray
 from ..dot_general import DotGeneralOp
 from ..ops.creation import zeros
 from ..ops.linalg import dot
+from ..ops.shape import flatten_axes, rearrange, unflatten_axis
 from ..partitioning import auto_sharded
 from ..state_dict import (
     ModuleWithStateDictSerialization,
@@ -230,7 +231,6 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         """
         if isinstance(self.In, Axis) and isinstance(self.Out, Axis):
             return self
-        from ..ops.shape import flatten_axes, rearrange
 
         new_out = Axis(_OUT, axis_size(self.Out))
         new_in = Axis(_IN, axis_size(self.In))
@@ -246,7 +246,6 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         weight and bias rearranged to its layout."""
         if (template.In, template.Out) == (self.In, self.Out):
             return self
-        from ..ops.shape import rearrange, unflatten_axis
 
         w = unflatten_axis(self.weight, _OUT, axis_spec_to_tuple(template.Out))
         w = unflatten_axis(w, _IN, axis_spec_to_tuple(template.In))

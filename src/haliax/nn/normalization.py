@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from ..axis import Axis, AxisSpec, axis_size, axis_spec_to_tuple, locate_axes
 from ..core import NamedArray
 from ..ops.creation import ones, zeros
+from ..ops.shape import flatten_axes, unflatten_axis
 from ..state_dict import ModuleWithStateDictSerialization
 
 __all__ = ["LayerNormBase", "LayerNorm", "RmsNorm"]
@@ -96,7 +97,6 @@ class LayerNormBase(ModuleWithStateDictSerialization):
         """Merge a multi-axis ``axis`` into one axis ``"__OUT"`` (weight and bias flattened accordingly)."""
         if isinstance(self.axis, Axis):
             return self
-        from ..ops.shape import flatten_axes
 
         old = axis_spec_to_tuple(self.axis)
         new_axis = Axis(_FLAT, axis_size(self.axis))
@@ -110,7 +110,6 @@ class LayerNormBase(ModuleWithStateDictSerialization):
         """Split ``"__OUT"`` back into ``template.axis`` (``eps``/``dtype`` are kept from ``self``)."""
         if template.axis == self.axis:
             return self
-        from ..ops.shape import unflatten_axis
 
         new_axes = axis_spec_to_tuple(template.axis)
 
