@@ -42,6 +42,12 @@ def compute_scale(amax: jax.Array, scale: jax.Array, fp8_max: Any, margin: int =
     Written as Transformer Engine writes it, on reciprocals: ``1 / ((fp8_max / amax) / 2**margin)``, and the
     fallback is ``1 / (1 / scale)``.
 
+    Args:
+        amax: the largest absolute value seen (from the history).
+        scale: the stored scale, used when ``amax`` is zero or not finite.
+        fp8_max: the largest finite value of the FP8 format.
+        margin: a power-of-two head room: the scale is multiplied by ``2**margin``.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> from haliax.quantization import compute_scale
@@ -123,6 +129,12 @@ def in_qdq(compute_dtype: Any, x: jax.Array, scale: jax.Array, amax_history: jax
     """The input/kernel step: e4m3 `qdq` forward; backward passes ``x``'s cotangent straight through and returns
     the new scale and history as the "cotangents" of ``scale`` and ``amax_history``.
 
+    Args:
+        compute_dtype: the dtype of the dequantised result.
+        x: the input or kernel.
+        scale: the current scale.
+        amax_history: the history of absolute maxima (newest first).
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> from haliax.quantization import in_qdq
@@ -158,6 +170,12 @@ in_qdq.defvjp(_in_qdq_fwd, _in_qdq_bwd)
 def out_qdq(compute_dtype: Any, out: jax.Array, scale: jax.Array, amax_history: jax.Array) -> jax.Array:
     """The output-gradient step: identity forward; backward replaces the cotangent ``g`` by its e5m2 `qdq` and
     returns the new scale and history as the "cotangents" of ``scale`` and ``amax_history``.
+
+    Args:
+        compute_dtype: the dtype of the dequantised result.
+        out: the output of the product (its cotangent is quantised).
+        scale: the current scale.
+        amax_history: the history of absolute maxima (newest first).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -202,6 +220,13 @@ def dot_general_with_precision(
     ``precision`` and ``preferred_element_type`` are accepted for signature compatibility and ignored (float32
     inputs give float32 even when bfloat16 is requested). The JVP's tangent is ``dot(lhs_dot, rhs) + dot(lhs,
     rhs_dot)``, both at ``HIGHEST``, so reverse mode computes the input gradients at full precision.
+
+    Args:
+        lhs: the left operand.
+        rhs: the right operand.
+        dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
+        precision: ignored.
+        preferred_element_type: ignored.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -339,7 +364,15 @@ class Fp8DotGeneralOp(OverwriteWithGradient):
         preferred_element_type: Any = None,
     ) -> jax.Array:
         """``dot_general`` of the FP8-quantised-dequantised operands (``precision`` and
-        ``preferred_element_type`` are ignored)."""
+        ``preferred_element_type`` are ignored).
+
+        Args:
+            lhs: the left operand.
+            rhs: the right operand.
+            dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
+            precision: ignored.
+            preferred_element_type: ignored.
+        """
         del precision, preferred_element_type
         self._check_state()
         lhs, rhs = jnp.asarray(lhs), jnp.asarray(rhs)

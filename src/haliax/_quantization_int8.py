@@ -180,6 +180,13 @@ class Int8DotGeneralOp(OverwriteWithGradient):
     ) -> jax.Array:
         """The int8 ``dot_general`` (``precision`` and ``preferred_element_type`` are ignored).
 
+        Args:
+            lhs: the left operand.
+            rhs: the right operand.
+            dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
+            precision: ignored.
+            preferred_element_type: ignored.
+
         Raises:
             TypeError: if the operands are not floating point.
         """

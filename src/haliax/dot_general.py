@@ -39,7 +39,17 @@ class DotGeneralOp(Protocol):
 
     def __call__(
         self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
-    ) -> jax.Array: ...
+    ) -> jax.Array:
+        """Compute the product, with `jax.lax.dot_general`'s signature.
+
+        Args:
+            lhs: the left operand.
+            rhs: the right operand.
+            dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
+            precision: the precision (as in `jax.lax.dot_general`).
+            preferred_element_type: the accumulation and result dtype.
+        """
+        ...
 
     @staticmethod
     def default() -> DefaultDotGeneralOp:
@@ -66,6 +76,15 @@ class DefaultDotGeneralOp(eqx.Module):
     def __call__(
         self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
     ) -> jax.Array:
+        """`jax.lax.dot_general` with the given arguments.
+
+        Args:
+            lhs: the left operand.
+            rhs: the right operand.
+            dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
+            precision: the precision (as in `jax.lax.dot_general`).
+            preferred_element_type: the accumulation and result dtype.
+        """
         return jax.lax.dot_general(
             lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
         )

@@ -126,6 +126,13 @@ def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
 def uniform(key: Any, shape: AxisSpec, dtype: Any = float, minval: Any = 0.0, maxval: Any = 1.0) -> NamedArray:
     """Uniform samples in ``[minval, maxval)``; same numbers as `jax.random.uniform`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        dtype: the dtype of the result.
+        minval: the lower bound (included); may be a NamedArray broadcast to ``shape``.
+        maxval: the upper bound (excluded); may be a NamedArray broadcast to ``shape``.
+
     Examples:
         >>> import jax, haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -164,6 +171,13 @@ def bernoulli(key: Any, shape: AxisSpec, p: Any) -> NamedArray:
 def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = int) -> NamedArray:
     """Integers in ``[minval, maxval)``; same numbers as `jax.random.randint`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        minval: the lower bound (included).
+        maxval: the upper bound (excluded).
+        dtype: the dtype of the result.
+
     Examples:
         >>> import jax, haliax as hax
         >>> r = hax.random.randint(jax.random.PRNGKey(0), hax.Axis("X", 5), 0, 3)
@@ -177,6 +191,13 @@ def randint(key: Any, shape: AxisSpec, minval: Any, maxval: Any, dtype: Any = in
 def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: Any = float) -> NamedArray:
     """Normal samples truncated to ``(lower, upper)``; same numbers as `jax.random.truncated_normal`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        lower: the lower bound, in standard deviations.
+        upper: the upper bound, in standard deviations.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import jax, haliax as hax
         >>> x = hax.random.truncated_normal(jax.random.PRNGKey(0), hax.Axis("X", 100), -2, 2)
@@ -189,6 +210,12 @@ def truncated_normal(key: Any, shape: AxisSpec, lower: Any, upper: Any, dtype: A
 @_sampler
 def poisson(key: Any, shape: AxisSpec, lam: Any, dtype: Any = int) -> NamedArray:
     """Poisson samples with rate ``lam``; same numbers as `jax.random.poisson`.
+
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        lam: the rate.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import jax, haliax as hax
@@ -277,6 +304,12 @@ def rademacher(key: Any, shape: AxisSpec, dtype: Any = float) -> NamedArray:
 def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Gamma samples with concentration ``a``; same numbers as `jax.random.gamma`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        a: the concentration.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import jax, haliax as hax
         >>> X = hax.Axis("X", 3)
@@ -289,6 +322,13 @@ def gamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
 @_sampler
 def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> NamedArray:
     """Beta samples with parameters ``a`` and ``b``; same numbers as `jax.random.beta`.
+
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        a: the first shape parameter.
+        b: the second shape parameter.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import jax, haliax as hax
@@ -303,6 +343,12 @@ def beta(key: Any, shape: AxisSpec, a: Any, b: Any, dtype: Any = float) -> Named
 def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
     """Student's t samples with ``df`` degrees of freedom; same numbers as `jax.random.t`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        df: the degrees of freedom.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import jax, haliax as hax
         >>> hax.random.t(jax.random.PRNGKey(0), hax.Axis("X", 2), 3.0).shape
@@ -314,6 +360,13 @@ def t(key: Any, shape: AxisSpec, df: Any, dtype: Any = float) -> NamedArray:
 @_sampler
 def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype: Any = float) -> NamedArray:
     """Weibull samples; same numbers as `jax.random.weibull_min`.
+
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        scale: the scale parameter.
+        concentration: the concentration (shape) parameter.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import jax, haliax as hax
@@ -327,6 +380,12 @@ def weibull_min(key: Any, shape: AxisSpec, scale: Any, concentration: Any, dtype
 def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
     """Pareto samples with shape parameter ``b``; same numbers as `jax.random.pareto`.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        b: the shape parameter.
+        dtype: the dtype of the result.
+
     Examples:
         >>> import jax, haliax as hax
         >>> bool((hax.random.pareto(jax.random.PRNGKey(0), hax.Axis("X", 4), 3.0).array >= 1).all())
@@ -338,6 +397,12 @@ def pareto(key: Any, shape: AxisSpec, b: Any, dtype: Any = float) -> NamedArray:
 @_sampler
 def loggamma(key: Any, shape: AxisSpec, a: Any, dtype: Any = float) -> NamedArray:
     """Log-gamma samples with concentration ``a``; same numbers as `jax.random.loggamma`.
+
+    Args:
+        key: the PRNG key.
+        shape: the axes (with sizes) of the result.
+        a: the concentration.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import jax, haliax as hax
@@ -351,6 +416,13 @@ def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float)
     """Points uniform in the unit ``p``-ball of dimension ``D.size``; output axes ``shape + (D,)``.
 
     Same numbers as `jax.random.ball(key, D.size, p, shape)`.
+
+    Args:
+        key: the PRNG key.
+        shape: the batch axes of the result.
+        D: the axis of the points' coordinates.
+        p: the exponent of the norm.
+        dtype: the dtype of the result.
 
     Examples:
         >>> import jax, haliax as hax
@@ -389,6 +461,14 @@ def choice(
     the axes) whenever ``axis`` is not ``a``'s leading axis. We move the axis to the front first, so the labels
     are always right.
 
+    Args:
+        key: the PRNG key.
+        shape: the axes of the samples.
+        a: the array to sample from.
+        axis: the axis of ``a`` along which entries are sampled.
+        replace: sample with replacement.
+        p: optional probabilities, 1-D over ``axis`` (a NamedArray or a plain array).
+
     Examples:
         >>> import jax, haliax as hax
         >>> S, Y, Z = hax.make_axes(S=5, Y=3, Z=2)
@@ -425,6 +505,12 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
     shape=...)` is called, so with ``shape=None`` the numbers equal ``jax.random.categorical(key, logits.array,
     axis=i)``.
 
+    Args:
+        key: the PRNG key.
+        logits: unnormalised log-probabilities.
+        axis: the category axis of ``logits``.
+        shape: the axes of the result (default: ``logits``' axes without ``axis``).
+
     Examples:
         >>> import jax, haliax as hax
         >>> B, V = hax.make_axes(B=4, V=3)
@@ -455,6 +541,12 @@ def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool =
     """Shuffle ``x`` along ``axis``; same numbers as `jax.random.permutation(key, x.array, axis=i)`.
 
     With ``independent=True`` every slice along the other axes is shuffled independently.
+
+    Args:
+        key: the PRNG key.
+        x: the array to shuffle.
+        axis: the axis to shuffle along.
+        independent: shuffle every slice along the other axes independently.
 
     Examples:
         >>> import jax, haliax as hax

@@ -149,6 +149,12 @@ def from_state_dict(tree: Any, state_dict: StateDict, prefix: str | None = None,
     Only the outermost call checks: a call made while another load is running (a module loading its
     children) is a plain walk and returns just the tree.
 
+    Args:
+        tree: the template: a module or pytree with the target structure, axes and dtypes.
+        state_dict: the flat dict of arrays to load.
+        prefix: the key prefix of the template's entries (None: no prefix).
+        strict: require an exact match (see above); False returns ``(tree, LoadReport)``.
+
     Raises:
         StateDictMismatchError: (strict) listing every missing, unexpected and mismatched key with the expected
             shapes and dtypes. It subclasses both ``KeyError`` and ``ValueError``.
@@ -232,6 +238,12 @@ def to_torch_compatible_state_dict(
     """A PyTorch-style state dict of NumPy arrays: non-array leaves are dropped, multi-axis layers are
     flattened (`flatten_modules_for_export`), everything is moved to host.
 
+    Args:
+        t: the module or pytree to export.
+        flatten: flatten multi-axis layers to PyTorch's 2-D layout first.
+        prefix: a prefix for every key (None: no prefix).
+        filter: a predicate on leaves choosing which are exported (default: arrays).
+
     Examples:
         >>> import jax
         >>> import haliax as hax
@@ -257,6 +269,13 @@ def from_torch_compatible_state_dict(
     flattened for loading and the result unflattened back to ``t``'s layout. ``strict`` works as in
     `from_state_dict` (shapes are checked in the flattened, exported layout); ``strict=False`` returns
     ``(tree, LoadReport)``.
+
+    Args:
+        t: the template module or pytree.
+        state_dict: the flat dict of arrays to load.
+        unflatten: the state dict uses the flattened, exported layout (see `to_torch_compatible_state_dict`).
+        prefix: the key prefix of the template's entries (None: no prefix).
+        strict: require an exact match; False returns ``(tree, LoadReport)``.
 
     Examples:
         >>> import jax
@@ -337,6 +356,13 @@ def load_state_dict(
 
     The whole file is validated (header against file size) and read before anything is returned, so a
     truncated or corrupt file raises `StateDictFileError` and never yields a partial dict or module.
+
+    Args:
+        path: the safetensors file.
+        template: an optional template to load the arrays into.
+        prefix: the key prefix of the template's entries (None: no prefix).
+        strict: with a template: require an exact match; False returns ``(tree, LoadReport)``.
+        unflatten: with a template: the file uses the flattened, exported layout.
 
     Raises:
         StateDictFileError: not a complete, valid safetensors file.

@@ -22,6 +22,12 @@ __all__ = ["map", "scan_aware_map", "flatten", "unflatten", "leaves", "structure
 def map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:  # noqa: A001
     """`haliax.tree_util.tree_map`.
 
+    Args:
+        fn: the function applied to the leaves (with the matching leaves of ``rest``).
+        tree: the pytree.
+        *rest: further pytrees with the structure of ``tree``.
+        is_leaf: an optional predicate marking further leaves (NamedArrays are always leaves).
+
     Examples:
         >>> import haliax as hax
         >>> hax.tree.map(lambda a: a.axes, [hax.zeros(hax.Axis("X", 2))])
@@ -32,6 +38,12 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], 
 
 def scan_aware_map(fn: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """`haliax.tree_util.scan_aware_tree_map`.
+
+    Args:
+        fn: the function applied to the leaves (with the matching leaves of ``rest``).
+        tree: the pytree.
+        *rest: further pytrees with the structure of ``tree``.
+        is_leaf: an optional predicate marking further leaves (NamedArrays are always leaves).
 
     Examples:
         >>> import haliax as hax
