@@ -1,4 +1,4 @@
-"""Quantised ``dot_general`` ops for Linear layers, and the pluggable ``dot_general`` hook itself.
+"""Quantised ``dot_general`` ops for Linear layers (FP8, int8) and the gradient-overwrite protocol they use.
 
 * `DotGeneralOp` / `DefaultDotGeneralOp` (defined in `haliax.dot_general`, below the layers that take them):
   the hook of `haliax.nn.Linear`, `haliax.nn.MLP`, `haliax.dot` and `haliax.einsum`.
