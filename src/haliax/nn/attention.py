@@ -58,9 +58,15 @@ from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..partitioning import auto_sharded
-from . import attention_masks
-from .attention_masks import *  # noqa: F403 - the mask helpers are re-exported (see __all__)
-from .attention_masks import MASK_VALUE, AttentionLayout, AttentionMask, compile_mask, evaluate_plan
+from .attention_masks import MASK_VALUE, AttentionLayout, compile_mask, evaluate_plan
+from .attention_masks import AttentionMask as AttentionMask
+from .attention_masks import causal_mask as causal_mask
+from .attention_masks import combine_masks_and as combine_masks_and
+from .attention_masks import combine_masks_or as combine_masks_or
+from .attention_masks import dropout_mask as dropout_mask
+from .attention_masks import forgetful_causal_mask as forgetful_causal_mask
+from .attention_masks import mask_to_bias as mask_to_bias
+from .attention_masks import prefix_lm_mask as prefix_lm_mask
 from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
 __all__ = [
@@ -68,8 +74,16 @@ __all__ = [
     "dot_product_attention_weights",
     "alibi_attention_bias",
     "AUTO_BLOCKWISE_MIN_SCORES",
+    # the mask helpers of haliax.nn.attention_masks, re-exported here
+    "AttentionMask",
+    "causal_mask",
+    "prefix_lm_mask",
+    "combine_masks_and",
+    "combine_masks_or",
+    "forgetful_causal_mask",
+    "dropout_mask",
+    "mask_to_bias",
 ]
-__all__ += attention_masks.__all__  # the mask helpers are re-exported here
 
 logger = logging.getLogger(__name__)
 
