@@ -25,7 +25,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from ..axis import Axis, axes_str, axis_not_found_error, name_index
+from ..axis import Axis, axes_str, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from .dslice import dslice
 
@@ -80,25 +80,16 @@ def normalize_items(x: NamedArray, idx: Any, fn: str) -> list[tuple[Any, Any]]:
 
 def parse(x: NamedArray, items: list[tuple[Any, Any]], fn: str) -> tuple[tuple[Any, ...], list[Any]]:
     """Turn ``(key, value)`` pairs into a hashable structure and a list of dynamic values."""
-    ni = name_index(x.axes)
     struct = []
     dyn: list[Any] = []
     for key, v in items:
-        if isinstance(key, str):
-            name = key
-        elif isinstance(key, Axis):
-            name = key.name
-        else:
+        if not isinstance(key, (str, Axis)):
             raise ValueError(
                 f"{fn}: Invalid index: keys must be axis names or Axis objects, got {key!r} of type {type(key)}. "
                 f"Axes are {axes_str(x.axes)}"
             )
-        pos = ni.get(name)
-        if pos is None:
-            raise axis_not_found_error(name, x.axes, fn, "index")
-        if isinstance(key, Axis) and x.axes[pos].size != key.size:
-            raise ValueError(f"{fn}: index key {key} does not match the array's axis {x.axes[pos]}")
-        struct.append(_classify(pos, name, v, dyn, fn))
+        pos = locate_axis(x.axes, key, fn, "index")  # an Axis key of another size raises AxisSizeMismatchError
+        struct.append(_classify(pos, x.axes[pos].name, v, dyn, fn))
     return tuple(struct), dyn
 
 
@@ -162,32 +153,33 @@ def _classify(pos: int, name: str, v: Any, dyn: list[Any], fn: str) -> tuple[Any
 # planning
 
 
-def union_axes_for_indices(groups: list[tuple[Axis, ...]], fn: str) -> tuple[Axis, ...]:
+def union_axes_for_indices(groups: list[tuple[str, tuple[Axis, ...]]], fn: str) -> tuple[Axis, ...]:
     """Broadcast the axes of several index arrays together by name (non-strict union).
 
-    The order is that of the group with the most elements (ties: more axes, then the earliest); axes missing
-    from it are prepended in order of appearance. This is the order ``broadcast_arrays`` uses.
+    ``groups`` are ``(label, axes)`` pairs; the labels name the sources in a size-conflict error. The order is
+    that of the group with the most elements (ties: more axes, then the earliest); axes missing from it are
+    prepended in order of appearance. This is the order ``broadcast_arrays`` uses.
     """
     if not groups:
         return ()
 
-    def key(g: tuple[Axis, ...]) -> tuple[int, int]:
+    def key(lg: tuple[str, tuple[Axis, ...]]) -> tuple[int, int]:
         n = 1
-        for a in g:
+        for a in lg[1]:
             n *= a.size
-        return n, len(g)
+        return n, len(lg[1])
 
-    biggest = max(groups, key=key)
-    seen = {a.name: a for a in biggest}
+    big_label, biggest = max(groups, key=key)
+    seen = {a.name: (a, big_label) for a in biggest}
     extra: list[Axis] = []
-    for g in groups:
+    for label, g in groups:
         for a in g:
-            b = seen.get(a.name)
-            if b is None:
-                seen[a.name] = a
+            prev = seen.get(a.name)
+            if prev is None:
+                seen[a.name] = (a, label)
                 extra.append(a)
-            elif b.size != a.size:
-                raise ValueError(f"{fn}: index arrays disagree on the size of axis {a.name}: {b.size} vs {a.size}")
+            elif prev[0].size != a.size:
+                raise conflicting_sizes_error(a.name, {prev[1]: prev[0].size, label: a.size}, fn, "index")
     return tuple(extra) + tuple(biggest)
 
 
@@ -260,7 +252,7 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
             adv.append((pos, (Axis(ax.name, item[2]),)))
         elif tag == "dsn":
             start_axes = item[3]
-            if ax.name in name_index(start_axes):
+            if lookup_axis(start_axes, ax.name, fn, "index") is not None:
                 raise ValueError(f"{fn}: the dslice start for axis {ax.name} must not itself have an axis {ax.name}")
             kinds[pos] = ("dsn", item[2], start_axes, item[4])
             cur[pos] = None
@@ -282,21 +274,22 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
             adv.append((pos, idx_axes))
 
     # kept axes named by an index become batch axes, indexed with an arange of themselves
-    idx_axes_by_name = {a.name: a for _, g in adv for a in g}
+    idx_axes_by_name = {a.name: (a, p) for p, g in adv for a in g}
     batch = []
     for d in range(nd):
         c = cur[d]
         if c is not None and c.name in idx_axes_by_name:
-            b = idx_axes_by_name[c.name]
+            b, p = idx_axes_by_name[c.name]
             if b.size != c.size:
-                raise ValueError(
-                    f"{fn}: index axis {b} shares its name with the array's kept axis {c}, which makes it a batch "
-                    "axis, but the sizes differ"
-                )
+                sizes = {"the array, where it is kept and so a batch axis": c.size, f"index for {axes[p].name}": b.size}
+                raise conflicting_sizes_error(c.name, sizes, fn, "index")
             batch.append(d)
     present: list[Axis] = [c if c is not None else axes[d] for d, c in enumerate(cur)]
     entries = adv + [(d, (present[d],)) for d in batch]
-    union = union_axes_for_indices([g for _, g in entries], fn)
+    labelled = [(f"index for {axes[p].name}", g) for p, g in adv] + [
+        (f"batch axis {present[d].name}", (present[d],)) for d in batch
+    ]
+    union = union_axes_for_indices(labelled, fn)
     adv_pos = sorted(p for p, _ in entries)
     kept_dims = [d for d in range(nd) if cur[d] is not None and d not in batch]
     kept_axes = [present[d] for d in kept_dims]
@@ -377,8 +370,8 @@ def _plan_slices(plan: Plan, axes: tuple[Axis, ...], kinds: list[Any], out: tupl
     plan.pad = tuple(pad) if any(p[0] or p[1] for p in pad) else None
     plan.dyn = tuple(dyn) or None
     plan.squeeze = tuple(squeeze) or None
-    out_names = [a.name for a in out]
-    perm = tuple(inter.index(nm) for nm in out_names)
+    pos = name_index(tuple(inter))
+    perm = tuple(pos[a.name] for a in out)
     plan.perm = None if perm == tuple(range(len(perm))) else perm
     plan.region = tuple(region)
     plan.update_ok = update_ok
@@ -442,8 +435,8 @@ def _plan_gather(
     plan.gather = tuple(gather)
     plan.u_axes = u_axes
     plan.jnp_axes = jnp_axes
-    names = [a.name for a in jnp_axes]
-    perm = tuple(names.index(a.name) for a in out)
+    pos = name_index(jnp_axes)
+    perm = tuple(pos[a.name] for a in out)
     plan.jnp_perm = None if perm == tuple(range(len(perm))) else perm
 
 

@@ -22,14 +22,14 @@ array's axis order, the (broadcast) index axes go where the first of them was, o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ..axis import Axis, AxisSelector, axis_not_found_error, locate_axis, name_index
+from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from . import _indexing_exec as _x
 from . import _indexing_plan as _p
@@ -317,7 +317,9 @@ def slice(  # noqa: A001
     ax = array.axes[i]
     if isinstance(new_axis, Axis):
         if length is not None and length != new_axis.size:
-            raise ValueError(f"slice: length {length} does not match new_axis {new_axis}")
+            raise conflicting_sizes_error(
+                new_axis.name, {"length": cast(int, length), "new_axis": new_axis.size}, "slice"
+            )
         out_ax = new_axis
     else:
         if length is None:
@@ -406,8 +408,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
     fn = "updated_slice"
     if not isinstance(array, NamedArray) or not isinstance(update, NamedArray):
         raise TypeError(f"{fn}: array and update must be NamedArrays, got {type(array)} and {type(update)}")
-    ni = name_index(array.axes)
-    missing = [a.name for a in update.axes if a.name not in ni]
+    missing = [a.name for a in update.axes if lookup_axis(array.axes, a.name, fn, "update") is None]
     if missing:
         raise ValueError(f"{fn}: update has axes {missing} that are not in the original array with shape {array.shape}")
     st: dict[str, Any] = {}
@@ -419,19 +420,23 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
             if not jnp.issubdtype(v.dtype, jnp.integer):
                 raise ValueError(f"{fn}: the start for axis {nm} must be an integer array, got dtype {v.dtype}")
             for a in v.axes:
-                if a.name not in ni:
-                    raise axis_not_found_error(a.name, array.axes, fn, f"start[{nm!r}]")
+                j = locate_axis(array.axes, a.name, fn, f"start[{nm!r}]")
                 if a.name in st:
                     raise ValueError(f"{fn}: axis {a.name} has a start and is also a batch axis of another start")
-                if array.axes[ni[a.name]] != a:
-                    raise ValueError(f"{fn}: start axis {a} does not match the array's axis {array.axes[ni[a.name]]}")
+                if array.axes[j].size != a.size:
+                    sizes = {"array": array.axes[j].size, f"start[{nm!r}]": a.size}
+                    raise conflicting_sizes_error(a.name, sizes, fn, "start")
                 if a not in batch:
                     batch.append(a)
-    uaxes = {a.name: a for a in update.axes}
+
+    def update_axis(name: str) -> Axis | None:
+        k = lookup_axis(update.axes, name, fn, "update")
+        return None if k is None else update.axes[k]
+
     inner = tuple(a for a in array.axes if a not in batch)
     region: list[Axis] = []
     for a in inner:
-        u = uaxes.get(a.name)
+        u = update_axis(a.name)
         size = u.size if u is not None else (1 if a.name in st else a.size)
         if size > a.size:
             raise ValueError(f"{fn}: update axis {u} is larger than the array's axis {a}")
@@ -440,10 +445,11 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
             raise ValueError(f"{fn}: start {int(s)} with update size {size} is out of bounds for axis {a}")
         region.append(Axis(a.name, size))
     for a in batch:
-        if a.name in uaxes and uaxes[a.name] != a:
-            raise ValueError(f"{fn}: update axis {uaxes[a.name]} does not match the array's batch axis {a}")
+        u = update_axis(a.name)
+        if u is not None and u.size != a.size:
+            raise conflicting_sizes_error(a.name, {"array (a batch axis)": a.size, "update": u.size}, fn, "update")
     dtype = array.dtype
-    upd_batch = tuple(a for a in batch if a.name in uaxes)
+    upd_batch = tuple(a for a in batch if update_axis(a.name) is not None)
     upd_lay = upd_batch + tuple(region)
     u = align_to(update.array, update.axes, upd_lay)
     u = jnp.broadcast_to(u, tuple(a.size for a in upd_lay)).astype(dtype)
@@ -471,7 +477,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
     }
     f: Callable[..., Any] = write
     for a in reversed(batch):
-        f = jax.vmap(f, in_axes=(0, 0 if a.name in uaxes else None, 0))
+        f = jax.vmap(f, in_axes=(0, 0 if update_axis(a.name) is not None else None, 0))
     out = f(arr, u, dyn)
     return NamedArray(align_to(out, full, array.axes), array.axes)
 
