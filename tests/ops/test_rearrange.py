@@ -63,7 +63,9 @@ def test_sequence_errors(x):
         hax.rearrange(x, ("Q", ...))
     with pytest.raises(ValueError, match="Did you mean 'E'"):
         hax.rearrange(x, ("e", ...))
-    with pytest.raises(ValueError, match=r"Found axis with same name but different size: asked for E\(5\), the array has E\(6\)"):
+    with pytest.raises(
+        ValueError, match=r"Found axis with same name but different size: asked for E\(5\), the array has E\(6\)"
+    ):
         hax.rearrange(x, (E.resize(5), ...))
     with pytest.raises(ValueError, match="more than once"):
         hax.rearrange(x, ("E", "E", ...))
@@ -259,14 +261,14 @@ def _caret_line(msg):
         ("a b (c d) -> ...", {"c": 4}, "cannot be split evenly", "(c d)"),
         ("a b (c d) -> ...", {"c": 2, "d": 2}, "Group sizes multiply to 4", "(c d)"),
         ("a b c -> ...", {"zz": 2}, "Unused bindings ['zz']", "a b c"),
-        ("a b c -> ...", {"a": 3}, "bound to axis B(2)", "a"),
+        ("a b c -> ...", {"a": 3}, "argument 'a': axis B has conflicting sizes: 2 (array), 3 (binding)", "a"),
         ("a b c -> ...", {"a": "X"}, "bound to axis B(2)", "a"),
         ("a a c -> ...", {}, "appears more than once on the lhs", "a"),
         ("a b c -> a a ...", {}, "appears more than once on the rhs", "a"),
         ("{(h d)} -> ...", {"h": 2}, "must name the axis they split", "(h d)"),
         ("{B (B: h)} -> ...", {}, "captured more than once", "(B: h)"),
         ("{q B} -> ...", {"q": "B"}, "captured more than once", "B"),
-        ("{q} -> ...", {"q": Axis("B", 5)}, "has size 2, but the binding says 5", "q"),
+        ("{q} -> ...", {"q": Axis("B", 5)}, "argument 'q': axis B has conflicting sizes: 2 (array), 5 (binding)", "q"),
         ("a ... c ... -> ...", {}, "Only one '...' is allowed on an ordered lhs", "..."),
         ("b s e -> (S: b) s e", {}, "axis S more than once", "(S: b) s e"),
         ("b s e", {}, "needs '->'", "b s e"),

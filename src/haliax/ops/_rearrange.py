@@ -17,7 +17,9 @@ from ..axis import (
     axes_str,
     axis_not_found_error,
     closest_name,
+    conflicting_sizes_error,
     locate_axes,
+    lookup_axis,
     name_index,
     rearrange_for_partial_order,
 )
@@ -113,7 +115,12 @@ class _StringPlanner:
         return expression_error("rearrange", self.text, msg, span)
 
     def not_found(self, name: str, present: Sequence[Any], span: tuple[int, int]) -> ValueError:
-        return self.err(str(axis_not_found_error(name, present)).replace("axis ", "Axis ", 1), span)
+        return self.err(str(axis_not_found_error(name, present, capitalize=True)), span)
+
+    def binding_size_err(self, ident: str, ax: Axis, size: int, span: tuple[int, int]) -> ValueError:
+        """A binding whose size disagrees with the array's axis (the common conflicting-sizes message)."""
+        core = conflicting_sizes_error(ax.name, {"array": ax.size, "binding": size}, arg=ident)
+        return self.err(str(core), span)
 
     def plan(self) -> _Plan:
         expr = parse_expression(self.text, "rearrange")
@@ -142,9 +149,11 @@ class _StringPlanner:
         if nm.name in self.bind:
             self.used.add(nm.name)
             bname, bsize = self.bind[nm.name]
-            if (bname is not None and bname != ax.name) or (bsize is not None and bsize != ax.size):
-                want = str(Axis(bname or ax.name, bsize if bsize is not None else ax.size))
+            if bname is not None and bname != ax.name:
+                want = str(Axis(bname, bsize if bsize is not None else ax.size))
                 raise self.err(f"Identifier {nm.name} is bound to axis {ax}, but the binding says {want}", nm.span)
+            if bsize is not None and bsize != ax.size:
+                raise self.binding_size_err(nm.name, ax, bsize, nm.span)
 
     def split_group(self, group: Group, ax: Axis) -> None:
         self.split = True
@@ -207,11 +216,11 @@ class _StringPlanner:
         if name in self.bind:
             self.used.add(name)
         real = bname or name
-        i = name_index(self.axes).get(real)
+        i = lookup_axis(self.axes, real, "rearrange", None)
         if i is None:
             raise self.not_found(real, self.axes, span)
         if bsize is not None and self.axes[i].size != bsize:
-            raise self.err(f"Axis {real} has size {self.axes[i].size}, but the binding says {bsize}", span)
+            raise self.binding_size_err(name, self.axes[i], bsize, span)
         return i
 
     def bind_unordered(self, items: tuple[Any, ...]) -> None:

@@ -17,10 +17,8 @@ import jax
 
 from ..axis import (
     Axis,
-    AxisSizeMismatchError,
     axes_str,
     axis_not_found_error,
-    axis_size_mismatch_error,
     closest_name,
     conflicting_sizes_error,
     lookup_axis,
@@ -66,14 +64,16 @@ class _Planner:
                     raise conflicting_sizes_error(ax.name, sizes, "einsum")
         self.union = union
         self.union_axes = tuple(union.values())
+        self.origin = origin
 
     def err(self, msg: str, span: tuple[int, int] | None = None) -> ValueError:
         return expression_error("einsum", self.text, msg, span)
 
-    def size_err(self, alias: str, given: Axis, actual: Axis, span: tuple[int, int]) -> AxisSizeMismatchError:
-        """The common wrong-size message for an alias Axis (a keyword argument), with the equation echoed."""
-        core = axis_size_mismatch_error(given, actual)
-        return AxisSizeMismatchError(str(self.err(f"argument {alias!r}: Size mismatch. {core}", span)))
+    def size_err(self, alias: str, ax: Axis, size: int, k: int, span: tuple[int, int]) -> ValueError:
+        """An alias (a keyword argument) whose size disagrees with axis ``ax`` of ``arrays[k]``: the common
+        conflicting-sizes message, with the equation echoed."""
+        core = conflicting_sizes_error(ax.name, {f"arrays[{k}]": ax.size, "alias": size})
+        return self.err(f"argument {alias!r}: Size mismatch: {core}", span)
 
     def plan(self) -> _Plan:
         expr = parse_expression(self.text, "einsum")
@@ -113,7 +113,7 @@ class _Planner:
             raise self.err(str(axis_not_found_error(real, self.union_axes, capitalize=True)), nm.span)
         ax = self.union_axes[i]
         if size is not None and ax.size != size:
-            raise self.size_err(nm.name, Axis(real, size), ax, nm.span)
+            raise self.size_err(nm.name, ax, size, self.origin[real], nm.span)
         return real
 
     def ordered(self, expr: Expression) -> list[str]:
@@ -157,7 +157,7 @@ class _Planner:
                             f"Identifier {nm.name} is bound to axis {ax}, but its alias says otherwise", nm.span
                         )
                     if bsize is not None and bsize != ax.size:
-                        raise self.size_err(nm.name, Axis(ax.name, bsize), ax, nm.span)
+                        raise self.size_err(nm.name, ax, bsize, t, nm.span)
         if expr.rhs is None:
             return []
         rhs = expr.rhs.items
