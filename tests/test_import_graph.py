@@ -134,5 +134,7 @@ def test_private_modules_serve_one_public_module():
 
 def test_nothing_inside_the_package_uses_the_compatibility_aliases():
     edges, _ = _graph()
-    users = [m for m, ts in edges.items() if not m.startswith("haliax._src") and any(t.startswith("haliax._src") for t in ts)]
+    users = [
+        m for m, ts in edges.items() if not m.startswith("haliax._src") and any(t.startswith("haliax._src") for t in ts)
+    ]
     assert users == []

@@ -147,10 +147,14 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="neither Embed nor in the targets"):
         hnn.fused_cross_entropy_loss(x, w, E, V, y["seq", 0])
     with pytest.raises(
-        ValueError, match=r"fused_cross_entropy_loss: argument 'embeddings': Found axis with same name but different size: asked for embed\(9\), the array has embed\(8\)"
+        ValueError,
+        match=r"fused_cross_entropy_loss: argument 'embeddings': Found axis with same name but different size: asked for embed\(9\), the array has embed\(8\)",
     ):
         hnn.fused_cross_entropy_loss(x, w, E.resize(9), V, y)
-    with pytest.raises(ValueError, match=r"argument 'unembed_weight': Found axis with same name but different size: asked for vocab\(36\), the array has vocab\(37\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"argument 'unembed_weight': Found axis with same name but different size: asked for vocab\(36\), the array has vocab\(37\)",
+    ):
         hnn.fused_cross_entropy_loss(x, w, E, V.resize(36), y)
 
 

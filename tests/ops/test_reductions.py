@@ -103,7 +103,10 @@ def test_reduction_errors():
     ) as e:
         hax.sum(x, "y")
     assert "Did you mean 'Y'?" in str(e.value)
-    with pytest.raises(ValueError, match=r"mean: argument 'axis': Found axis with same name but different size: asked for Y\(7\), the array has Y\(3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"mean: argument 'axis': Found axis with same name but different size: asked for Y\(7\), the array has Y\(3\)",
+    ):
         hax.mean(x, Y.resize(7))
     with pytest.raises(ValueError, match="given more than once"):
         hax.sum(x, ("X", "X"))
