@@ -84,12 +84,20 @@ def test_vmap_axis_size_and_broadcast_outputs():
 
 
 def test_vmap_errors():
-    with pytest.raises(ValueError, match="vmap: argument x has axis B of size 3 but the mapped axis has size 7"):
+    with pytest.raises(ValueError, match=r"vmap: axis B has conflicting sizes: 7 \(argument axis\), 3 \(argument x\)"):
         hax.vmap(lambda x: x, B.resize(7))(hax.ones((B, E)))
     with pytest.raises(ValueError, match=r"shape \(\), so it cannot be mapped"):
         hax.vmap(lambda x: x, B)(jnp.array(1.0))
-    with pytest.raises(ValueError, match="has size 4 along dim 0, but axis B has size 3"):
+    with pytest.raises(
+        ValueError, match=r"vmap: axis B has conflicting sizes: 3 \(argument axis\), 4 \(argument y, dim 0\)"
+    ):
         hax.vmap(lambda x, y: x, B)(hax.ones((B, E)), jnp.ones(4))
+    with pytest.raises(  # by name: the first mapped argument sets the size
+        ValueError, match=r"vmap: axis B has conflicting sizes: 3 \(argument x\), 4 \(argument y\)"
+    ):
+        hax.vmap(lambda x, y: x, "B")(hax.ones((B, E)), hax.ones((E, B.resize(4))))
+    with pytest.raises(TypeError, match="vmap: argument 'axis'"):
+        hax.vmap(lambda x: x, 3)
     with pytest.raises(ValueError, match="not a pytree prefix"):
         hax.vmap(lambda x: x, B, args=((0, 0),))(jnp.ones(3))
 

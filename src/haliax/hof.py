@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeGuard, cast
 import jax
 import jax.numpy as jnp
 
-from .axis import Axis, AxisSelection, AxisSelector
+from .axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, lookup_axis, to_selectors
 from .checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from .core import NamedArray, is_named_array
 from .jax_utils import prefix_leaves, tree_checkpoint_name
@@ -45,11 +45,9 @@ def _axis_name(axis: AxisSelector) -> str:
 def _several_axes(axis: Any) -> tuple[AxisSelector, ...] | None:
     if isinstance(axis, (Axis, str)):
         return None
-    if isinstance(axis, Mapping):
-        return tuple(Axis(n, s) if s is not None else n for n, s in axis.items())
-    if isinstance(axis, Sequence):
-        return tuple(axis)
-    raise TypeError(f"Expected an Axis, an axis name, or several of them, got {axis!r}")
+    if not isinstance(axis, (Mapping, Sequence)):
+        raise TypeError(f"vmap: argument 'axis': expected an Axis, an axis name, or several of them, got {axis!r}")
+    return to_selectors(axis, "vmap", "axis")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -198,22 +196,20 @@ def vmap(
         specs += prefix_leaves(kw_specs, kw, "vmap", "kwargs", is_named_array)
         with_path, treedef = jax.tree_util.tree_flatten_with_path((a, kw), is_leaf=is_named_array)
         size = axis.size if isinstance(axis, Axis) else None
+        size_from = "argument axis"  # where ``size`` comes from, for the conflicting-sizes error
         dyn: list[Any] = []
         in_axes: list[int | None] = []
         plan: list[tuple[str, Any]] = []
         for (path, leaf), spec in zip(with_path, specs, strict=True):
             if isinstance(leaf, NamedArray) and leaf.array is not None:
-                idx = {ax.name: i for i, ax in enumerate(leaf.axes)}.get(name)
+                idx = lookup_axis(leaf.axes, name, "vmap", None)
                 if idx is not None:
                     n = leaf.axes[idx].size
                     if size is None:
-                        size = n
+                        size, size_from = n, f"argument {_path_str(path, fn, 0)}"
                     elif n != size:
-                        where = _path_str(path, fn, 0)
-                        raise ValueError(
-                            f"vmap: argument {where} has axis {name} of size {n} but the mapped axis has size {size} "
-                            f"(axes {tuple(str(x) for x in leaf.axes)})"
-                        )
+                        sizes = {size_from: size, f"argument {_path_str(path, fn, 0)}": n}
+                        raise conflicting_sizes_error(name, sizes, "vmap")
                     plan.append(("named", leaf.axes[:idx] + leaf.axes[idx + 1 :]))
                 else:
                     plan.append(("named", leaf.axes))
@@ -235,12 +231,10 @@ def vmap(
                         )
                     n = leaf.shape[dim]
                     if size is None:
-                        size = n
+                        size, size_from = n, f"argument {_path_str(path, fn, 0)}, dim {dim}"
                     elif n != size:
-                        raise ValueError(
-                            f"vmap: argument {_path_str(path, fn, 0)} has size {n} along dim {dim}, but axis {name} has "
-                            f"size {size}"
-                        )
+                        sizes = {size_from: size, f"argument {_path_str(path, fn, 0)}, dim {dim}": n}
+                        raise conflicting_sizes_error(name, sizes, "vmap")
                 plan.append(("array", None))
                 dyn.append(leaf)
                 in_axes.append(dim)
@@ -339,7 +333,7 @@ def _scan_call(
     for path, leaf in with_path:
         n: int | None = None
         if isinstance(leaf, NamedArray) and leaf.array is not None:
-            idx = {ax.name: i for i, ax in enumerate(leaf.axes)}.get(name)
+            idx = lookup_axis(leaf.axes, name, "scan", None)
             if idx is not None and is_scanned(leaf):
                 n = leaf.axes[idx].size
                 x = jnp.moveaxis(leaf.array, idx, 0) if idx else leaf.array
