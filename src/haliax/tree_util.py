@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .abstract_stacked import AbstractStacked
-from .axis import Axis, AxisSelector, name_index
+from .axis import Axis, AxisSelector, lookup_axis
 from .core import NamedArray, is_named_array
 from .hof import vmap
 from .jax_utils import maybe_rng_split
@@ -199,8 +199,9 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
     keys = maybe_rng_split(key, len(leaves)) if leaves else []
     out = []
     for leaf, k in zip(leaves, keys, strict=True):
-        if isinstance(leaf, NamedArray) and name in name_index(leaf.axes):
-            leaf = _resize_one(leaf, name_index(leaf.axes)[name], new_size, k)
+        i = lookup_axis(leaf.axes, name, "resize_axis", "axis") if isinstance(leaf, NamedArray) else None
+        if i is not None:
+            leaf = _resize_one(leaf, i, new_size, k)
         out.append(leaf)
     return jax.tree_util.tree_unflatten(treedef, out)
 
