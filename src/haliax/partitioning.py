@@ -26,7 +26,7 @@ import jax
 from jax.core import Tracer
 from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
-from .axis import Axis, AxisSelection, AxisSelector
+from .axis import Axis, AxisSelection, AxisSelector, to_selectors
 from .core import NamedArray
 from .jax_utils import prefix_leaves
 from .util import safe_update_wrapper
@@ -269,11 +269,7 @@ def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) 
         >>> hax.partitioning.pspec_for_axis(("batch", "mlp", "embed"), {"batch": "data", "mlp": "model", "embed": "model"})
         P('data', 'model', None)
     """
-    if isinstance(axes, (Axis, str)):
-        axes = (axes,)
-    elif isinstance(axes, Mapping):
-        axes = tuple(axes.keys())
-    return PartitionSpec(*_spec_entries(tuple(axes), mapping))
+    return PartitionSpec(*_spec_entries(to_selectors(axes, "pspec_for_axis", "axes"), mapping))
 
 
 def sharding_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None, mesh: Any = None) -> NamedSharding:
