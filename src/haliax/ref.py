@@ -48,6 +48,7 @@ from .axis import Axis, AxisSelector, axis_size_mismatch_error, closest_name, lo
 from .core import NamedArray
 from .ops.broadcast import broadcast_to
 from .ops.dslice import dslice
+from .util import is_static_int
 
 __all__ = ["NamedRef", "new_ref", "freeze", "get", "swap"]
 
@@ -60,14 +61,6 @@ _WRITE = "NamedRef assignment"
 
 # --------------------------------------------------------------------------------------------------
 # small predicates
-
-
-def _is_static_int(v: Any) -> bool:
-    if isinstance(v, (bool, np.bool_)):
-        return False
-    if isinstance(v, (int, np.integer)):
-        return True
-    return isinstance(v, np.ndarray) and v.ndim == 0 and np.issubdtype(v.dtype, np.integer)
 
 
 def _is_arraylike(v: Any) -> bool:
@@ -125,12 +118,12 @@ def _classify(v: Any, ax: Axis, fn: str) -> tuple[Any, ...]:
         raise TypeError(f"{fn}: Ellipsis is not a valid index for axis {ax.name}; use ref[...] for the whole view")
     if isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{fn}: boolean indices are not supported (axis {ax.name})")
-    if _is_static_int(v):
+    if is_static_int(v):
         return ("int", _check_int(v, ax, fn))
     if isinstance(v, (slice, range)):
         step = 1 if v.step is None else v.step
         for part in (v.start, v.stop, step):
-            if part is not None and not _is_static_int(part):
+            if part is not None and not is_static_int(part):
                 raise TypeError(
                     f"{fn}: slice bounds for axis {ax.name} must be static ints, got {v!r}; "
                     "use hax.dslice(start, size) for a traced start"
@@ -155,7 +148,7 @@ def _classify(v: Any, ax: Axis, fn: str) -> tuple[Any, ...]:
             raise ValueError(f"{fn}: `stride` must be >= 0. Got stride {stride} for axis {ax.name}")
         span = _span(size, stride)
         start = v.start
-        if _is_static_int(start):
+        if is_static_int(start):
             start = int(start)
             if start < 0 or start + span > n:
                 raise _oob_slice(start, size, stride, ax, fn)
@@ -174,7 +167,7 @@ def _classify(v: Any, ax: Axis, fn: str) -> tuple[Any, ...]:
         return ("ds", jnp.clip(raw, 0, n - span), size, stride)  # like lax.dynamic_slice
     if isinstance(v, list):
         for e in v:
-            if not _is_static_int(e):
+            if not is_static_int(e):
                 raise TypeError(f"{fn}: a list index (axis {ax.name}) must contain only ints, got {v!r}")
         return ("list", tuple(_check_int(e, ax, fn) for e in v))
     if isinstance(v, NamedArray):
@@ -217,7 +210,7 @@ def _to_named_index(tag: tuple[Any, ...], ax: Axis) -> Any:
 def _entry_kind(p: Any) -> str:
     if isinstance(p, slice):
         return "full"
-    if _is_static_int(p):
+    if is_static_int(p):
         return "int"
     if isinstance(p, _Slice):
         return "slice"
@@ -240,7 +233,7 @@ def _normalize_entry(p: Any, ax: Axis) -> Any:
         if step <= 0:
             raise ValueError(f"NamedRef: `stride` must be >= 0. Got prefix {p!r} for axis {ax.name}")
         return jax.ds(start, len(range(start, stop, step)), step)
-    if _is_static_int(p):
+    if is_static_int(p):
         return int(p)
     if isinstance(p, NamedArray) and not p.axes:
         return p.array
@@ -256,7 +249,7 @@ def _prefix_step(p: Any, ax: Axis) -> Any:
     if kind == "arr":
         return NamedArray(p, (Axis(ax.name, int(p.shape[0])),))
     start, size, stride = p.start, int(p.size), int(p.stride)
-    if _is_static_int(start) and stride >= 1:
+    if is_static_int(start) and stride >= 1:
         start = int(start)
         return slice(start, start + _span(size, stride), stride)
     if stride == 1:
@@ -274,7 +267,7 @@ def _flatten_entry(p: Any) -> tuple[tuple[Any, ...], list[Any]]:
     if kind == "list":
         return ("list", tuple(p)), []
     if kind == "slice":
-        if _is_static_int(p.start):
+        if is_static_int(p.start):
             return ("slice", int(p.start), int(p.size), int(p.stride)), []
         return ("dslice", int(p.size), int(p.stride)), [p.start]
     if kind == "named":
@@ -717,14 +710,14 @@ def _compose_base(p: Any, base_ax: Axis, ax: Axis, tag: tuple[Any, ...], fn: str
     t = tag[0]
     if kind in ("full", "slice"):
         s, st = (0, 1) if kind == "full" else (p.start, int(p.stride))
-        static = _is_static_int(s)
+        static = is_static_int(s)
         if t == "int":
             return int(s) + tag[1] * st if static else s + tag[1] * st
         if t == "dint":
             return s + _clamp_int(tag[1], n) * st
         if t in ("slice", "ds"):
             j0, size, step = tag[1], tag[2], tag[3]
-            start = int(s) + j0 * st if static and _is_static_int(j0) else s + j0 * st
+            start = int(s) + j0 * st if static and is_static_int(j0) else s + j0 * st
             return jax.ds(start, size, st * step)
         if t == "list":
             if static:
@@ -747,7 +740,7 @@ def _compose_base(p: Any, base_ax: Axis, ax: Axis, tag: tuple[Any, ...], fn: str
         raise _gather_on_gather(ax, fn)
     if kind == "list" and t == "int":
         return p[tag[1]]
-    if kind == "list" and (t == "slice" or (t == "ds" and _is_static_int(tag[1]))):
+    if kind == "list" and (t == "slice" or (t == "ds" and is_static_int(tag[1]))):
         return [p[tag[1] + k * tag[3]] for k in range(tag[2])]
     a = jnp.asarray(p, dtype=jnp.int32) if kind == "list" else p
     if t == "int":

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .core import NamedArray, is_named_array
 from .jax_utils import is_jax_array_like
 
@@ -41,6 +43,22 @@ def ensure_tuple(x: Any) -> tuple[Any, ...]:
         return tuple(x)
     except TypeError:
         return (x,)
+
+
+def is_static_int(v: Any) -> bool:
+    """A concrete Python or NumPy integer (a 0-d integer NumPy array too), not a bool and not a traced value.
+
+    Examples:
+        >>> import numpy as np
+        >>> from haliax.util import is_static_int
+        >>> is_static_int(3), is_static_int(np.int32(3)), is_static_int(True), is_static_int(3.0)
+        (True, True, False, False)
+    """
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, (int, np.integer)):
+        return True
+    return isinstance(v, np.ndarray) and v.ndim == 0 and np.issubdtype(v.dtype, np.integer)
 
 
 def maybe_untuple(x: Any) -> Any:

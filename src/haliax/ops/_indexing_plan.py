@@ -27,22 +27,11 @@ import numpy as np
 
 from ..axis import Axis, axes_str, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
+from ..jax_utils import is_jax_array_like
+from ..util import is_static_int
 from .dslice import dslice
 
 _MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
-
-
-def is_static_int(v: Any) -> bool:
-    """A concrete Python/NumPy integer (not a bool)."""
-    if isinstance(v, (bool, np.bool_)):
-        return False
-    if isinstance(v, (int, np.integer)):
-        return True
-    return isinstance(v, np.ndarray) and v.ndim == 0 and np.issubdtype(v.dtype, np.integer)
-
-
-def _is_arraylike(v: Any) -> bool:
-    return hasattr(v, "shape") and hasattr(v, "dtype")
 
 
 def _check_int_dtype(dtype: Any, fn: str, what: str) -> None:
@@ -118,7 +107,7 @@ def _classify(pos: int, name: str, v: Any, dyn: list[Any], fn: str) -> tuple[Any
             if not start.axes:
                 return ("dsd", pos, size, len(dyn) - 1)
             return ("dsn", pos, size, start.axes, len(dyn) - 1)
-        if _is_arraylike(start) and len(start.shape) == 0:
+        if is_jax_array_like(start) and len(start.shape) == 0:
             _check_int_dtype(start.dtype, fn, f"the dslice start of axis {name}")
             dyn.append(start)
             return ("dsd", pos, size, len(dyn) - 1)
@@ -133,7 +122,7 @@ def _classify(pos: int, name: str, v: Any, dyn: list[Any], fn: str) -> tuple[Any
         if not all(is_static_int(e) and not isinstance(e, (bool, np.bool_)) for e in v):
             raise TypeError(f"{fn}: a list index (axis {name}) must contain only ints, got {v!r}")
         return ("l", pos, tuple(int(e) for e in v))
-    if _is_arraylike(v):
+    if is_jax_array_like(v):
         _check_int_dtype(v.dtype, fn, f"axis {name}")
         nd = len(v.shape)
         if nd == 0:

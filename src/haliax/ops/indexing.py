@@ -31,6 +31,8 @@ from jax import lax
 
 from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
+from ..jax_utils import is_jax_array_like
+from ..util import is_static_int
 from . import _indexing_exec as _x
 from . import _indexing_plan as _p
 from .broadcast import align_to
@@ -252,9 +254,9 @@ def take(
     if isinstance(index, NamedArray):
         if not jnp.issubdtype(index.dtype, jnp.integer):
             raise ValueError(f"take: Index must be an integer array, got dtype {index.dtype}")
-    elif not (_p.is_static_int(index) or (_p._is_arraylike(index) and len(index.shape) <= 1)):
+    elif not (is_static_int(index) or (is_jax_array_like(index) and len(index.shape) <= 1)):
         raise TypeError(f"take: index must be an int, an integer scalar array or a NamedArray, got {type(index)}")
-    elif _p._is_arraylike(index) and not jnp.issubdtype(index.dtype, jnp.integer):
+    elif is_jax_array_like(index) and not jnp.issubdtype(index.dtype, jnp.integer):
         raise ValueError(f"take: Index must be an integer array, got dtype {index.dtype}")
     opts = {k: v for k, v in (("mode", mode), ("fill_value", fill_value)) if v is not None}
     return _run_get(array, {axis: index}, "take", opts)
@@ -324,7 +326,7 @@ def slice(  # noqa: A001
     else:
         if length is None:
             raise ValueError("slice: either length or an Axis new_axis is required")
-        if not _p.is_static_int(length):
+        if not is_static_int(length):
             raise TypeError(f"slice: length must be a static int, got {length!r}")
         if new_axis is not None and not isinstance(new_axis, str):
             raise TypeError(f"slice: new_axis must be an Axis or a name, got {new_axis!r}")
@@ -333,7 +335,7 @@ def slice(  # noqa: A001
     if m > n:
         raise ValueError(f"slice: length {m} is larger than axis {ax}")
     out_axes = _renamed(array.axes, {i: out_ax}, "slice")
-    if _p.is_static_int(start):
+    if is_static_int(start):
         s = min(max(int(start), 0), n - m)
         arr = lax.slice_in_dim(array.array, s, s + m, axis=i)
     elif isinstance(start, NamedArray):
@@ -366,7 +368,7 @@ def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[A
             m = ax.size
         if m > ax.size:
             raise ValueError(f"slice: length {m} is larger than axis {ax}")
-        if _p.is_static_int(s):
+        if is_static_int(s):
             s = int(s)
             if s < 0 or s + m > ax.size:
                 raise ValueError(f"slice: start {s} with length {m} is out of bounds for axis {ax}")
@@ -441,7 +443,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         if size > a.size:
             raise ValueError(f"{fn}: update axis {u} is larger than the array's axis {a}")
         s = st.get(a.name, 0)
-        if _p.is_static_int(s) and (int(s) < 0 or int(s) + size > a.size):
+        if is_static_int(s) and (int(s) < 0 or int(s) + size > a.size):
             raise ValueError(f"{fn}: start {int(s)} with update size {size} is out of bounds for axis {a}")
         region.append(Axis(a.name, size))
     for a in batch:
@@ -458,7 +460,7 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
 
     def clamp(s: Any, a: Axis, size: int) -> Any:
         # lax.dynamic_update_slice would wrap a negative traced start: clamp it to [0, n - size]
-        return s if _p.is_static_int(s) else jnp.clip(s, 0, a.size - size)
+        return s if is_static_int(s) else jnp.clip(s, 0, a.size - size)
 
     def write(arr: Any, upd: Any, dyn_starts: dict[str, Any]) -> Any:
         starts = [
