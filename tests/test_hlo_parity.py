@@ -62,6 +62,17 @@ def compiled_profile(fn, *args) -> tuple[collections.Counter[str], float]:
     return op_histogram(compiled.as_text()), float(cost["flops"])
 
 
+def _numpy_style(fn):
+    """bench/transformer.py's raw twin is plain jnp written NumPy style (implicit rank promotion, e.g. `h + bias`),
+    which the test suite's `jax_numpy_rank_promotion="raise"` would reject: trace it with promotion allowed."""
+
+    def run(*args):
+        with jax.numpy_rank_promotion("allow"):
+            return fn(*args)
+
+    return run
+
+
 CFG = T.Config(vocab=64, d_model=32, heads=4, mlp=64, layers=1, seq=16, batch=2)
 
 
@@ -77,11 +88,14 @@ def setup():
 
 
 CASES = {
-    "linear": (lambda m, x: m.attn.q_proj(x).array, lambda p, x: jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]),
-    "layer_norm": (lambda m, x: m.ln1(x).array, lambda p, x: T.raw_layer_norm(x, p["ln1_w"], p["ln1_b"])),
-    "mlp": (lambda m, x: m.mlp(x).array, T.raw_mlp),
-    "attention_dense": (lambda m, x: m.attn(x).array, T.raw_attention),
-    "transformer_block": (lambda m, x: m(x).array, T.raw_block),
+    "linear": (
+        lambda m, x: m.attn.q_proj(x).array,
+        _numpy_style(lambda p, x: jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]),
+    ),
+    "layer_norm": (lambda m, x: m.ln1(x).array, _numpy_style(lambda p, x: T.raw_layer_norm(x, p["ln1_w"], p["ln1_b"]))),
+    "mlp": (lambda m, x: m.mlp(x).array, _numpy_style(T.raw_mlp)),
+    "attention_dense": (lambda m, x: m.attn(x).array, _numpy_style(T.raw_attention)),
+    "transformer_block": (lambda m, x: m(x).array, _numpy_style(T.raw_block)),
 }
 
 
@@ -124,6 +138,7 @@ def test_parity_check_detects_an_extra_transpose(setup):
     """The comparison has teeth: a raw twin with a needless layout change differs."""
     _, params, x = setup
 
+    @_numpy_style
     def moved(p, x):
         y = jnp.einsum("bse,hde->bshd", x, p["wq"]) + p["bq"]
         return jnp.swapaxes(y, 1, 2) * 2.0
@@ -148,6 +163,7 @@ def test_stacked_gradient_stores_no_more_than_raw_scan():
     def named(blocks, x):
         return hax.sum(blocks.fold(x)).scalar()
 
+    @_numpy_style
     def plain(p, x):
         return jnp.sum(jax.lax.scan(lambda h, q: (T.raw_block(q, h), None), x, p)[0])
 

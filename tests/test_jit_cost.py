@@ -67,7 +67,7 @@ def test_dot_broadcast_add_reduction():
         return hax.sum(hax.tanh(h), "S")
 
     def plain_fn(x, w, b):
-        h = jnp.einsum("bse,he->bsh", x, w) + b
+        h = jnp.einsum("bse,he->bsh", x, w) + b[None, None, :]
         return jnp.sum(jnp.tanh(h), axis=1)
 
     x, w, b = inputs()
@@ -82,7 +82,7 @@ def test_with_rearrange_and_slice():
         return hax.mean(h, "H")
 
     def plain_fn(x, w, b):
-        h = jnp.einsum("bse,he->bsh", x, w) + b
+        h = jnp.einsum("bse,he->bsh", x, w) + b[None, None, :]
         h = jnp.transpose(h, (2, 0, 1))[:, :, 0:2]
         return jnp.mean(h, axis=0)
 

@@ -136,13 +136,13 @@ def test_resize_axis_grow_with_key_stats_and_formula():
     big = htu.resize_axis(w, "V", 408, key=key)
     assert big.axes == (hax.Axis("V", 408), E)
     np.testing.assert_array_equal(big.array[:8], w.array)
-    mean = jnp.mean(w.array, axis=0)
-    std = jnp.std(w.array, axis=0)
+    mean = np.asarray(jnp.mean(w.array, axis=0))
+    std = np.asarray(jnp.std(w.array, axis=0))
     new = np.asarray(big.array[8:])
     # exact formula: tn(-2, 2) * std + mean, with the (single) leaf's key from the per-leaf split
     k = maybe_rng_split(key, 1)[0]
-    expected = jax.random.truncated_normal(k, -2, 2, (400, 3)) * std + mean
-    np.testing.assert_allclose(new, np.asarray(expected), rtol=1e-6, atol=1e-6)
+    expected = np.asarray(jax.random.truncated_normal(k, -2, 2, (400, 3))) * std + mean  # NumPy broadcasting
+    np.testing.assert_allclose(new, expected, rtol=1e-6, atol=1e-6)
     # statistics: within mean +- 2 std, centred on the mean, spread ~ 0.88 std (std of tn(-2, 2))
     assert (np.abs(new - mean) <= 2 * std + 1e-5).all()
     np.testing.assert_allclose(new.mean(0), mean, atol=0.15 * float(std.max()))
