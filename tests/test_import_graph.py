@@ -138,3 +138,29 @@ def test_nothing_inside_the_package_uses_the_compatibility_aliases():
         m for m, ts in edges.items() if not m.startswith("haliax._src") and any(t.startswith("haliax._src") for t in ts)
     ]
     assert users == []
+
+
+def test_no_private_attribute_of_another_module():
+    """``from . import _plan as _p`` then ``_p._helper`` is the same breach as importing ``_helper``."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    offenders = []
+    for mod, path in modules.items():
+        tree = ast.parse(path.read_text())
+        is_pkg = path.name == "__init__.py"
+        aliases: dict[str, str] = {}
+        for node in _runtime_imports(tree):
+            if isinstance(node, ast.ImportFrom):
+                target = _resolve(mod, is_pkg, node)
+                for a in node.names:
+                    if f"{target}.{a.name}" in modules:
+                        aliases[a.asname or a.name] = f"{target}.{a.name}"
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offenders.append(f"{mod}: {node.value.id}.{node.attr} ({aliases[node.value.id]})")
+    assert offenders == []

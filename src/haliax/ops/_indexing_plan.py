@@ -31,7 +31,7 @@ from ..jax_utils import is_jax_array_like
 from ..util import is_static_int
 from .dslice import dslice
 
-_MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
+INDEX_MODES = (None, "promise_in_bounds", "clip", "drop", "fill")
 
 
 def _check_int_dtype(dtype: Any, fn: str, what: str) -> None:

@@ -52,8 +52,8 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
             return NamedArray(_x.run_slice_get(plan, x.array, dyn, fill=False), plan.out_axes)
     options = dict(options or {})
     mode = options.get("mode")
-    if mode not in _p._MODES and not hasattr(mode, "name"):
-        raise ValueError(f"{fn}: mode must be one of {_p._MODES[1:]}, got {mode!r}")
+    if mode not in _p.INDEX_MODES and not hasattr(mode, "name"):
+        raise ValueError(f"{fn}: mode must be one of {_p.INDEX_MODES[1:]}, got {mode!r}")
     fill_ds = plan.has_ds and mode in (None, "fill")
     if fill_ds:
         options["mode"] = "fill"
@@ -134,8 +134,8 @@ class _IndexUpdateRef:
         if bad:
             raise TypeError(f"{fn}: unexpected keyword arguments {sorted(bad)}")
         mode = kwargs.get("mode")
-        if mode not in _p._MODES and not hasattr(mode, "name"):
-            raise ValueError(f"{fn}: mode must be one of {_p._MODES[1:]}, got {mode!r}")
+        if mode not in _p.INDEX_MODES and not hasattr(mode, "name"):
+            raise ValueError(f"{fn}: mode must be one of {_p.INDEX_MODES[1:]}, got {mode!r}")
         x = self._x
         items = _p.normalize_items(x, self._idx, fn)
         struct, dyn = _p.parse(x, items, fn)
