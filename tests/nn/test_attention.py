@@ -230,7 +230,7 @@ def test_errors():
         dot_product_attention(KPos, D, q, k, v, implementation="jax", attention_dtype=jnp.bfloat16)
     with pytest.raises(ValueError, match="block_size"):
         dot_product_attention(KPos, D, q, k, v, implementation="blockwise", block_size=0)
-    with pytest.raises(ValueError, match="has size 6 elsewhere but 7 in value"):
+    with pytest.raises(ValueError, match=r"axis kpos has conflicting sizes: 6 \(key\), 7 \(value\)"):
         dot_product_attention(KPos, D, q, k, hax.named(np.ones((7, 4), np.float32), (KPos.resize(7), D)))
     # grouped query: several query-only axes, a structured mask needs QPos
     G = hax.Axis("g", 2)
@@ -239,6 +239,15 @@ def test_errors():
         dot_product_attention(KPos, D, qg, k, v, mask=AttentionMask.causal())
     with pytest.raises(ValueError, match="QPos 'heads' must be a query axis that key and value lack"):
         dot_product_attention(KPos, D, qg, k, v, mask=AttentionMask.causal(), QPos=Heads)
+    with pytest.raises(
+        ValueError,
+        match=r"argument 'QPos': Found axis with same name but different size: asked for pos\(9\), the array has pos\(5\)",
+    ):
+        dot_product_attention(KPos, D, qg, k, v, mask=AttentionMask.causal(), QPos=Pos.resize(9))
+    with pytest.raises(ValueError, match=r"argument 'Key': Found axis with same name but different size"):
+        dot_product_attention(KPos, D.resize(9), q, k, v)
+    with pytest.raises(ValueError, match=r"argument 'KPos': Found axis with same name but different size"):
+        dot_product_attention(KPos.resize(9), D, q, k, v)
 
 
 def test_dispatch_is_logged_and_auto_switches_to_blockwise(caplog, monkeypatch):

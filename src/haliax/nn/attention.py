@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..axis import Axis, AxisSelection, AxisSelector, axis_not_found_error
+from ..axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, to_selectors
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..partitioning import auto_sharded
@@ -125,20 +125,12 @@ class _Call:
         if not isinstance(kname, str):
             raise TypeError(f"{fn}: Key must be one axis (a name or an Axis), got {Key!r}")
         for name, x in (("query", query), ("key", key)):
-            if kname not in x.shape:
-                raise axis_not_found_error(kname, x.axes, fn, f"Key (in {name})")
-        self.Key = query.resolve_axis(Key)
-        sel = (KPos,) if isinstance(KPos, (str, Axis)) else tuple(KPos)
-        kpos = []
-        for s in sel:
-            n = s.name if isinstance(s, Axis) else s
-            if n not in key.shape:
-                raise axis_not_found_error(n, key.axes, fn, "KPos")
-            kpos.append(key.resolve_axis(s))
-        self.kpos = tuple(kpos)
+            locate_axis(x.axes, kname, fn, f"Key (in {name})")
+        self.Key = query.axes[locate_axis(query.axes, Key, fn, "Key")]
+        self.kpos = tuple(key.axes[locate_axis(key.axes, s, fn, "KPos")] for s in to_selectors(KPos, fn, "KPos"))
         knames = {a.name for a in self.kpos}
         for a in self.kpos:
-            if a.name in query.shape:
+            if lookup_axis(query.axes, a.name, fn, "query") is not None:
                 raise ValueError(
                     f"{fn}: Axis {a.name} in KPos is also in query {tuple(str(x) for x in query.axes)}. "
                     "Attended-to axes must be distinct from query axis names: rename the key position axis"
@@ -153,17 +145,17 @@ class _Call:
         rows = tuple(a for a in self.weight_axes if a.name not in knames)
         if value is not None:
             for a in self.kpos:
-                if a.name not in value.shape:
-                    raise axis_not_found_error(a.name, value.axes, fn, "KPos (in value)")
+                locate_axis(value.axes, a.name, fn, "KPos (in value)")
             self.features = tuple(a for a in value.axes if a.name not in wnames)
         else:
             self.features = ()
         self.out_axes = rows + self.features
-        sizes: dict[str, int] = {}
+        sizes: dict[str, tuple[int, str]] = {}  # name -> (size, the first operand that has it)
         for name, x in (("query", query), ("key", key), ("value", value)):
             for a in x.axes if x is not None else ():
-                if sizes.setdefault(a.name, a.size) != a.size:
-                    raise ValueError(f"{fn}: axis {a.name} has size {sizes[a.name]} elsewhere but {a.size} in {name}")
+                size, first = sizes.setdefault(a.name, (a.size, name))
+                if size != a.size:
+                    raise conflicting_sizes_error(a.name, {first: size, name: a.size}, fn)
         kv = set(key.shape) | (set(value.shape) if value is not None else set())
         batch = tuple(a for a in rows if a.name in kv)
         cand = tuple(a for a in rows if a.name not in kv)
@@ -176,11 +168,9 @@ class _Call:
     def _pick_qpos(fn: str, cand: tuple[Axis, ...], mask: Any, QPos: AxisSelector | None) -> Axis | None:
         if QPos is not None:
             n = QPos.name if isinstance(QPos, Axis) else QPos
-            for a in cand:
-                if a.name == n:
-                    if isinstance(QPos, Axis) and QPos.size != a.size:
-                        raise ValueError(f"{fn}: QPos {QPos} has a different size from the query's {a}")
-                    return a
+            i = lookup_axis(cand, QPos, fn, "QPos")  # an Axis of another size raises AxisSizeMismatchError
+            if i is not None:
+                return cand[i]
             raise ValueError(
                 f"{fn}: QPos {n!r} must be a query axis that key and value lack; candidates: {[str(a) for a in cand]}"
             )
