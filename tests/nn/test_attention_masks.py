@@ -116,6 +116,16 @@ def test_errors():
     k = hax.named(np.zeros((2, 13, 4), np.float32), (Batch, KPos, D))
     with pytest.raises(ValueError, match="in neither the query nor the key"):
         dot_product_attention(KPos, D, q, k, k, mask=AttentionMask.segment_ids(hax.named(SEG, ("seq", Pos))))
+    seg3 = hax.named(np.zeros((3, 13), np.int32), (Batch.resize(3), Pos))
+    with pytest.raises(
+        ValueError,
+        match=r"argument 'q_segments': axis batch has conflicting sizes: 2 \(query/key\), 3 \(q_segments\)",
+    ):
+        dot_product_attention(KPos, D, q, k, k, mask=AttentionMask.segment_ids(seg3))
+    with pytest.raises(
+        ValueError, match=r"argument 'mask': axis pos has conflicting sizes: 13 \(query/key\), 5 \(mask\)"
+    ):
+        dot_product_attention(KPos, D, q, k, k, mask=hax.named(np.ones((5, 13), bool), (Pos.resize(5), KPos)))
 
 
 # ---------------------------------------------------------------------------------------------- in attention

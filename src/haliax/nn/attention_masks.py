@@ -23,7 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, axis_spec_to_tuple
+from ..axis import Axis, axis_spec_to_tuple, conflicting_sizes_error, lookup_axis
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_axis, broadcast_to
 
@@ -70,28 +70,26 @@ class AttentionLayout:
     def canonical(self, x: NamedArray, what: str, fn: str) -> jax.Array:
         """`x` as a 4-D array `[b, g, q, k]`; a dimension is 1 when `x` has none of that group's axes, else full
         (a group that `x` only partly covers is broadcast). Axes outside the layout raise `ValueError`."""
-        known = {a.name for grp in self.groups for a in grp}
-        extra = [a for a in x.axes if a.name not in known]
+        known = tuple(a for grp in self.groups for a in grp)
+        pos = [lookup_axis(known, a.name, fn, what) for a in x.axes]
+        extra = [a for a, j in zip(x.axes, pos, strict=True) if j is None]
         if extra:
-            shown = ", ".join(str(a) for grp in self.groups for a in grp)
             raise ValueError(
                 f"{fn}: {what} has axes {[str(a) for a in extra]} that are in neither the query nor the key "
-                f"(attention axes: {shown}); {what} axes must be a subset of them"
+                f"(attention axes: {', '.join(map(str, known))}); {what} axes must be a subset of them"
             )
-        names = {a.name for a in x.axes}
+        for a, j in zip(x.axes, pos, strict=True):
+            if j is not None and known[j].size != a.size:
+                raise conflicting_sizes_error(a.name, {"query/key": known[j].size, what: a.size}, fn, what)
         target: list[Axis] = []
         shape: list[int] = []
         for grp in self.groups:
-            if any(a.name in names for a in grp):
+            if any(lookup_axis(x.axes, a.name, fn, what) is not None for a in grp):
                 target.extend(grp)
                 shape.append(math.prod(a.size for a in grp))
             else:
                 shape.append(1)
-        try:
-            y = broadcast_to(x, tuple(target))
-        except ValueError as e:
-            raise ValueError(f"{fn}: {what} does not fit the query/key axes: {e}") from None
-        return jnp.reshape(y.array, shape)
+        return jnp.reshape(broadcast_to(x, tuple(target)).array, shape)
 
     def param(self, x: Any, what: str, fn: str) -> jax.Array:
         """A mask parameter (offset, window size, prefix length) as an array broadcastable to `[b, g, 1, 1]`."""
@@ -265,7 +263,7 @@ class _SegmentIds(AttentionMask):
         Q, (K,) = layout.qpos, layout.kpos
         assert Q is not None
         qs = self.q_segments
-        if Q.name not in qs.shape:
+        if lookup_axis(qs.axes, Q.name, fn, "q_segments") is None:
             raise ValueError(f"{fn}: q_segments {tuple(str(a) for a in qs.axes)} must have the query position axis {Q}")
         ks = self.kv_segments
         if ks is None:
@@ -274,9 +272,9 @@ class _SegmentIds(AttentionMask):
                     f"{fn}: segment_ids without kv_segments needs equal query and key lengths, got {Q} and {K}"
                 )
             ks = NamedArray(qs.array, tuple(K if a.name == Q.name else a for a in qs.axes))
-        if K.name not in ks.shape:
+        if lookup_axis(ks.axes, K.name, fn, "kv_segments") is None:
             raise ValueError(f"{fn}: kv_segments {tuple(str(a) for a in ks.axes)} must have the key position axis {K}")
-        if Q.name in ks.shape:
+        if lookup_axis(ks.axes, Q.name, fn, "kv_segments") is not None:
             raise ValueError(f"{fn}: kv_segments must not have the query position axis {Q}")
         i = _push(arrays, layout.canonical(qs, "q_segments", fn))
         j = _push(arrays, layout.canonical(ks, "kv_segments", fn))
