@@ -230,7 +230,11 @@ def test_bad_decode_inputs():
     with pytest.raises(ValueError, match=r"x has batch axes \['batch\(2\)'\] that the cache .* lacks"):
         m.decode(x, m.init_cache(Cache))
     other = hnn.init_cache(H, Cache, D.resize(4))
-    with pytest.raises(ValueError, match=r"does not match this layer's head_size\(8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MultiHeadAttention.decode: argument 'cache': Found axis with same name but different size: "
+        r"asked for head_size\(8\), the array has head_size\(4\)",
+    ):
         m.decode(x, other)
     with pytest.raises(ValueError, match=r"9 new positions are more than the cache size cache_position\(8\)"):
         m.decode(hax.zeros((Batch, Pos.resize(9), Embed)), m.init_cache(Cache, batch=Batch))

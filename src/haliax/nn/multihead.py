@@ -65,7 +65,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..axis import Axis, AxisSelector, AxisSpec, axis_not_found_error, axis_spec_to_tuple
+from ..axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, conflicting_sizes_error, locate_axis, lookup_axis
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..ops.creation import arange, zeros
@@ -294,10 +294,8 @@ class MultiHeadAttention(eqx.Module):
         if not isinstance(KVHeads, Axis):
             raise TypeError(f"{fn}: KVHeads must be an Axis or None, got {KVHeads!r}")
         if KVHeads.name == Heads.name and KVHeads.size != Heads.size:
-            raise ValueError(
-                f"{fn}: KVHeads {KVHeads} has the name of Heads {Heads} but another size; give grouped key/value "
-                "heads their own axis name, e.g. Axis('kv_heads', n)"
-            )
+            err = conflicting_sizes_error(Heads.name, {"Heads": Heads.size, "KVHeads": KVHeads.size}, fn)
+            raise ValueError(f"{err}; give grouped key/value heads their own axis name, e.g. Axis('kv_heads', n)")
         if Heads.size % KVHeads.size:
             raise ValueError(
                 f"{fn}: Heads {Heads} must be a multiple of KVHeads {KVHeads} (grouped-query attention shares each "
@@ -357,18 +355,12 @@ class MultiHeadAttention(eqx.Module):
         if not isinstance(x, NamedArray):
             raise TypeError(f"{fn}: argument 'x' must be a NamedArray, got {type(x).__name__}")
         for a in axis_spec_to_tuple(self.Embed):
-            if a.name not in x.shape:
-                raise axis_not_found_error(a.name, x.axes, fn, "x (Embed)")
-            if x.shape[a.name] != a.size:
-                raise ValueError(
-                    f"{fn}: x has {a.name}={x.shape[a.name]}, but Embed is {a}; x axes {_axes_str(x.axes)}"
-                )
-        if self.Pos not in x.shape:
-            raise axis_not_found_error(self.Pos, x.axes, fn, "x (the sequence axis Pos)")
+            locate_axis(x.axes, a, fn, "x (Embed)")  # missing, or another size
+        pos = locate_axis(x.axes, self.Pos, fn, "x (the sequence axis Pos)")
         taken = {self.Heads.name, self.KVHeads.name, self.HeadSize.name, _QPERKV} & set(x.shape)
         if taken:
             raise ValueError(f"{fn}: x {_axes_str(x.axes)} already has the attention axes {sorted(taken)}")
-        return x.shape[self.Pos]
+        return x.axes[pos].size
 
     def _positions(self, positions: Any, x: NamedArray, fn: str) -> NamedArray | None:
         if self.rotary is None:
@@ -433,7 +425,7 @@ class MultiHeadAttention(eqx.Module):
         """
         fn = "MultiHeadAttention"
         self._check_input(x, fn)
-        if self.KPos in x.shape:
+        if lookup_axis(x.axes, self.KPos, fn, "x") is not None:
             raise ValueError(f"{fn}: x {_axes_str(x.axes)} already has the key axis name KPos={self.KPos!r}")
         q, k, v = self._project(x, self._positions(positions, x, fn))
         k, v = k.rename({self.Pos: self.KPos}), v.rename({self.Pos: self.KPos})
@@ -507,11 +499,10 @@ class MultiHeadAttention(eqx.Module):
         if not isinstance(cache, KVCache):
             raise TypeError(f"{fn}: cache must be a KVCache, got {type(cache).__name__}")
         C = cache.CachePos
-        if C.name == self.Pos or C.name in x.shape:
+        if C.name == self.Pos or lookup_axis(x.axes, C.name, fn, "x") is not None:
             raise ValueError(f"{fn}: the cache axis {C} must not be an axis of x {_axes_str(x.axes)}")
-        for a in (self.KVHeads, self.HeadSize):
-            if cache.k.shape.get(a.name) != a.size:
-                raise ValueError(f"{fn}: the cache {_axes_str(cache.k.axes)} does not match this layer's {a}")
+        for a in (self.KVHeads, self.HeadSize):  # this layer's head axes: missing, or another size
+            locate_axis(cache.k.axes, a, fn, "cache")
         own = {self.KVHeads.name, self.HeadSize.name, C.name}
         extra = list(
             dict.fromkeys(
