@@ -6,6 +6,11 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
+
+# Broadcasting must be explicit (by name in haliax, with `x[None, :]` etc. in hand-written references): jnp raises
+# instead of silently adding leading dimensions.
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
 import pytest  # noqa: E402
 
 import haliax as hax  # noqa: E402

@@ -141,11 +141,11 @@ def test_plain_jnp_reference_agrees(single):
 
     def loss(params, x, y):
         w1, b1, g, bb, w2, b2 = params
-        h = x @ w1.T + b1
+        h = x @ w1.T + b1[None, :]
         mu = h.mean(-1, keepdims=True)
         var = ((h - mu) ** 2).mean(-1, keepdims=True)
-        h = jax.nn.gelu((h - mu) * jax.lax.rsqrt(var + 1e-5) * g + bb)
-        return jnp.mean((h @ w2.T + b2 - y) ** 2)
+        h = jax.nn.gelu((h - mu) * jax.lax.rsqrt(var + 1e-5) * g[None, :] + bb[None, :])
+        return jnp.mean((h @ w2.T + b2[None, :] - y) ** 2)
 
     params = (w1, b1, g, bb, w2, b2)
     losses = []
