@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ..axis import Axis, AxisSelector, axis_not_found_error, name_index
+from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis
 from ..core import NamedArray
 from ..ops.broadcast import align_to
 
@@ -177,24 +177,14 @@ def apply_rotary(
         )
     if not jnp.issubdtype(positions.dtype, jnp.integer):
         raise TypeError(f"{fn}: argument 'positions' must have an integer dtype, got {positions.dtype}")
-    name = HeadSize.name if isinstance(HeadSize, Axis) else HeadSize
-    idx = name_index(x.axes)
-    if name not in idx:
-        raise axis_not_found_error(name, x.axes, fn, "HeadSize")
-    d = idx[name]
-    D = x.axes[d].size
-    if isinstance(HeadSize, Axis) and HeadSize.size != D:
-        raise ValueError(
-            f"{fn}: wrong HeadSize: the rotary embedding is for {HeadSize}, but x has {x.axes[d]}; "
-            f"x axes: ({', '.join(str(a) for a in x.axes)})"
-        )
+    d = locate_axis(x.axes, HeadSize, fn, "HeadSize")  # missing, or an Axis of another size
+    name, D = x.axes[d].name, x.axes[d].size
     for a in positions.axes:
         if a.name == name:
             raise ValueError(f"{fn}: argument 'positions' must not have the HeadSize axis {a}")
-        if a.name not in idx:
-            raise axis_not_found_error(a.name, x.axes, fn, "positions")
-        if x.axes[idx[a.name]].size != a.size:
-            raise ValueError(f"{fn}: positions axis {a} has another size in x ({x.axes[idx[a.name]]})")
+        j = locate_axis(x.axes, a.name, fn, "positions")
+        if x.axes[j].size != a.size:
+            raise conflicting_sizes_error(a.name, {"x": x.axes[j].size, "positions": a.size}, fn, "positions")
     R = _rotary_dim(D, partial_rotary_factor, fn)
     h = R // 2
     freq = rotary_frequencies(R, theta, scaling)
