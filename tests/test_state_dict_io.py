@@ -199,7 +199,7 @@ def test_bit_exact_special_values(tmp_path):
     np.testing.assert_array_equal(back["f32"].view(np.uint32), f32.view(np.uint32))
     np.testing.assert_array_equal(back["i32"], i32)
     assert back["bf16"].dtype == ml_dtypes.bfloat16 and back["scalar"].shape == ()
-    import torch
+    torch = pytest.importorskip("torch")
     from safetensors.torch import load_file, save_file
 
     t = load_file(path)  # torch reads the same bits

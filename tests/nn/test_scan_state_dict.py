@@ -5,7 +5,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
 
 import haliax as hax
 import haliax.nn as hnn
@@ -145,17 +144,18 @@ def test_stack_unstack_helpers():
         np.testing.assert_array_equal(again[k], arrays[k])
 
 
-class TorchBlock(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.up = torch.nn.Linear(E.size, H.size)
-        self.down = torch.nn.Linear(H.size, E.size)
-
-    def forward(self, x):
-        return x + self.down(torch.tanh(self.up(x)))
-
-
 def test_torch_module_list_parity():
+    torch = pytest.importorskip("torch")
+
+    class TorchBlock(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = torch.nn.Linear(E.size, H.size)
+            self.down = torch.nn.Linear(H.size, E.size)
+
+        def forward(self, x):
+            return x + self.down(torch.tanh(self.up(x)))
+
     torch.manual_seed(0)
     blocks = torch.nn.ModuleList([TorchBlock() for _ in range(L.size)])
     sd = {k: v.detach().numpy() for k, v in blocks.state_dict().items()}
