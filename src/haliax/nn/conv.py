@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, name_index
+from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, locate_axes, lookup_axis
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization
@@ -247,11 +247,7 @@ class _ConvBase(ModuleWithStateDictSerialization):
         axes = self.weight.axes
         if tuple(a.name for a in axes) == names:
             return self.weight.array
-        idx = name_index(axes)
-        for n in names:
-            if n not in idx:
-                raise axis_not_found_error(n, axes, f"{self._fn}.weight")
-        return jnp.transpose(self.weight.array, [idx[n] for n in names])
+        return jnp.transpose(self.weight.array, locate_axes(axes, names, f"{self._fn}.weight", None))
 
     def _validate(self, inputs: NamedArray) -> tuple[int, list[int]]:
         """Check the input's axes; return the position of In and the positions of the spatial axes."""
@@ -259,23 +255,18 @@ class _ConvBase(ModuleWithStateDictSerialization):
         if not isinstance(inputs, NamedArray):
             raise TypeError(f"{fn}: inputs must be a NamedArray, got {type(inputs).__name__}")
         axes = inputs.axes
-        idx = name_index(axes)
         sp_pos = []
         for n in self.Spatial:
-            if n not in idx:
+            i = lookup_axis(axes, n, fn, "inputs")
+            if i is None:
                 err = axis_not_found_error(n, axes, arg="inputs")
                 raise ValueError(f"{fn}: Missing spatial axis {n!r}: {err}")
-            sp_pos.append(idx[n])
-        if self.In.name not in idx:
+            sp_pos.append(i)
+        in_pos = lookup_axis(axes, self.In, fn, "inputs")  # the layer's In with another size raises
+        if in_pos is None:
             err = axis_not_found_error(self.In.name, axes, arg="inputs")
             raise ValueError(f"{fn}: Missing input axis {self.In.name!r}: {err}")
-        in_pos = idx[self.In.name]
-        if axes[in_pos].size != self.In.size:
-            raise ValueError(
-                f"{fn}: input axis {axes[in_pos]} of inputs {tuple(str(a) for a in axes)} does not match the "
-                f"layer's In={self.In}"
-            )
-        if self.Out.name in idx:
+        if lookup_axis(axes, self.Out.name, fn, "inputs") is not None:
             raise ValueError(
                 f"{fn}: Output axis {self.Out.name!r} already in inputs {tuple(str(a) for a in axes)}; "
                 "rename it or choose another Out"
