@@ -130,6 +130,10 @@ def test_errors():
         hnn.max_pool("D", x)
     with pytest.raises(ValueError, match="Window must give sizes"):
         hnn.mean_pool({"D": None}, x)
+    with pytest.raises(ValueError, match="Window must give sizes.*has no int size"):
+        hnn.mean_pool({"D": 2.0}, x)
+    with pytest.raises(ValueError, match="Window names an axis twice"):
+        hnn.max_pool((D.resize(2), D.resize(3)), x)
     with pytest.raises(ValueError, match=r"len\(Window\) \(1\) != len\(stride\) \(2\)"):
         hnn.max_pool(D.resize(2), x, stride=(1, 2))
     with pytest.raises(ValueError, match=r"len\(Window\) \(1\) != len\(padding\) \(2\)"):

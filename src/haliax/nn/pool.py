@@ -11,7 +11,7 @@ name `pool` is this module).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -20,7 +20,7 @@ import numpy as np
 from jax import lax
 from jax.core import Tracer
 
-from ..axis import Axis, AxisSpec, axis_not_found_error, name_index
+from ..axis import Axis, AxisSpec, locate_axis, to_selectors
 from ..core import NamedArray
 from ..partitioning import auto_sharded
 from .layer_utils import pad_pair
@@ -44,36 +44,24 @@ DEFAULT_PADDING: Padding = "VALID"
 
 def _window_axes(Window: AxisSpec, fn: str, what: str = "Window") -> tuple[Axis, ...]:
     """The window as a tuple of sized Axis objects."""
-    if isinstance(Window, Axis):
-        out: tuple[Any, ...] = (Window,)
-    elif isinstance(Window, Mapping):
-        out = tuple(Axis(n, s) if isinstance(s, int) else (n, s) for n, s in Window.items())
-    elif isinstance(Window, str):
-        out = ((Window, None),)
-    else:
-        out = tuple(Window)
+    out = to_selectors(Window, fn, what)
     for a in out:
-        if not isinstance(a, Axis):
+        if not isinstance(a, Axis) or not isinstance(a.size, int):
             raise ValueError(
                 f"{fn}: {what} must give sizes (an Axis, a tuple of Axis or a {{name: size}} dict); "
-                f"got {Window!r}, where {a!r} has no size"
+                f"got {Window!r}, where {a!r} has no int size"
             )
         if a.size < 1:
             raise ValueError(f"{fn}: {what} sizes must be >= 1, got {a}")
     if not out:
         raise ValueError(f"{fn}: {what} must name at least one axis")
-    return out
+    return cast(tuple[Axis, ...], out)
 
 
 def _positions(inputs: NamedArray, axes: tuple[Axis, ...], fn: str, what: str = "Window") -> list[int]:
     if not isinstance(inputs, NamedArray):
         raise TypeError(f"{fn}: inputs must be a NamedArray, got {type(inputs).__name__}")
-    idx = name_index(inputs.axes)
-    pos = []
-    for a in axes:
-        if a.name not in idx:
-            raise axis_not_found_error(a.name, inputs.axes, fn, "inputs")
-        pos.append(idx[a.name])
+    pos = [locate_axis(inputs.axes, a.name, fn, "inputs") for a in axes]  # window sizes are not axis sizes
     if len(set(pos)) != len(pos):
         raise ValueError(f"{fn}: {what} names an axis twice: {tuple(str(a) for a in axes)}")
     return pos
