@@ -15,7 +15,7 @@ from jax.test_util import check_grads
 import haliax as hax
 import haliax.nn as hnn
 from haliax.state_dict import to_state_dict
-from tests.helpers import as_order
+from tests.helpers import as_order, names
 
 B, C, O, H, W = hax.make_axes(batch=2, c=4, o=6, h=9, w=8)
 KEY = jax.random.PRNGKey(0)
@@ -100,7 +100,7 @@ def test_outputs_match_equinox_any_axis_order():
     for order in [("batch", "c", "h", "w"), ("h", "batch", "w", "c"), ("w", "c", "h", "batch")]:
         xo = hax.named(as_order(x, order), order)
         y = conv(xo)
-        assert [a.name for a in y.axes] == [("o" if n == "c" else n) for n in order]
+        assert names(y) == [("o" if n == "c" else n) for n in order]
         np.testing.assert_allclose(as_order(y, ("batch", "o", "h", "w")), expected, rtol=1e-6, atol=1e-6)
     # no batch axis: a single example
     np.testing.assert_allclose(
@@ -113,7 +113,7 @@ def test_conv_transpose_matches_equinox_pinned():
     ref = eqx.nn.ConvTranspose(2, 4, 6, 3, stride=2, padding=1, output_padding=1, dilation=2, key=KEY)
     x = _x(("h", "batch", "c", "w"))
     y = m(x)
-    assert [a.name for a in y.axes] == ["h", "batch", "o", "w"]
+    assert names(y) == ["h", "batch", "o", "w"]
     expected = jax.jit(jax.vmap(ref))(as_order(x, ("batch", "c", "h", "w")))
     np.testing.assert_allclose(as_order(y, ("batch", "o", "h", "w")), np.asarray(expected), rtol=1e-6, atol=1e-6)
 

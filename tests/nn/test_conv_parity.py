@@ -12,7 +12,7 @@ import pytest
 
 import haliax as hax
 import haliax.nn as hnn
-from tests.helpers import as_order
+from tests.helpers import as_order, names
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -120,7 +120,7 @@ def test_conv_matches_torch(case):
     y = _call(conv, x)
 
     # output keeps the input order with c -> o
-    assert [a.name for a in y.axes] == [("o" if n == "c" else n) for n in case["order"]]
+    assert names(y) == [("o" if n == "c" else n) for n in case["order"]]
 
     bshape = [case["sizes"][n] for n in batch]
     xt = torch.from_numpy(
@@ -197,7 +197,7 @@ def test_conv_transpose_matches_torch(case):
     ))  # fmt: skip
     x = _random_input(rng, case["order"], case["sizes"])
     y = _call(m, x)
-    assert [a.name for a in y.axes] == [("o" if n == "c" else n) for n in case["order"]]
+    assert names(y) == [("o" if n == "c" else n) for n in case["order"]]
 
     bshape = [case["sizes"][n] for n in batch]
     xt = torch.from_numpy(

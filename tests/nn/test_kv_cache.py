@@ -10,6 +10,7 @@ import pytest
 import haliax as hax
 import haliax.nn as hnn
 from haliax.nn.attention import AttentionMask
+from tests.helpers import names
 
 Batch, Vocab, Embed, H, KVH, D, Pos, L = hax.make_axes(
     batch=2, vocab=11, embed=16, heads=4, kv_heads=2, head_size=8, position=7, layers=2
@@ -111,7 +112,7 @@ def decode_step(model, ids, cache):
 def test_stacked_params_and_cache_layout(model):
     assert model.blocks.stacked.attn.q_proj.weight.axes == (L, H, D, Embed)
     cache = model.init_cache(batch=Batch)
-    assert [a.name for a in cache.k.axes] == ["layers", "batch", "kv_heads", "cache_position", "head_size"]
+    assert names(cache.k) == ["layers", "batch", "kv_heads", "cache_position", "head_size"]
     assert cache.length.axes == (L,) and cache.length.dtype == jnp.int32 and cache.size == 8
     assert len(jax.tree_util.tree_leaves(cache)) == 3
 

@@ -8,6 +8,7 @@ from jax.test_util import check_grads
 
 import haliax as hax
 import haliax.nn as hnn
+from tests.helpers import names
 
 B, P, L = hax.make_axes(B=3, P=5, L=7)
 
@@ -89,7 +90,7 @@ def test_unreduced_axis_order_follows_targets():
     logits = _logits()
     targets = hnn.one_hot(_labels(), L).rearrange((P, B, L))
     loss = hnn.cross_entropy_loss(logits, L, targets, reduction=None)
-    assert [a.name for a in loss.axes] == ["P", "B"]
+    assert names(loss) == ["P", "B"]
 
 
 def test_loss_and_log_normalizers():

@@ -11,7 +11,7 @@ import pytest
 
 import haliax as hax
 import haliax.nn as hnn
-from tests.helpers import as_order
+from tests.helpers import as_order, names
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -139,7 +139,7 @@ def test_pool_matches_torch(case):
         )
     else:
         y = _pool_fns[case["kind"]](Window, x, stride, padding, case["use_ceil"])
-    assert [a.name for a in y.axes] == case["order"]
+    assert names(y) == case["order"]
 
     ref = _torch_pool(case, _torch_input(x, case["other"], case["window"])).numpy()
     ref = ref.reshape([case["sizes"][n] for n in case["other"]] + list(ref.shape[2:]))
@@ -171,7 +171,7 @@ def test_adaptive_pool_matches_torch(case):
     )
     Output = tuple(hax.Axis(n, m) for n, m in zip(case["window"], case["target"]))
     y = _adaptive_fns[case["kind"]](Output, x)
-    assert [a.name for a in y.axes] == case["order"]
+    assert names(y) == case["order"]
     assert [y.shape[n] for n in case["window"]] == case["target"]
 
     n = len(case["window"])
