@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import random
-from ..axis import Axis, AxisSelection, axis_not_found_error
+from ..axis import Axis, AxisSelection, locate_axis, to_selectors
 from ..core import NamedArray
 
 __all__ = ["Dropout", "dropout"]
@@ -18,9 +18,9 @@ __all__ = ["Dropout", "dropout"]
 def _broadcast_names(broadcast_axes: AxisSelection | None) -> tuple[str, ...]:
     if broadcast_axes is None:
         return ()
-    if isinstance(broadcast_axes, (Axis, str)):
-        broadcast_axes = (broadcast_axes,)
-    return tuple(a.name if isinstance(a, Axis) else a for a in broadcast_axes)
+    return tuple(
+        a.name if isinstance(a, Axis) else a for a in to_selectors(broadcast_axes, "dropout", "broadcast_axes")
+    )
 
 
 def dropout(
@@ -79,10 +79,8 @@ def dropout(
         raw = jnp.asarray(x)
         mask = jax.random.bernoulli(key, 1 - pdrop, raw.shape)
         return jnp.where(mask, raw / _keep(pdrop, raw), 0)
-    present = {a.name for a in x.axes}
     for n in names:
-        if n not in present:
-            raise axis_not_found_error(n, x.axes, "dropout", "broadcast_axes")
+        locate_axis(x.axes, n, "dropout", "broadcast_axes")  # by name: the sizes are not compared
     raw = x.array
     # the keep probability goes to bernoulli uncast (its dtype picks the uniform draw's dtype, as in Equinox)
     mask = random.bernoulli(key, tuple(a for a in x.axes if a.name not in names), 1 - pdrop)
