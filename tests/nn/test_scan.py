@@ -264,7 +264,10 @@ def test_errors():
         s.fold(x, bad_scale)
     with pytest.raises(ValueError, match="leading dim 3, but the layer axis is L"):
         b.fold(x, 1.0, key=jax.random.split(jax.random.PRNGKey(0), 3))
-    with pytest.raises(ValueError, match="has axis L\\(3\\) but the layer axis is L\\(4\\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BlockSeq.fold: Found axis with same name but different size: asked for L\(4\), the array has L\(3\)",
+    ):
         b.fold(x, bad_scale)
     with pytest.raises(TypeError, match="must be an equinox.Module subclass"):
         hnn.Stacked.init(L, lambda: None)

@@ -19,7 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis
+from ..axis import Axis, axis_size_mismatch_error, lookup_axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..core import NamedArray, is_named_array
 from ..ops.shape import stack
@@ -169,11 +169,11 @@ def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
     indexed along dim 0 if their leading dim is ``Block.size``, otherwise kept (``plain="match"``) or rejected
     (``plain="strict"``); everything else is kept."""
     if isinstance(x, NamedArray):
-        idx = {a.name: k for k, a in enumerate(x.axes)}.get(Block.name)
+        idx = lookup_axis(x.axes, Block.name, where, None)
         if idx is None or x.array is None:
             return x
-        if x.axes[idx].size != Block.size:
-            raise ValueError(f"{where}: an array has axis {x.axes[idx]} but the layer axis is {Block}")
+        if x.axes[idx].size != Block.size:  # the layer axis selects the axis to index along
+            raise axis_size_mismatch_error(Block, x.axes[idx], x.axes, where)
         return NamedArray(x.array[(slice(None),) * idx + (i,)], x.axes[:idx] + x.axes[idx + 1 :])
     if hasattr(x, "shape") and hasattr(x, "dtype") and len(x.shape) >= 1:
         if x.shape[0] == Block.size:
