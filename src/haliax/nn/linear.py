@@ -15,7 +15,7 @@ from ..axis import (
     axis_size,
     axis_spec_to_tuple,
     concat_axes,
-    name_index,
+    locate_axis,
 )
 from ..core import NamedArray
 from ..dot_general import DotGeneralOp
@@ -378,7 +378,7 @@ class MoELinear(eqx.Module):
         sizes = group_sizes.array if isinstance(group_sizes, NamedArray) else jnp.asarray(group_sizes)
         if sizes.shape != (self.Experts.size,):
             raise ValueError(f"MoELinear: group_sizes must have shape ({self.Experts.size},), got {sizes.shape}")
-        i = name_index(inputs.axes)[self.In.name]
+        i = locate_axis(inputs.axes, self.In, "MoELinear", "inputs")
         rows = jnp.moveaxis(inputs.array, i, -1)
         batch_shape = rows.shape[:-1]
         w = self.weight.rearrange((self.Experts, self.In, self.Out)).array
