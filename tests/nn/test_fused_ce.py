@@ -156,6 +156,18 @@ def test_bad_inputs():
         match=r"argument 'unembed_weight': Found axis with same name but different size: asked for vocab\(36\), the array has vocab\(37\)",
     ):
         hnn.fused_cross_entropy_loss(x, w, E, V.resize(36), y)
+    # operands that disagree with each other
+    w6 = hax.zeros((V, E.resize(6)))
+    with pytest.raises(
+        ValueError,
+        match=r"fused_cross_entropy_loss: axis embed has conflicting sizes: 8 \(embeddings\), 6 \(unembed_weight\)",
+    ):
+        hnn.fused_cross_entropy_loss(x, w6, "embed", V, y)
+    y_short = hax.zeros((B, S.resize(2)), dtype=jnp.int32)
+    with pytest.raises(
+        ValueError, match=r"fused_cross_entropy_loss: axis seq has conflicting sizes: 5 \(embeddings\), 2 \(targets\)"
+    ):
+        hnn.fused_cross_entropy_loss(x, w, E, V, y_short)
 
 
 def test_gradient_temp_memory_far_below_logits():

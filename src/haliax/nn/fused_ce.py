@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from ..axis import AxisSelection, AxisSelector, locate_axis, to_selectors
+from ..axis import AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, to_selectors
 from ..core import NamedArray
 from ..jax_utils import custom_vjp
 from ..util import UNSPECIFIED
@@ -160,25 +160,21 @@ def fused_cross_entropy_loss_and_log_normalizers(
         raise TypeError(f"{fn}: targets must be a NamedArray of integer token ids, got {type(targets).__name__}")
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{fn}: targets must be integer token ids, got dtype {targets.dtype}")
-    embed_sels = to_selectors(Embed)
+    embed_sels = to_selectors(Embed, fn, "Embed")
     e_pos = [locate_axis(embeddings.axes, a, fn, "embeddings") for a in embed_sels]
     w_e_pos = [locate_axis(unembed_weight.axes, a, fn, "unembed_weight") for a in embed_sels]
     v_pos = locate_axis(unembed_weight.axes, Vocab, fn, "unembed_weight")
     for ie, iw in zip(e_pos, w_e_pos, strict=True):
         if embeddings.axes[ie].size != unembed_weight.axes[iw].size:
-            raise ValueError(
-                f"{fn}: axis {embeddings.axes[ie].name} has size {embeddings.axes[ie].size} in embeddings but "
-                f"{unembed_weight.axes[iw].size} in unembed_weight"
-            )
+            sizes = {"embeddings": embeddings.axes[ie].size, "unembed_weight": unembed_weight.axes[iw].size}
+            raise conflicting_sizes_error(embeddings.axes[ie].name, sizes, fn)
     if len(unembed_weight.axes) != len(w_e_pos) + 1:
         extra = [a for i, a in enumerate(unembed_weight.axes) if i not in w_e_pos and i != v_pos]
         raise ValueError(f"{fn}: unembed_weight has axes other than Embed and Vocab: {extra}")
     t_pos = [locate_axis(embeddings.axes, a.name, fn, "embeddings (target axes)") for a in targets.axes]
     for it, ax in zip(t_pos, targets.axes, strict=True):
         if embeddings.axes[it].size != ax.size:
-            raise ValueError(
-                f"{fn}: axis {ax.name} has size {embeddings.axes[it].size} in embeddings, {ax.size} in targets"
-            )
+            raise conflicting_sizes_error(ax.name, {"embeddings": embeddings.axes[it].size, "targets": ax.size}, fn)
     if len(t_pos) + len(e_pos) != len(embeddings.axes):
         extra = [a for i, a in enumerate(embeddings.axes) if i not in t_pos and i not in e_pos]
         raise ValueError(f"{fn}: embeddings has axes {extra} that are neither Embed nor in the targets {targets.axes}")
