@@ -11,7 +11,7 @@ import numpy as np
 from jax import lax
 from jax.core import Tracer
 
-from ..axis import Axis, axes_str
+from ..axis import Axis, axes_str, conflicting_sizes_error, lookup_axis
 from ..core import NamedArray
 from ._indexing_plan import Plan
 from .broadcast import align_to
@@ -76,13 +76,16 @@ def slice_get(plan: Plan, arr: Any, dyn: list[Any], fill: bool = True) -> Any:
 def region_value(plan: Plan, value: Any, fn: str) -> tuple[Any, tuple[Axis, ...]]:
     """Check an update value against the selected region; return its raw array and axes."""
     if isinstance(value, NamedArray):
-        out = {a.name: a for a in plan.out_axes}
+        region = plan.out_axes
         for a in value.axes:
-            if out.get(a.name) != a:
+            j = lookup_axis(region, a.name, fn, "value")
+            if j is None:
                 raise ValueError(
                     f"{fn}: the update value has axes {axes_str(value.axes)}, which cannot be broadcast to the selected "
                     f"region with axes {axes_str(plan.out_axes)} (every value axis must be in the region, same size)"
                 )
+            if region[j].size != a.size:
+                raise conflicting_sizes_error(a.name, {"selected region": region[j].size, "value": a.size}, fn, "value")
         return value.array, value.axes
     shape = getattr(value, "shape", ())
     if len(shape) != 0:
