@@ -16,7 +16,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from .axis import Axis, AxisSelector, axis_not_found_error, lookup_axis
+from .axis import Axis, AxisSelector, locate_axis
 from .core import NamedArray
 
 __all__ = [
@@ -234,9 +234,7 @@ def _fit_y(x_ax: Axis | None, y: Any) -> tuple[Any, tuple[Axis, ...], Axis | Non
             f"{fn}: argument 'y': with a 2-D y, x must be a NamedArray whose axis names y's sample axis, "
             f"got a raw x and y axes ({', '.join(str(a) for a in axes)})"
         )
-    i = lookup_axis(axes, x_ax.name, fn, "y")
-    if i is None:
-        raise axis_not_found_error(x_ax.name, axes, fn, "y")
+    i = locate_axis(axes, x_ax.name, fn, "y")
     return jnp.moveaxis(y.array, i, 0), (axes[1 - i],), axes[i]
 
 

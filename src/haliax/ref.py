@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .axis import Axis, AxisSelector, axis_size_mismatch_error, closest_name, lookup_axis
+from .axis import Axis, AxisSelector, closest_name, lookup_axis
 from .core import NamedArray
 from .ops.broadcast import broadcast_to
 from .ops.dslice import dslice
@@ -787,8 +787,7 @@ def _value_for(target: tuple[Axis, ...], ref_dtype: Any, value: Any, fn: str) ->
     region's exact shape."""
     shape = tuple(a.size for a in target)
     if isinstance(value, NamedArray):
-        tnames = {a.name: a for a in target}
-        extra = [a for a in value.axes if a.name not in tnames]
+        extra = [a for a in value.axes if lookup_axis(target, a.name, fn, "value") is None]
         if extra:
             raise ValueError(
                 f"{fn}: Value axes {_names(value.axes)} do not match target axes {_names(target)}; broadcasting is "
@@ -796,8 +795,7 @@ def _value_for(target: tuple[Axis, ...], ref_dtype: Any, value: Any, fn: str) ->
                 "may only lack target axes)"
             )
         for a in value.axes:
-            if tnames[a.name] != a:
-                raise axis_size_mismatch_error(a, tnames[a.name], target, fn, "value")
+            lookup_axis(target, a, fn, "value")  # a value axis of another size: AxisSizeMismatchError
         raw = _check_dtype(value.array, ref_dtype, fn)
         return broadcast_to(NamedArray(raw, value.axes), target).array
     raw = jnp.asarray(value)
