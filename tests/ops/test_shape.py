@@ -30,7 +30,10 @@ def test_concatenate_different_orders_and_sizes():
 
 def test_concatenate_errors():
     a = rand(X, Y)
-    with pytest.raises(ValueError, match="add up to size 6"):
+    with pytest.raises(
+        ValueError,
+        match=r"concatenate: argument 'axis': axis Y has conflicting sizes: 3 \(axis\), 6 \(the arrays' total\)",
+    ):
         hax.concatenate(Y, [a, a])
     with pytest.raises(ValueError, match="argument 'arrays\\[1\\]': axis Y not found"):
         hax.concatenate("Y", [a, rand(X, Z)])
@@ -56,7 +59,10 @@ def test_stack_new_axis_first():
 
 def test_stack_errors():
     a = rand(X, Y)
-    with pytest.raises(ValueError, match="there are 2 arrays"):
+    with pytest.raises(
+        ValueError,
+        match=r"stack: argument 'axis': axis L has conflicting sizes: 3 \(axis\), 2 \(the number of arrays\)",
+    ):
         hax.stack(Axis("L", 3), [a, a])
     with pytest.raises(ValueError, match="already present"):
         hax.stack("X", [a, a])
@@ -129,7 +135,10 @@ def test_flatten_axes_spec_forms():
     assert hax.flatten_axes({"X": 2, "Y": 3, "Z": 4}, (Z, X), "ZX") == {"ZX": 8, "Y": 3}
     assert hax.flatten_axes((X, Y), "XY") == Axis("XY", 6)
     assert hax.flatten_axes((X, Y), Axis("XY", 6)) == Axis("XY", 6)
-    with pytest.raises(ValueError, match="has size 5, but the merged axes have size 6"):
+    with pytest.raises(
+        ValueError,
+        match=r"flatten_axes: argument 'new_axis': axis XY has conflicting sizes: 5 \(new_axis\), 6 \(the merged axes\)",
+    ):
         hax.flatten_axes((X, Y), Axis("XY", 5))
     with pytest.raises(ValueError, match="axis Q not found"):
         hax.flatten_axes((X, Y), ("Q",), "q")
@@ -137,7 +146,10 @@ def test_flatten_axes_spec_forms():
 
 def test_flatten_axes_errors():
     a = rand(X, Y)
-    with pytest.raises(ValueError, match="has size 7, but the merged axes have size 6"):
+    with pytest.raises(
+        ValueError,
+        match=r"flatten_axes: argument 'new_axis': axis XY has conflicting sizes: 7 \(new_axis\), 6 \(the merged axes\)",
+    ):
         hax.flatten_axes(a, ("X", "Y"), Axis("XY", 7))
     with pytest.raises(ValueError, match="more than once"):
         hax.flatten_axes(a, ("X", "X"), "XX")
@@ -334,7 +346,10 @@ def test_tile_matches_jnp():
     assert strs(out2) == ["C(3)", "X(4)", "Y(3)"]
     np.testing.assert_allclose(out2.array, jnp.tile(a.array, (3, 2, 1)))
     assert hax.tile(a, {Axis("C", 3): 3}).axes[0] == Axis("C", 3)
-    with pytest.raises(ValueError, match="does not match its repetition count"):
+    with pytest.raises(
+        ValueError,
+        match=r"tile: argument 'reps': axis C has conflicting sizes: 2 \(the Axis key\), 3 \(its repetition count\)",
+    ):
         hax.tile(a, {Axis("C", 2): 3})
     with pytest.raises(
         ValueError,

@@ -165,7 +165,7 @@ def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     raws = _same_axes("concatenate", arrays, first.axes, name)
     total = sum(r.shape[pos] for r in raws)
     if isinstance(axis, Axis) and axis.size != total:
-        raise ValueError(f"concatenate: axis {axis} was given, but the arrays add up to size {total} along {name}")
+        raise conflicting_sizes_error(name, {"axis": axis.size, "the arrays' total": total}, "concatenate", "axis")
     out = jnp.concatenate(raws, axis=pos) if len(raws) > 1 else raws[0]
     return NamedArray(out, first.axes[:pos] + (Axis(name, total),) + first.axes[pos + 1 :])
 
@@ -188,7 +188,7 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     if not arrays:
         raise ValueError("stack: argument 'arrays' is empty; need at least one array")
     if isinstance(axis, Axis) and axis.size != len(arrays):
-        raise ValueError(f"stack: axis {axis} was given, but there are {len(arrays)} arrays")
+        raise conflicting_sizes_error(name, {"axis": axis.size, "the number of arrays": len(arrays)}, "stack", "axis")
     first = _check_named("stack", arrays[0], "arrays[0]")
     if lookup_axis(first.axes, name, "stack", "arrays[0]") is not None:
         raise ValueError(f"stack: axis {name} is already present in the arrays {axes_str(first.axes)}")
@@ -249,8 +249,8 @@ def unbind(array: NamedArray, axis: AxisSelector) -> list[NamedArray]:
 def _merged_axis(fn: str, new_axis: AxisSelector, size: int) -> Axis:
     if isinstance(new_axis, Axis):
         if new_axis.size != size:
-            raise ValueError(
-                f"{fn}: new_axis {new_axis} has size {new_axis.size}, but the merged axes have size {size}"
+            raise conflicting_sizes_error(
+                new_axis.name, {"new_axis": new_axis.size, "the merged axes": size}, fn, "new_axis"
             )
         return new_axis
     return Axis(_axis_name(fn, new_axis, "new_axis"), size)
@@ -565,7 +565,9 @@ def tile(a: NamedArray, reps: Mapping[AxisSelector, int]) -> NamedArray:
         i = lookup_axis(a.axes, key, "tile", "reps")  # an Axis key of another size raises
         if i is None:
             if isinstance(key, Axis) and key.size != r:
-                raise ValueError(f"tile: new axis {key} does not match its repetition count {r}")
+                raise conflicting_sizes_error(
+                    name, {"the Axis key": key.size, "its repetition count": r}, "tile", "reps"
+                )
             new.append(Axis(name, r))
         else:
             per[i] = r
