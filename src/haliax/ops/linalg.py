@@ -12,7 +12,14 @@ import jax
 import jax.numpy as jnp
 from jax.core import Tracer
 
-from ..axis import Axis, AxisSelection, AxisSelector, locate_axes, rearrange_for_partial_order
+from ..axis import (
+    Axis,
+    AxisSelection,
+    AxisSelector,
+    axis_size_mismatch_error,
+    locate_axes,
+    rearrange_for_partial_order,
+)
 from ..core import NamedArray, from_validated
 from ..partitioning import auto_sharded
 
@@ -81,7 +88,7 @@ def contraction_plan(
                 present = tuple(tuple(str(a) for a in axes) for axes in axes_list)
                 raise ValueError(f"{fn}: Axis {name} not present in axis spec of any argument: {present}")
             if size is not None and sizes[name] != size:
-                raise ValueError(f"{fn}: argument 'axis': Axis {name} has size {sizes[name]}, but {size} was given")
+                raise axis_size_mismatch_error(Axis(name, size), Axis(name, sizes[name]), order, fn, "axis")
             if name not in contracted:
                 contracted.append(name)
     contracted_set = set(contracted)
