@@ -274,7 +274,10 @@ def test_kv_heads_must_divide_heads():
 
 def test_bad_configuration():
     k = jax.random.PRNGKey(0)
-    with pytest.raises(ValueError, match=r"wrong HeadSize for RoPE.*head_size\(4\).*head_size\(8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MultiHeadAttention.init: axis head_size has conflicting sizes: 8 \(HeadSize\), 4 \(rotary.HeadSize\)",
+    ):
         hnn.MultiHeadAttention.init(Embed, H, D, rotary=hnn.RotaryEmbedding.init(D.resize(4)), key=k)
     with pytest.raises(ValueError, match="must be distinct"):
         hnn.MultiHeadAttention.init(Embed, H, D, Pos="embed", key=k)

@@ -314,6 +314,9 @@ class MultiHeadAttention(eqx.Module):
         if rotary is not None:
             if not isinstance(rotary, RotaryEmbedding):
                 raise TypeError(f"{fn}: rotary must be a RotaryEmbedding or None, got {type(rotary).__name__}")
+            if rotary.HeadSize.name == HeadSize.name and rotary.HeadSize.size != HeadSize.size:
+                sizes = {"HeadSize": HeadSize.size, "rotary.HeadSize": rotary.HeadSize.size}
+                raise conflicting_sizes_error(HeadSize.name, sizes, fn)
             if rotary.HeadSize != HeadSize:
                 raise ValueError(
                     f"{fn}: wrong HeadSize for RoPE: rotary is for {rotary.HeadSize}, the heads are {HeadSize}"

@@ -278,7 +278,7 @@ class RotaryEmbedding(eqx.Module):
         ignored.
 
         Raises:
-            ValueError: `x`'s head axis has another size than `HeadSize` (wrong HeadSize), or see `apply_rotary`.
+            ValueError: `x`'s head axis has another size than `HeadSize`, or see `apply_rotary`.
         """
         del key
         return apply_rotary(
