@@ -49,6 +49,7 @@ from .axis import (
 )
 from .axis import (
     axis_not_found_error as axis_not_found_error,
+    conflicting_sizes_error as conflicting_sizes_error,
 )
 from .axis import (
     axis_size as axis_size,
@@ -1014,6 +1015,7 @@ __all__ = [
     "axis_mapping",
     "axis_name",
     "axis_not_found_error",
+    "conflicting_sizes_error",
     "axis_size",
     "axis_spec_to_shape_dict",
     "bincount",
