@@ -152,31 +152,33 @@ def _cat(name: str, jt: str, abstract: Any = None, concrete: Any = None) -> DTyp
 
 
 if TYPE_CHECKING:  # static checkers see Annotated[T, ...] == T, as with jaxtyping
-    from typing import Annotated as Bool
-    from typing import Annotated as Complex
-    from typing import Annotated as Float
-    from typing import Annotated as Inexact
-    from typing import Annotated as Int
-    from typing import Annotated as Num
-    from typing import Annotated as Shaped
-    from typing import Annotated as UInt
-    from typing import Annotated as bf16
-    from typing import Annotated as bool_
-    from typing import Annotated as c64
-    from typing import Annotated as c128
-    from typing import Annotated as complex64
-    from typing import Annotated as complex128
-    from typing import Annotated as f16
-    from typing import Annotated as f32
-    from typing import Annotated as f64
-    from typing import Annotated as i8
-    from typing import Annotated as i16
-    from typing import Annotated as i32
-    from typing import Annotated as i64
-    from typing import Annotated as u8
-    from typing import Annotated as u16
-    from typing import Annotated as u32
-    from typing import Annotated as u64
+    from typing import (
+        Annotated as Bool,
+        Annotated as Complex,
+        Annotated as Float,
+        Annotated as Inexact,
+        Annotated as Int,
+        Annotated as Num,
+        Annotated as Shaped,
+        Annotated as UInt,
+        Annotated as bf16,
+        Annotated as bool_,
+        Annotated as c64,
+        Annotated as c128,
+        Annotated as complex64,
+        Annotated as complex128,
+        Annotated as f16,
+        Annotated as f32,
+        Annotated as f64,
+        Annotated as i8,
+        Annotated as i16,
+        Annotated as i32,
+        Annotated as i64,
+        Annotated as u8,
+        Annotated as u16,
+        Annotated as u32,
+        Annotated as u64,
+    )
 else:
     Float = _cat("Float", "Float", abstract=jnp.floating)
     Int = _cat("Int", "Int", abstract=jnp.integer)

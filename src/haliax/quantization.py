@@ -33,8 +33,7 @@ from ._quantization_fp8 import (
 )
 from ._quantization_int8 import Int8DotGeneralOp
 from ._quantization_overwrite import OverwriteWithGradient, apply_updates, partition_for_grad_overwrite
-from .dot_general import DefaultDotGeneralOp as DefaultDotGeneralOp
-from .dot_general import DotGeneralOp as DotGeneralOp
+from .dot_general import DefaultDotGeneralOp as DefaultDotGeneralOp, DotGeneralOp as DotGeneralOp
 
 __all__ = [
     "DotGeneralOp",

@@ -32,18 +32,24 @@ import numpy as np
 
 from ._safetensors_io import atomic_write_safetensors, read_safetensors, to_numpy
 from ._state_dict_check import checked_load, loader_name, strict_method
-from ._state_dict_walk import StateDict as StateDict
-from ._state_dict_walk import default_eqx_module_from_state_dict as default_eqx_module_from_state_dict
-from ._state_dict_walk import default_eqx_module_to_state_dict as default_eqx_module_to_state_dict
-from ._state_dict_walk import is_array_like, map_modules, walk_from_state_dict
-from ._state_dict_walk import replace_fields as replace_fields  # for layers that rebuild themselves on load
-from ._state_dict_walk import to_state_dict as to_state_dict
-from ._state_dict_walk import with_prefix as with_prefix
+from ._state_dict_walk import (
+    StateDict as StateDict,
+    default_eqx_module_from_state_dict as default_eqx_module_from_state_dict,
+    default_eqx_module_to_state_dict as default_eqx_module_to_state_dict,
+    is_array_like,
+    map_modules,
+    replace_fields as replace_fields,  # for layers that rebuild themselves on load
+    to_state_dict as to_state_dict,
+    walk_from_state_dict,
+    with_prefix as with_prefix,
+)
 from .jax_utils import sync_global_devices
-from .state_dict_errors import KeyMismatch as KeyMismatch
-from .state_dict_errors import LoadReport as LoadReport
-from .state_dict_errors import StateDictFileError as StateDictFileError
-from .state_dict_errors import StateDictMismatchError as StateDictMismatchError
+from .state_dict_errors import (
+    KeyMismatch as KeyMismatch,
+    LoadReport as LoadReport,
+    StateDictFileError as StateDictFileError,
+    StateDictMismatchError as StateDictMismatchError,
+)
 
 __all__ = [
     "StateDict",

@@ -58,15 +58,20 @@ from ..axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, l
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
 from ..partitioning import auto_sharded
-from .attention_masks import MASK_VALUE, AttentionLayout, compile_mask, evaluate_plan
-from .attention_masks import AttentionMask as AttentionMask
-from .attention_masks import causal_mask as causal_mask
-from .attention_masks import combine_masks_and as combine_masks_and
-from .attention_masks import combine_masks_or as combine_masks_or
-from .attention_masks import dropout_mask as dropout_mask
-from .attention_masks import forgetful_causal_mask as forgetful_causal_mask
-from .attention_masks import mask_to_bias as mask_to_bias
-from .attention_masks import prefix_lm_mask as prefix_lm_mask
+from .attention_masks import (
+    MASK_VALUE,
+    AttentionLayout,
+    AttentionMask as AttentionMask,
+    causal_mask as causal_mask,
+    combine_masks_and as combine_masks_and,
+    combine_masks_or as combine_masks_or,
+    compile_mask,
+    dropout_mask as dropout_mask,
+    evaluate_plan,
+    forgetful_causal_mask as forgetful_causal_mask,
+    mask_to_bias as mask_to_bias,
+    prefix_lm_mask as prefix_lm_mask,
+)
 from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
 __all__ = [

@@ -9,13 +9,10 @@ interface they share in `haliax.nn.layer_stack` and the policies in `haliax.chec
 `haliax.nn.stacked.stack_state_dict` / `haliax.nn.stacked.unstack_state_dict`.
 """
 
-from ..checkpoint_policy import ScanCheckpointPolicy as ScanCheckpointPolicy
-from ..checkpoint_policy import ScanCheckpointSpec as ScanCheckpointSpec
+from ..checkpoint_policy import ScanCheckpointPolicy as ScanCheckpointPolicy, ScanCheckpointSpec as ScanCheckpointSpec
 from .blockseq import BlockSeq as BlockSeq
-from .layer_stack import BlockFoldable as BlockFoldable
-from .layer_stack import ModuleInit as ModuleInit
-from .stacked import Stacked as Stacked
-from .stacked import stack_state_dict, unstack_state_dict
+from .layer_stack import BlockFoldable as BlockFoldable, ModuleInit as ModuleInit
+from .stacked import Stacked as Stacked, stack_state_dict, unstack_state_dict
 
 __all__ = [
     "BlockFoldable",

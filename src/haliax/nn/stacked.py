@@ -16,9 +16,7 @@ import jax.numpy as jnp
 from ..abstract_stacked import AbstractStacked
 from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
-from ..hof import fold as hax_fold
-from ..hof import scan as hax_scan
-from ..hof import vmap as hax_vmap
+from ..hof import fold as hax_fold, scan as hax_scan, vmap as hax_vmap
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
 from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, stack_layers, take_layer

@@ -5,23 +5,20 @@ below are re-exported here as in Haliax's ``haliax.ops``; every operation is als
 """
 
 from . import array_methods as array_methods
-from .bits import packbits as packbits
-from .bits import unpackbits as unpackbits
-from .counting import bincount as bincount
-from .counting import searchsorted as searchsorted
-from .counting import unique as unique
-from .counting import unique_all as unique_all
-from .counting import unique_counts as unique_counts
-from .counting import unique_inverse as unique_inverse
-from .counting import unique_values as unique_values
-from .elementwise import clip as clip
-from .elementwise import isclose as isclose
+from .bits import packbits as packbits, unpackbits as unpackbits
+from .counting import (
+    bincount as bincount,
+    searchsorted as searchsorted,
+    unique as unique,
+    unique_all as unique_all,
+    unique_counts as unique_counts,
+    unique_inverse as unique_inverse,
+    unique_values as unique_values,
+)
+from .elementwise import clip as clip, isclose as isclose
 from .indexing import where as where
-from .linalg import trace as trace
-from .linalg import tril as tril
-from .linalg import triu as triu
-from .shape import pad as pad
-from .shape import pad_left as pad_left
+from .linalg import trace as trace, tril as tril, triu as triu
+from .shape import pad as pad, pad_left as pad_left
 
 __all__ = [
     "trace",

@@ -33,8 +33,7 @@ from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, loo
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
 from ..util import is_static_int
-from . import _indexing_exec as _x
-from . import _indexing_plan as _p
+from . import _indexing_exec as _x, _indexing_plan as _p
 from .broadcast import align_to
 
 __all__ = ["index", "take", "slice", "updated_slice", "where", "nonzero"]
