@@ -15,6 +15,7 @@ from jax import lax
 from jax.typing import DTypeLike
 
 from ._quantization_overwrite import OverwriteWithGradient
+from .dot_general import normalize_dimension_numbers
 
 __all__ = [
     "compute_scale",
@@ -259,11 +260,6 @@ def _dot_general_with_precision_jvp(
     return out, tangent
 
 
-def _normalise_dimension_numbers(dimension_numbers: Any) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
-    (lc, rc), (lb, rb) = dimension_numbers
-    return (tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb)))
-
-
 class Fp8DotGeneralOp(OverwriteWithGradient):
     """A ``dot_general`` that runs its operands through FP8 with delayed scaling (a port of Flax's ``Fp8DotGeneralOp``).
 
@@ -378,7 +374,7 @@ class Fp8DotGeneralOp(OverwriteWithGradient):
         lhs, rhs = jnp.asarray(lhs), jnp.asarray(rhs)
         compute_dtype = rhs.dtype if self.compute_dtype is None else jnp.dtype(self.compute_dtype)
         lhs = lhs.astype(compute_dtype)
-        dn = _normalise_dimension_numbers(dimension_numbers)
+        dn = normalize_dimension_numbers(dimension_numbers)
         x = in_qdq(compute_dtype, lhs, self.input_scale, self.input_amax_history)
         k = in_qdq(compute_dtype, rhs, self.kernel_scale, self.kernel_amax_history)
         y = dot_general_with_precision(x, k, dn)

@@ -16,13 +16,12 @@ import numpy as np
 from jax import lax
 
 from ._quantization_overwrite import OverwriteWithGradient
+from .dot_general import DotDimensionNumbers as Dims, normalize_dimension_numbers
 
 __all__ = ["Int8DotGeneralOp"]
 
 _BUCKET_EDGE = 127.5  # 2**7 - 1/2: symmetric int8 that keeps 0 exactly representable
 _CLIP = 127.0
-
-Dims = tuple[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]]
 
 
 def _quantize(x: jax.Array, shared: Sequence[int], noise: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
@@ -195,6 +194,5 @@ class Int8DotGeneralOp(OverwriteWithGradient):
         dtype = jnp.result_type(lhs, rhs)
         if not jnp.issubdtype(dtype, jnp.floating):
             raise TypeError(f"Int8DotGeneralOp: lhs and rhs must be floating point, got {lhs.dtype} and {rhs.dtype}")
-        (lc, rc), (lb, rb) = dimension_numbers
-        dims: Dims = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
+        dims = normalize_dimension_numbers(dimension_numbers)
         return _int8_dot_general(lhs.astype(dtype), rhs.astype(dtype), dims)

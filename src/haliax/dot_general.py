@@ -14,6 +14,23 @@ import jax
 
 __all__ = ["DotGeneralOp", "DefaultDotGeneralOp"]
 
+DotDimensionNumbers = tuple[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]]
+"""`jax.lax.dot_general`'s ``((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))`` as tuples of ints."""
+
+
+def normalize_dimension_numbers(dimension_numbers: Any) -> DotDimensionNumbers:
+    """``dimension_numbers`` (any sequences of ints) as a hashable `DotDimensionNumbers` of Python ints, fit to be
+    a static argument of a `jax.custom_jvp` / `jax.custom_vjp` (the quantised ops of `haliax.quantization`).
+
+    Examples:
+        >>> import numpy as np
+        >>> from haliax.dot_general import normalize_dimension_numbers
+        >>> normalize_dimension_numbers((([np.int64(1)], [0]), ([], [])))
+        (((1,), (0,)), ((), ()))
+    """
+    (lc, rc), (lb, rb) = dimension_numbers
+    return (tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb)))
+
 
 class DotGeneralOp(Protocol):
     """A callable with `jax.lax.dot_general`'s signature: the ``dot_general`` hook of Linear, MLP, ``dot``, ``einsum``.
