@@ -11,6 +11,7 @@ shadows it as an attribute of the package.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -87,6 +88,13 @@ def poly(seq_of_zeros: Any) -> NamedArray:
     return _wrap(jnp.poly(z), ax)
 
 
+def _binary(op: Callable[[Any, Any], Any], fn: str, a1: Any, a2: Any) -> NamedArray:
+    """``op`` (`jax.numpy.polyadd`, ``polysub`` or ``polymul``) on the coefficients of ``a1`` and ``a2``, named."""
+    x1, ax1 = _coef(a1, fn, "a1")
+    x2, ax2 = _coef(a2, fn, "a2")
+    return _wrap(op(x1, x2), ax1, ax2)
+
+
 def polyadd(a1: Any, a2: Any) -> NamedArray:
     """The sum of two polynomials (`jax.numpy.polyadd`); the result is as long as the longer one.
 
@@ -99,9 +107,7 @@ def polyadd(a1: Any, a2: Any) -> NamedArray:
         >>> polyadd(p, q).array.tolist(), polyadd(q, p).axes
         ([1, 3, 2], (Axis(name='q', size=3),))
     """
-    x1, ax1 = _coef(a1, "polyadd", "a1")
-    x2, ax2 = _coef(a2, "polyadd", "a2")
-    return _wrap(jnp.polyadd(x1, x2), ax1, ax2)
+    return _binary(jnp.polyadd, "polyadd", a1, a2)
 
 
 def polysub(a1: Any, a2: Any) -> NamedArray:
@@ -115,9 +121,7 @@ def polysub(a1: Any, a2: Any) -> NamedArray:
         >>> polysub(p, jnp.array([1, -1])).array.tolist()
         [1, 1, 4]
     """
-    x1, ax1 = _coef(a1, "polysub", "a1")
-    x2, ax2 = _coef(a2, "polysub", "a2")
-    return _wrap(jnp.polysub(x1, x2), ax1, ax2)
+    return _binary(jnp.polysub, "polysub", a1, a2)
 
 
 def polymul(a1: Any, a2: Any) -> NamedArray:
@@ -132,9 +136,7 @@ def polymul(a1: Any, a2: Any) -> NamedArray:
         >>> r.axes, r.array.tolist()
         ((Axis(name='coef', size=4),), [1.0, 1.0, 1.0, -3.0])
     """
-    x1, ax1 = _coef(a1, "polymul", "a1")
-    x2, ax2 = _coef(a2, "polymul", "a2")
-    return _wrap(jnp.polymul(x1, x2), ax1, ax2)
+    return _binary(jnp.polymul, "polymul", a1, a2)
 
 
 def polydiv(u: Any, v: Any) -> tuple[NamedArray, NamedArray]:
