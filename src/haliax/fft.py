@@ -20,7 +20,7 @@ the top-level function ``haliax.fft`` shadows it as an attribute of the package.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -135,21 +135,45 @@ def _complex(a: NamedArray) -> NamedArray:
     return NamedArray(a.array.astype(jnp.result_type(a.dtype, jnp.complex64)), a.axes)
 
 
-def _complex_transform(a: NamedArray, axis: FftAxis, norm: str | None, fn: str) -> NamedArray:
+def _transform(
+    a: NamedArray,
+    axis: FftAxis,
+    norm: str | None,
+    fn: str,
+    one: Callable[..., Any],
+    many: Callable[..., Any],
+    default_last: Callable[[int], int] | None = None,
+    out_last: Callable[[int], int] | None = None,
+) -> NamedArray:
+    """The body of `fft`, `ifft`, `rfft` and `irfft`: resolve ``axis``, call ``one`` (one axis) or ``many``
+    (several) once, and name the result's axes.
+
+    Args:
+        a: the input.
+        axis: the transform axes (see the module docstring).
+        norm: passed to JAX.
+        fn: the public function's name, for errors.
+        one: the one-axis JAX function (e.g. `jax.numpy.fft.rfft`).
+        many: the n-D JAX function (e.g. `jax.numpy.fft.rfftn`).
+        default_last: the length of the last listed axis when none is requested, from its input length
+            (None: unchanged).
+        out_last: the output length of the last listed axis, from its transform length (None: the same).
+    """
     a = _check_named(fn, a)
     entries = _resolve(a, axis, fn)
     if not entries:
         return _complex(a)
     sizes = [n if n is not None else a.axes[i].size for i, _, n in entries]
+    if default_last is not None and entries[-1][2] is None:
+        sizes[-1] = default_last(sizes[-1])
     if len(entries) == 1:
         i, _, n = entries[0]
-        one = jnp.fft.fft if fn == "fft" else jnp.fft.ifft
         out = one(a.array, n=n, axis=i, norm=norm)
     else:
-        many = jnp.fft.fftn if fn == "fft" else jnp.fft.ifftn
         s = None if all(n is None for _, _, n in entries) else sizes
         out = many(a.array, s=s, axes=[i for i, _, _ in entries], norm=norm)
-    return _wrap(a, out, entries, sizes, fn)
+    out_sizes = sizes if out_last is None else sizes[:-1] + [out_last(sizes[-1])]
+    return _wrap(a, out, entries, out_sizes, fn)
 
 
 def fft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -170,7 +194,7 @@ def fft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedAr
         >>> fft(img, axis={"X": None, "Y": hax.Axis("Y", 10)}).axes
         (Axis(name='X', size=4), Axis(name='Y', size=10))
     """
-    return _complex_transform(a, axis, norm, "fft")
+    return _transform(a, axis, norm, "fft", jnp.fft.fft, jnp.fft.fftn)
 
 
 def ifft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -185,7 +209,7 @@ def ifft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedA
         >>> ifft(fft(x)).real.array.tolist()
         [0.0, 1.0, 2.0, 3.0]
     """
-    return _complex_transform(a, axis, norm, "ifft")
+    return _transform(a, axis, norm, "ifft", jnp.fft.ifft, jnp.fft.ifftn)
 
 
 def rfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -205,20 +229,7 @@ def rfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedA
         >>> rfft(img, axis=("Y", "X")).axes
         (Axis(name='X', size=3), Axis(name='Y', size=6))
     """
-    fn = "rfft"
-    a = _check_named(fn, a)
-    entries = _resolve(a, axis, fn)
-    if not entries:
-        return _complex(a)
-    sizes = [n if n is not None else a.axes[i].size for i, _, n in entries]
-    if len(entries) == 1:
-        i, _, n = entries[0]
-        out = jnp.fft.rfft(a.array, n=n, axis=i, norm=norm)
-    else:
-        s = None if all(n is None for _, _, n in entries) else sizes
-        out = jnp.fft.rfftn(a.array, s=s, axes=[i for i, _, _ in entries], norm=norm)
-    out_sizes = sizes[:-1] + [sizes[-1] // 2 + 1]
-    return _wrap(a, out, entries, out_sizes, fn)
+    return _transform(a, axis, norm, "rfft", jnp.fft.rfft, jnp.fft.rfftn, out_last=lambda n: n // 2 + 1)
 
 
 def irfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -237,23 +248,32 @@ def irfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> Named
         >>> irfft(rfft(x), axis=hax.Axis("T", 9)).axes
         (Axis(name='T', size=9),)
     """
-    fn = "irfft"
+    return _transform(a, axis, norm, "irfft", jnp.fft.irfft, jnp.fft.irfftn, default_last=lambda m: 2 * (m - 1))
+
+
+def _single_transform(
+    a: NamedArray,
+    axis: FftAxis,
+    norm: str | None,
+    fn: str,
+    op: Callable[..., Any],
+    out_size: Callable[[int | None, int], int],
+) -> NamedArray:
+    """The body of `hfft` and `ihfft`: ``op`` over the one axis ``axis`` selects.
+
+    Args:
+        a: the input.
+        axis: the transform axis (see `hfft`).
+        norm: passed to JAX.
+        fn: the public function's name, for errors.
+        op: the JAX function (`jax.numpy.fft.hfft` or ``ihfft``).
+        out_size: the output length from the requested length (or None) and the input length.
+    """
     a = _check_named(fn, a)
-    entries = _resolve(a, axis, fn)
-    if not entries:
-        return _complex(a)
-    last = len(entries) - 1
-    sizes = [
-        n if n is not None else (2 * (a.axes[i].size - 1) if j == last else a.axes[i].size)
-        for j, (i, _, n) in enumerate(entries)
-    ]
-    if len(entries) == 1:
-        i, _, n = entries[0]
-        out = jnp.fft.irfft(a.array, n=n, axis=i, norm=norm)
-    else:
-        s = None if all(n is None for _, _, n in entries) else sizes
-        out = jnp.fft.irfftn(a.array, s=s, axes=[i for i, _, _ in entries], norm=norm)
-    return _wrap(a, out, entries, sizes, fn)
+    entry = _single(a, axis, fn)
+    i, _, n = entry
+    out = op(a.array, n=n, axis=i, norm=norm)
+    return _wrap(a, out, [entry], [out_size(n, a.axes[i].size)], fn)
 
 
 def hfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -272,13 +292,7 @@ def hfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedA
         >>> hfft(r, axis={"R": hax.Axis("T", 8)}).axes
         (Axis(name='T', size=8),)
     """
-    fn = "hfft"
-    a = _check_named(fn, a)
-    entry = _single(a, axis, fn)
-    i, _, n = entry
-    out = jnp.fft.hfft(a.array, n=n, axis=i, norm=norm)
-    size = n if n is not None else 2 * (a.axes[i].size - 1)
-    return _wrap(a, out, [entry], [size], fn)
+    return _single_transform(a, axis, norm, "hfft", jnp.fft.hfft, lambda n, m: n if n is not None else 2 * (m - 1))
 
 
 def ihfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
@@ -295,13 +309,7 @@ def ihfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> Named
         >>> ihfft(x).axes, ihfft(x, axis=hax.Axis("T", 6)).axes
         ((Axis(name='T', size=5),), (Axis(name='T', size=4),))
     """
-    fn = "ihfft"
-    a = _check_named(fn, a)
-    entry = _single(a, axis, fn)
-    i, _, n = entry
-    out = jnp.fft.ihfft(a.array, n=n, axis=i, norm=norm)
-    size = (n if n is not None else a.axes[i].size) // 2 + 1
-    return _wrap(a, out, [entry], [size], fn)
+    return _single_transform(a, axis, norm, "ihfft", jnp.fft.ihfft, lambda n, m: (n if n is not None else m) // 2 + 1)
 
 
 def _freq_axis(axis: Any, fn: str) -> Axis:
