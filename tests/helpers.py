@@ -7,6 +7,7 @@ Import them with `from tests.helpers import rand, names` (pyproject's pytest opt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +15,18 @@ import numpy as np
 import haliax as hax
 from haliax import Axis, NamedArray
 
-__all__ = ["as_order", "assert_same", "close", "names", "named_normal", "rand", "strs"]
+__all__ = [
+    "FP8_STATE_FIELDS",
+    "as_order",
+    "assert_same",
+    "close",
+    "linear_grads",
+    "names",
+    "named_normal",
+    "rand",
+    "relative_error",
+    "strs",
+]
 
 
 def _flat_axes(axes: tuple[Any, ...]) -> tuple[Axis, ...]:
@@ -73,3 +85,38 @@ def assert_same(named: NamedArray, raw: Any) -> None:
     assert isinstance(named, NamedArray)
     assert named.array.dtype == raw.dtype
     np.testing.assert_array_equal(np.asarray(named.array), np.asarray(raw))
+
+
+FP8_STATE_FIELDS = (
+    "input_scale",
+    "output_grad_scale",
+    "kernel_scale",
+    "input_amax_history",
+    "output_grad_amax_history",
+    "kernel_amax_history",
+)
+"""The array fields of `Fp8DotGeneralOp`, in their public order (also the order of its state-dict keys)."""
+
+
+def relative_error(actual: Any, expected: Any) -> float:
+    """`||actual - expected|| / ||expected||` over all elements (NamedArrays are unwrapped)."""
+    if isinstance(actual, NamedArray):
+        actual = actual.array
+    if isinstance(expected, NamedArray):
+        expected = expected.array
+    return float(jnp.linalg.norm(jnp.ravel(actual - expected)) / jnp.linalg.norm(jnp.ravel(expected)))
+
+
+def linear_grads(quantized: Any, reference: Any) -> tuple[Any, Any, NamedArray, NamedArray]:
+    """Gradients of ``sum(m(x) * c)`` for two Linear layers of the same axes on one random batch ``B(16)``:
+    ``(module grads of quantized, of reference, input grads of quantized, of reference)``."""
+    B = hax.Axis("B", 16)
+    x = hax.random.normal(jax.random.PRNGKey(1), (B, reference.In))
+    c = hax.random.normal(jax.random.PRNGKey(2), (B, reference.Out))
+
+    def loss(m: Any, x: NamedArray) -> jax.Array:
+        return hax.sum(m(x) * c).array
+
+    gq, gf = eqx.filter_grad(loss)(quantized, x), eqx.filter_grad(loss)(reference, x)
+    gxq, gxf = jax.grad(lambda x: loss(quantized, x))(x), jax.grad(lambda x: loss(reference, x))(x)
+    return gq, gf, gxq, gxf

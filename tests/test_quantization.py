@@ -31,15 +31,7 @@ from haliax.state_dict import (
     to_state_dict,
     to_torch_compatible_state_dict,
 )
-
-FP8_KEYS = (
-    "input_scale",
-    "output_grad_scale",
-    "kernel_scale",
-    "input_amax_history",
-    "output_grad_amax_history",
-    "kernel_amax_history",
-)
+from tests.helpers import FP8_STATE_FIELDS
 
 E, H, L = hax.make_axes(E=8, H=16, Layers=3)
 
@@ -355,7 +347,7 @@ def test_fp8_linear_state_dict_has_the_six_op_keys_and_round_trips():
     lin = hnn.Linear.init(E, H, key=jax.random.PRNGKey(0))
     q = quantize_linear_layers(lin, QuantizationConfig(fp8=True, amax_history_length=4))
     sd = to_state_dict(q, "fc")
-    assert list(sd) == ["fc.weight", "fc.bias"] + [f"fc.dot_general.{k}" for k in FP8_KEYS]
+    assert list(sd) == ["fc.weight", "fc.bias"] + [f"fc.dot_general.{k}" for k in FP8_STATE_FIELDS]
     sd = {k: v + 1 for k, v in sd.items()}
     back = from_state_dict(q, sd, "fc")
     np.testing.assert_array_equal(back.dot_general.input_scale, [2.0])
@@ -370,7 +362,7 @@ def test_fp8_multi_axis_linear_torch_compatible_round_trip():
     q = quantize_linear_layers(lin, QuantizationConfig(fp8=True, amax_history_length=4))
     sd = to_torch_compatible_state_dict(q)
     assert sd["weight"].shape == (16, 8)
-    assert all(f"dot_general.{k}" in sd for k in FP8_KEYS)
+    assert all(f"dot_general.{k}" in sd for k in FP8_STATE_FIELDS)
     sd["dot_general.output_grad_scale"] = np.array([3.0], np.float32)
     back = from_torch_compatible_state_dict(q, sd)
     np.testing.assert_array_equal(back.dot_general.output_grad_scale, [3.0])

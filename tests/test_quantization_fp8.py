@@ -23,21 +23,10 @@ from haliax.quantization import (
     qdq,
     quantize_linear_layers,
 )
+from tests.helpers import FP8_STATE_FIELDS, linear_grads, relative_error
 
 E4M3_MAX, E5M2_MAX = 448.0, 57344.0
 DN = (((1,), (0,)), ((), ()))
-FIELDS = (
-    "input_scale",
-    "output_grad_scale",
-    "kernel_scale",
-    "input_amax_history",
-    "output_grad_amax_history",
-    "kernel_amax_history",
-)
-
-
-def _rel(a, b):
-    return float(jnp.linalg.norm(jnp.ravel(a - b)) / jnp.linalg.norm(jnp.ravel(b)))
 
 
 def _sgd_step(model, loss, *args, lr=0.1):
@@ -53,11 +42,11 @@ def _sgd_step(model, loss, *args, lr=0.1):
 
 def test_fresh_op_fields_and_init():
     op = Fp8DotGeneralOp.init(16, jnp.bfloat16)
-    assert [f for f in op.__dataclass_fields__] == [*FIELDS, "compute_dtype"]
-    for name in FIELDS[:3]:
+    assert [f for f in op.__dataclass_fields__] == [*FP8_STATE_FIELDS, "compute_dtype"]
+    for name in FP8_STATE_FIELDS[:3]:
         np.testing.assert_array_equal(getattr(op, name), np.ones(1, np.float32))
         assert getattr(op, name).dtype == jnp.float32
-    for name in FIELDS[3:]:
+    for name in FP8_STATE_FIELDS[3:]:
         np.testing.assert_array_equal(getattr(op, name), np.zeros(16, np.float32))
     assert op.compute_dtype == jnp.bfloat16
     assert Fp8DotGeneralOp.init().input_amax_history.shape == (1024,)
@@ -184,19 +173,10 @@ def test_fp8_linear_forward_matches_float():
 
 def test_fp8_linear_gradients_close_to_float():
     lin, fp8 = _linear_pair()
-    B = hax.Axis("B", 16)
-    x = hax.random.normal(jax.random.PRNGKey(1), (B, lin.In))
-    c = hax.random.normal(jax.random.PRNGKey(2), (B, lin.Out))
-
-    def loss(m, x):
-        return hax.sum(m(x) * c).array
-
-    gq, gf = eqx.filter_grad(loss)(fp8, x), eqx.filter_grad(loss)(lin, x)
-    assert _rel(gq.weight.array, gf.weight.array) < 0.15
+    gq, gf, gxq, gxf = linear_grads(fp8, lin)
+    assert relative_error(gq.weight, gf.weight) < 0.15
     np.testing.assert_allclose(gq.bias.array, gf.bias.array, rtol=1e-6)
-    gxq = jax.grad(lambda x: loss(fp8, x))(x)
-    gxf = jax.grad(lambda x: loss(lin, x))(x)
-    assert _rel(gxq.array, gxf.array) < 0.15
+    assert relative_error(gxq, gxf) < 0.15
 
 
 def test_fp8_mlp_matches_float():
@@ -264,8 +244,8 @@ def test_training_loop_updates_scales_and_histories():
         y = m(x)
         return hax.mean(y * y).array
 
-    expect = {name: np.zeros(L) for name in FIELDS[3:]}
-    expect.update({name: np.ones(1) for name in FIELDS[:3]})
+    expect = {name: np.zeros(L) for name in FP8_STATE_FIELDS[3:]}
+    expect.update({name: np.ones(1) for name in FP8_STATE_FIELDS[:3]})
     model = fp8
     for step in range(steps):
         x = hax.random.normal(jax.random.PRNGKey(10 + step), (B, lin.In)) * (step + 1)
@@ -281,7 +261,7 @@ def test_training_loop_updates_scales_and_histories():
             expect[f"{prefix}_scale"] = _next_scale(hist, expect[f"{prefix}_scale"], fmt_max)
             expect[f"{prefix}_amax_history"] = _roll_set(hist, value)
         model = _sgd_step(model, loss, x)
-        for name in FIELDS:
+        for name in FP8_STATE_FIELDS:
             np.testing.assert_allclose(getattr(model.dot_general, name), expect[name], rtol=1e-3, atol=1e-3)
     assert float(model.dot_general.kernel_scale[0]) != 1.0
 
