@@ -19,6 +19,7 @@ __all__ = [
     "FP8_STATE_FIELDS",
     "as_order",
     "assert_same",
+    "assert_same_on",
     "close",
     "linear_grads",
     "names",
@@ -85,6 +86,13 @@ def assert_same(named: NamedArray, raw: Any) -> None:
     assert isinstance(named, NamedArray)
     assert named.array.dtype == raw.dtype
     np.testing.assert_array_equal(np.asarray(named.array), np.asarray(raw))
+
+
+def assert_same_on(named: NamedArray, raw: Any, axes: tuple[Axis, ...]) -> None:
+    """`assert_same`, and ``named`` has exactly the axes ``axes`` (in that order)."""
+    assert isinstance(named, NamedArray)
+    assert named.axes == axes
+    assert_same(named, raw)
 
 
 FP8_STATE_FIELDS = (
