@@ -1,8 +1,7 @@
 """haliax.axis: Axis, spec helpers, partial orders, dslice and the not-found error (Haliax's placement rule)."""
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import haliax as hax
 from haliax.axis import (

@@ -7,9 +7,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.sharding import AxisType, NamedSharding, PartitionSpec as P, SingleDeviceSharding
 
 import haliax as hax
-from haliax.debug import ModuleProblems, describe_array, diagnose_common_issues
+import haliax.debug as hdebug
+from haliax.debug import (
+    ModuleProblems,
+    describe_array,
+    diagnose_common_issues,
+    visualize_named_sharding,
+    visualize_shardings,
+)
 
 X = hax.Axis("X", 3)
 
@@ -99,11 +107,6 @@ def test_describe_sharded_array():
 # ------------------------------------------------------------------------------------------------
 # visualize_shardings / visualize_named_sharding (8 simulated devices)
 
-from jax.sharding import AxisType, NamedSharding, SingleDeviceSharding  # noqa: E402
-from jax.sharding import PartitionSpec as P  # noqa: E402
-
-import haliax.debug as hdebug  # noqa: E402
-from haliax.debug import visualize_named_sharding, visualize_shardings  # noqa: E402
 
 Dim1, Dim2, Dim3 = hax.make_axes(dim1=8, dim2=4, dim3=2)
 

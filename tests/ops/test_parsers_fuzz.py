@@ -2,8 +2,7 @@
 
 import jax.numpy as jnp
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import haliax as hax
 from haliax.ops._parse import parse_expression
