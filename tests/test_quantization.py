@@ -279,6 +279,7 @@ class InnerStack(eqx.Module):
         return self.stack.fold(x)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_nested_stacked_gets_one_leading_dim_per_stack():
     Outer = hax.Axis("Outer", 2)
     nested = hnn.Stacked.init(Outer, InnerStack)(E, H, key=jax.random.split(jax.random.PRNGKey(0), 2))
@@ -292,6 +293,7 @@ def test_nested_stacked_gets_one_leading_dim_per_stack():
     np.testing.assert_allclose(out.array, ref.array, atol=2e-2, rtol=5e-2)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_stacked_fp8_training_updates_each_layer(model):
     q = quantize_linear_layers(model, QuantizationConfig(fp8=True, amax_history_length=4))
     x = hax.random.normal(jax.random.PRNGKey(1), (hax.Axis("B", 4), E))
@@ -322,6 +324,7 @@ def test_blockseq_is_walked():
     assert names == ["DefaultDotGeneralOp", "Int8DotGeneralOp", "DefaultDotGeneralOp"]
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_jit_of_a_quantized_model():
     mlp = hnn.MLP.init(E, E, width=H, depth=1, key=jax.random.PRNGKey(0))
     x = hax.random.normal(jax.random.PRNGKey(1), (hax.Axis("B", 4), E))

@@ -179,6 +179,7 @@ def test_fp8_linear_gradients_close_to_float():
     assert relative_error(gxq, gxf) < 0.15
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_fp8_mlp_matches_float():
     I, O, B = hax.make_axes(I=16, O=32, B=8)
     mlp = hnn.MLP.init(I, O, width=64, depth=3, key=jax.random.PRNGKey(0), init_scale=0.1)

@@ -179,6 +179,7 @@ def test_flatten_inside_stacked():
     assert back == stack
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_torch_compatible_round_trip_into_torch():
     torch = pytest.importorskip("torch")
     mlp = hnn.MLP.init((D, E), O, width=6, depth=1, key=KEY)

@@ -147,6 +147,7 @@ def _case(name):
     raise AssertionError(name)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 @pytest.mark.parametrize("case", ["sliding_window", "segment_ids", "packed_causal", "prefix_lm", "explicit"])
 def test_mask_kinds_agree_with_jnp_and_torch_in_every_implementation(case):
     torch = pytest.importorskip("torch")

@@ -101,6 +101,7 @@ def _all_impls(mask, with_bias, dmask, dbias):
     return jax.jit(run)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 @pytest.mark.parametrize("case", CASES)
 def test_implementations_agree_with_jnp_and_torch(case):
     q, k, v, ct = _inputs()
@@ -136,6 +137,7 @@ def test_implementations_agree_with_jnp_and_torch(case):
             np.testing.assert_allclose(gb.reshape(rb.shape), rb, atol=1e-5, rtol=1e-5, err_msg=impl)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_grouped_query_attention_matches_torch_enable_gqa():
     KVH, QPerKV, Q, K, Dh = hax.make_axes(kv_heads=2, q_per_kv=3, q=19, k=19, d=8)
     rng = np.random.default_rng(3)

@@ -111,6 +111,7 @@ def test_grads():
     check_grads(f, (params, x.array), order=1, modes=["rev"], eps=1e-2)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_training_toy_regression():
     """A 2-layer MLP fit with Adam for 200 steps gets the MSE on y = sin(x0) * x1 below 0.02 (variance of y ~0.8; it reaches ~0.006)."""
     X = hax.Axis("In", 2)

@@ -117,6 +117,7 @@ def test_gqa_equals_torch_sdpa_enable_gqa(rope, qk_norm):
     np.testing.assert_allclose(out.array, ref, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_huggingface_llama_attention_parity():
     """Weights of a transformers LlamaAttention (GQA, Llama-3 RoPE) load through the torch-compatible state dict
     and give the same outputs: the export layout and the rotate-half convention are Hugging Face's."""

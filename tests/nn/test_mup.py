@@ -156,6 +156,7 @@ def _mean_spread(mup, lrs, tx):
     return float((table.max(axis=0) - table.min(axis=0)).mean())
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_coordinate_check_sgd():
     """Train a 3-layer MLP at widths 32/128/512 with SGD whose step is scaled by each layer's ``lr_scale``, over a
     small learning-rate sweep. Under standard parameterisation the final loss depends strongly on width (the widest
@@ -166,6 +167,7 @@ def test_coordinate_check_sgd():
     assert mup <= 0.6 * sp, (mup, sp)
 
 
+@pytest.mark.slow  # integration: a training loop or a torch/transformers interop check
 def test_coordinate_check_adam():
     """The same check with Adam-normalised steps, where the µP table's learning-rate scales are the textbook ones
     (hidden 1/fan_in) and the µP nets actually learn."""

@@ -13,6 +13,8 @@ import haliax as hax
 import haliax.nn as hnn
 from tests.helpers import as_order, names
 
+pytestmark = pytest.mark.slow  # torch interop: every test compares with torch
+
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
