@@ -13,6 +13,8 @@ import haliax as hax
 import haliax.nn as hnn
 from haliax.nn.mup import EmbeddingMup, HiddenLinearMup, InputLinearMup, OutputLinearMup
 from haliax.state_dict import (
+
+pytestmark = pytest.mark.slow  # integration: every module through files and the torch layout
     from_state_dict,
     from_torch_compatible_state_dict,
     load_state_dict,

@@ -26,6 +26,7 @@ def _t(x):
     return torch.from_numpy(np.array(x))
 
 
+@pytest.mark.slow  # integration: a torch interop check
 def test_hard_targets_match_torch():
     torch = pytest.importorskip("torch")
     logits, labels = _logits(), _labels()
@@ -145,6 +146,7 @@ def test_cross_entropy_grads():
     np.testing.assert_allclose(g, (jax.nn.softmax(logits.array, -1) - targets.array) / B.size, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # integration: a torch interop check
 def test_binary_cross_entropy_matches_torch():
     torch = pytest.importorskip("torch")
     logits = _logits(axes=(B, P))

@@ -174,6 +174,7 @@ def test_torch_module_list_parity():
             np.testing.assert_array_equal(blocks2.state_dict()[k].numpy(), v.numpy())
 
 
+@pytest.mark.slow  # integration: a torch interop check
 def test_torch_compatible_export_flattens_per_layer():
     D, F, O = hax.make_axes(D=2, F=3, O=4)
     s = hnn.Stacked.init(L, hnn.Linear)((D, F), O, key=jax.random.split(jax.random.PRNGKey(0), L.size))
