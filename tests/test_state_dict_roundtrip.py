@@ -13,8 +13,6 @@ import haliax as hax
 import haliax.nn as hnn
 from haliax.nn.mup import EmbeddingMup, HiddenLinearMup, InputLinearMup, OutputLinearMup
 from haliax.state_dict import (
-
-pytestmark = pytest.mark.slow  # integration: every module through files and the torch layout
     from_state_dict,
     from_torch_compatible_state_dict,
     load_state_dict,
@@ -22,6 +20,8 @@ pytestmark = pytest.mark.slow  # integration: every module through files and the
     to_state_dict,
     to_torch_compatible_state_dict,
 )
+
+pytestmark = pytest.mark.slow  # integration: every module through files and the torch layout
 
 In, Out, H, D, O2, V, E, L, C = hax.make_axes(In=4, Out=3, H=2, D=4, O2=2, V=7, E=8, L=3, C=4)
 Heads, HeadSize = hax.make_axes(heads=2, head_size=4)
