@@ -48,8 +48,9 @@ def test_shared_named_array_detected():
     w = hax.ones(X)
     with pytest.raises(ModuleProblems) as info:
         diagnose_common_issues(Pair(w, w))
-    assert info.value.reused_arrays == [["a", "b"]]
-    assert "same array object" in str(info.value) and "a, b" in str(info.value)
+    ((arr, paths),) = info.value.reused_arrays
+    assert arr is w and paths == [".a", ".b"]
+    assert "same array object" in str(info.value) and ".a, .b" in str(info.value)
 
 
 def test_shared_raw_array_across_named_arrays_and_nesting():
@@ -57,8 +58,9 @@ def test_shared_raw_array_across_named_arrays_and_nesting():
     m = {"first": Pair(hax.NamedArray(raw, (X,)), hax.zeros(X)), "second": [hax.NamedArray(raw, (X,))]}
     with pytest.raises(ModuleProblems) as info:
         diagnose_common_issues(m)
-    (paths,) = info.value.reused_arrays
+    ((arr, paths),) = info.value.reused_arrays
     assert paths == ["['first'].a", "['second'][0]"]
+    assert arr is m["first"].a  # the leaf at its first occurrence
     assert info.value.static_arrays == []
 
 
@@ -76,6 +78,53 @@ def test_both_problems_reported_together():
     with pytest.raises(ModuleProblems) as info:
         diagnose_common_issues(m)
     assert len(info.value.reused_arrays) == 1 and info.value.static_arrays == ["[1].cfg"]
+
+
+class _M(eqx.Module):
+    a: jax.Array
+    b: jax.Array
+
+
+class _N(eqx.Module):
+    m: _M
+    c: jax.Array
+
+
+def test_reused_array_pairs_with_keystr_paths():
+    w = jnp.ones(2)
+    with pytest.raises(ModuleProblems) as info:
+        diagnose_common_issues(_N(m=_M(a=w, b=w), c=w))
+    assert len(info.value.reused_arrays) == 1
+    assert info.value.reused_arrays[0][0] is w
+    assert info.value.reused_arrays[0][1] == [".m.a", ".m.b", ".c"]
+    with pytest.raises(ModuleProblems) as info:
+        diagnose_common_issues([w, {"k": w}])
+    assert info.value.reused_arrays[0][1] == ["[0]", "[1]['k']"]
+
+
+class _TwoStatic(eqx.Module):
+    s1: object = eqx.field(static=True)
+    s2: object = eqx.field(static=True)
+
+
+class _Holder(eqx.Module):
+    xs: list
+    d: dict
+    inner: _TwoStatic
+
+
+def test_static_arrays_dotted_paths_and_containers():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = _TwoStatic(jnp.ones(2), hax.ones(X))
+        held = _Holder([_static_module(jnp.ones(1))], {"k": _static_module(hax.ones(X))}, two)
+    with pytest.raises(ModuleProblems) as info:
+        diagnose_common_issues(two)
+    assert info.value.static_arrays == [".s1", ".s2"] and info.value.reused_arrays == []
+    with pytest.raises(ModuleProblems) as info:
+        diagnose_common_issues(held)  # lists and dicts of modules are walked, not crashed on
+    assert info.value.static_arrays == [".xs[0].cfg", ".d['k'].cfg", ".inner.s1", ".inner.s2"]
+    assert diagnose_common_issues(_Holder([hax.ones(X), jnp.ones(2)], {"k": jnp.zeros(1)}, _TwoStatic(1, "a"))) is None
 
 
 def test_module_problems_object():

@@ -32,8 +32,10 @@ class ModuleProblems(Exception):
     """The problems `diagnose_common_issues` found in a module.
 
     Attributes:
-        reused_arrays: one entry per array object that appears more than once: the list of paths where it appears.
-        static_arrays: paths of static fields that contain arrays or NamedArrays.
+        reused_arrays: one ``(array, paths)`` pair per array object that appears more than once: the leaf at its
+            first occurrence and the `jax.tree_util.keystr` path of every place it appears, in tree-flatten
+            order (``[".m.a", ".m.b", ".c"]``).
+        static_arrays: paths of static fields that contain arrays or NamedArrays, in the same style (``".m.b"``).
 
     Examples:
         >>> from haliax.debug import ModuleProblems
@@ -44,7 +46,7 @@ class ModuleProblems(Exception):
 
     def __init__(self) -> None:
         super().__init__()
-        self.reused_arrays: list[list[str]] = []
+        self.reused_arrays: list[tuple[Any, list[str]]] = []
         self.static_arrays: list[str] = []
 
     def __bool__(self) -> bool:
@@ -54,7 +56,7 @@ class ModuleProblems(Exception):
         if not self:
             return "No problems found."
         lines = ["Found some problems with your module:"]
-        for paths in self.reused_arrays:
+        for _, paths in self.reused_arrays:
             lines.append(
                 f"  The same array object appears in several places: {', '.join(paths)}. Each place is a separate "
                 "parameter to JAX, so tied weights will silently untie after an update. Store it once (and reuse the "
@@ -73,18 +75,15 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, (jax.Array, np.ndarray, NamedArray))
 
 
-def _keystr(path: tuple[Any, ...]) -> str:
-    s = jax.tree_util.keystr(path)
-    return s.lstrip(".") or "<root>"
-
-
 def _check_reused_arrays(problems: ModuleProblems, module: Any) -> None:
-    seen: dict[int, list[str]] = {}
+    # Keyed by the raw array's identity, so two NamedArray wrappers around one raw array count as reuse too
+    # (Haliax only compares the leaves themselves).
+    seen: dict[int, tuple[Any, list[str]]] = {}
     for path, leaf in jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, NamedArray))[0]:
         raw = leaf.array if isinstance(leaf, NamedArray) else leaf
         if isinstance(raw, (jax.Array, np.ndarray)):
-            seen.setdefault(id(raw), []).append(_keystr(path))
-    problems.reused_arrays.extend(paths for paths in seen.values() if len(paths) > 1)
+            seen.setdefault(id(raw), (leaf, []))[1].append(jax.tree_util.keystr(path))
+    problems.reused_arrays.extend((leaf, paths) for leaf, paths in seen.values() if len(paths) > 1)
 
 
 def _contains_array(x: Any) -> bool:
@@ -98,7 +97,7 @@ def _check_static_arrays(problems: ModuleProblems, obj: Any, path: str) -> None:
                 value = getattr(obj, f.name)
             except AttributeError:  # pragma: no cover - uninitialised field
                 continue
-            sub = f"{path}.{f.name}" if path else f.name
+            sub = f"{path}.{f.name}"
             if f.metadata.get("static", False):
                 if _contains_array(value):
                     problems.static_arrays.append(sub)
@@ -116,7 +115,9 @@ def diagnose_common_issues(module: Any) -> None:
     """Check a module for common mistakes and raise `ModuleProblems` listing them; return None if there are none.
 
     Detected: the same array object stored in several places (tied weights that JAX will treat as separate
-    parameters), and arrays or NamedArrays stored in static fields.
+    parameters), and arrays or NamedArrays stored in static fields. Paths are `jax.tree_util.keystr` strings
+    (``".m.a"``, ``"[0]"``, ``"['k']"``). Lists, tuples and dicts are walked, also when looking for static
+    fields: ``".xs[0].w"`` (Haliax's static-field walk crashes on a module holding a list or dict of arrays).
 
     Examples:
         >>> import equinox as eqx
@@ -131,8 +132,8 @@ def diagnose_common_issues(module: Any) -> None:
         >>> try:
         ...     diagnose_common_issues(Tied(w, w))
         ... except ModuleProblems as e:
-        ...     print(e.reused_arrays)
-        [['a', 'b']]
+        ...     print([paths for _, paths in e.reused_arrays])
+        [['.a', '.b']]
     """
     problems = ModuleProblems()
     _check_reused_arrays(problems, module)
