@@ -266,6 +266,58 @@ def test_rearrange_for_partial_order_properties(data):
     assert positions == sorted(positions)  # named axes keep the given relative order
 
 
+@pytest.mark.parametrize(
+    "order, axes, expected",
+    [
+        (("x", ..., "y"), ("y", "x", "z"), ("x", "z", "y")),
+        ((..., "x", "y"), ("y", "x", "z"), ("z", "x", "y")),
+        (("x", ..., "y", ...), ("y", "x", "z"), ("x", "y", "z")),
+        (("x", "y", ...), ("y", "x", "z"), ("x", "y", "z")),
+        (("x", "y", "z"), ("y", "x", "z"), ("x", "y", "z")),
+        (("x", ..., "y", ..., "z", ...), ("y", "w", "z", "x", "v"), ("x", "y", "w", "z", "v")),
+        ((...,), ("y", "x", "z"), ("y", "x", "z")),
+        ((), (), ()),
+    ],
+)
+def test_rearrange_for_partial_order_on_plain_strings(order, axes, expected):
+    out = rearrange_for_partial_order(order, axes)
+    assert out == expected
+    assert all(type(a) is str for a in out)
+
+
+def test_rearrange_for_partial_order_keeps_the_kind_of_each_candidate():
+    W3 = Axis("W", 3)
+    assert rearrange_for_partial_order(("W", ...), ("H", W3)) == (W3, "H")
+    # an Axis entry in the order matches a str candidate by name, without a size check
+    assert rearrange_for_partial_order((Axis("H", 99), ...), (W3, "H")) == ("H", W3)
+    assert rearrange_for_partial_order((W3, "H"), ("H", W3)) == (W3, "H")
+    # a shape dict is read as a tuple of Axis
+    assert rearrange_for_partial_order(("W", ...), {"H": 2, "W": 3}) == (W3, Axis("H", 2))
+
+
+@pytest.mark.parametrize(
+    "order, axes, match",
+    [
+        (("x", "y"), ("y", "x", "z"), "Partial order must be a permutation of the axes if no ellipsis"),
+        (("q", ...), ("y", "x", "z"), "The following axes are not present in output"),
+        (("x", "x", ...), ("y", "x", "z"), "Axis x appears more than once in the partial order"),
+        (("x", "y", "v", ...), ("y", "x", "x"), "argument 'axes': axis names must be unique, but x appear"),
+        ((...,), ("y", "x", "x"), "argument 'axes': axis names must be unique"),
+        (("y", "x"), ("y", "x", Axis("x", 2)), "argument 'axes': axis names must be unique"),
+    ],
+)
+def test_rearrange_for_partial_order_string_errors(order, axes, match):
+    with pytest.raises(ValueError, match=match):
+        rearrange_for_partial_order(order, axes)
+
+
+def test_rearrange_for_partial_order_rejects_non_selectors():
+    with pytest.raises(TypeError, match="rearrange_for_partial_order: argument 'axes'"):
+        rearrange_for_partial_order((...,), ("x", 3))
+    with pytest.raises(TypeError, match="rearrange_for_partial_order: argument 'partial_order'"):
+        rearrange_for_partial_order((["x"], ...), ("x", "y"))
+
+
 # --------------------------------------------------------------------------------------------------
 # dslice
 

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
-from typing import Any
+from typing import Any, overload
 
 __all__ = [
     "Axis",
@@ -497,26 +497,73 @@ def name_index(axes: tuple[AxisSelector, ...]) -> dict[str, int]:
 # partial orders
 
 
-def rearrange_for_partial_order(partial_order: Sequence[Any], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
+@overload
+def rearrange_for_partial_order(partial_order: Sequence[Any], axes: tuple[Axis, ...]) -> tuple[Axis, ...]: ...
+
+
+@overload
+def rearrange_for_partial_order(
+    partial_order: Sequence[Any], axes: Sequence[AxisSelector] | Mapping[str, int]
+) -> tuple[AxisSelector, ...]: ...
+
+
+def rearrange_for_partial_order(
+    partial_order: Sequence[Any], axes: Sequence[AxisSelector] | Mapping[str, int]
+) -> tuple[AxisSelector, ...]:
     """Order ``axes`` to follow ``partial_order``, a sequence of selectors and ``...``.
+
+    ``axes`` (the candidates) may hold names, Axis objects or a mix of both, or be a shape dict (read as a
+    tuple of Axis). Each result element has the kind of its candidate: a name comes back as the name, an Axis
+    as the Axis. Entries of ``partial_order`` are matched to candidates by name; an Axis entry whose size
+    differs from an Axis candidate's raises, but a name candidate carries no size and is never checked.
 
     Without ``...`` the order must name every axis. With one or more ``...``, named axes keep the given
     relative order and each unmentioned axis goes, in input order, into an ellipsis slot chosen by a
     pointer: it starts at the first ``...``; when the walk meets a named axis at slot ``p`` it moves to the
     first still-empty ``...`` slot at or after ``max(p + 1, pointer)`` (staying put if there is none).
 
+    Raises ``ValueError`` for a name repeated in the order, a name that is not a candidate, an order without
+    ``...`` that is not a permutation of the candidates, and candidates whose names are not unique. Haliax
+    raises on duplicate candidate names only when the order mentions the repeated name, and otherwise passes
+    the duplicates through or drops them; we always raise.
+
     Examples:
         >>> import haliax as hax
         >>> a, b, c = hax.make_axes(a=1, b=2, c=3)
         >>> [x.name for x in hax.axis.rearrange_for_partial_order(("c", ...), (a, b, c))]
         ['c', 'a', 'b']
+        >>> hax.axis.rearrange_for_partial_order(("x", ..., "y"), ("y", "x", "z"))
+        ('x', 'z', 'y')
+        >>> hax.axis.rearrange_for_partial_order(("W", ...), ("H", hax.Axis("W", 3)))
+        (Axis(name='W', size=3), 'H')
     """
-    return _rearrange_cached(tuple(partial_order), axes)
+    fn = "rearrange_for_partial_order"
+    if isinstance(axes, Mapping):
+        cands: tuple[AxisSelector, ...] = tuple(Axis(n, s) if s is not None else n for n, s in axes.items())
+    elif isinstance(axes, (str, Axis)):
+        raise TypeError(f"{fn}: argument 'axes': expected a sequence of axis names or Axis objects, got {axes!r}")
+    else:
+        cands = tuple(axes)
+    for c in cands:
+        if not isinstance(c, (str, Axis)):
+            raise TypeError(f"{fn}: argument 'axes': expected axis names or Axis objects, got {c!r}")
+    order = tuple(partial_order)
+    for item in order:
+        if item is not Ellipsis and not isinstance(item, (str, Axis)):
+            raise TypeError(f"{fn}: argument 'partial_order': expected axis names, Axis objects or ..., got {item!r}")
+    return _rearrange_cached(order, cands)
 
 
 @functools.lru_cache(maxsize=4096)
-def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) -> tuple[Axis, ...]:
-    idx = name_index(axes)
+def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[AxisSelector, ...]) -> tuple[AxisSelector, ...]:
+    fn = "rearrange_for_partial_order"
+    cand_names = [_name_of(a) for a in axes]
+    idx = {n: i for i, n in enumerate(cand_names)}
+    if len(idx) != len(cand_names):
+        dups = sorted({n for n in cand_names if cand_names.count(n) > 1})
+        raise ValueError(
+            f"{fn}: argument 'axes': axis names must be unique, but {', '.join(dups)} appear more than once"
+        )
     names_seen: set[str] = set()
     slot_of_name: dict[str, int] = {}
     for p, item in enumerate(partial_order):
@@ -533,20 +580,22 @@ def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) ->
             f"The following axes are not present in output: {missing}. Axes present: {tuple(str(a) for a in axes)}"
         )
     for item in partial_order:
-        if item is not Ellipsis and not isinstance(item, str):
-            lookup_axis(axes, item, "rearrange_for_partial_order", "partial_order")
+        if isinstance(item, Axis):
+            cand = axes[idx[item.name]]
+            if isinstance(cand, Axis) and cand.size != item.size:
+                raise axis_size_mismatch_error(item, cand, axes, fn, "partial_order")
     ellipsis_slots = [p for p, item in enumerate(partial_order) if item is Ellipsis]
     if not ellipsis_slots:
         if len(slot_of_name) != len(axes):
             raise ValueError(
                 "Partial order must be a permutation of the axes if no ellipsis is provided. "
-                f"Got {tuple(_name_of(x) for x in partial_order)} for axes {tuple(a.name for a in axes)}"
+                f"Got {tuple(_name_of(x) for x in partial_order)} for axes {tuple(cand_names)}"
             )
         return tuple(axes[idx[_name_of(x)]] for x in partial_order)
-    filled: dict[int, list[Axis]] = {p: [] for p in ellipsis_slots}
+    filled: dict[int, list[AxisSelector]] = {p: [] for p in ellipsis_slots}
     pointer = ellipsis_slots[0]
     for ax in axes:
-        p = slot_of_name.get(ax.name)
+        p = slot_of_name.get(_name_of(ax))
         if p is None:
             filled[pointer].append(ax)
         else:
@@ -555,7 +604,7 @@ def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[Axis, ...]) ->
                 if q >= lo and not filled[q]:
                     pointer = q
                     break
-    out: list[Axis] = []
+    out: list[AxisSelector] = []
     for p, item in enumerate(partial_order):
         if item is Ellipsis:
             out.extend(filled[p])
