@@ -751,3 +751,58 @@ def test_mixed_indices_match_elementwise_oracle(spec, perm):
             expected_add[src] += vraw[tuple(coords[a.name] for a in val_axes)]
     assert added.axes == x.axes
     np.testing.assert_array_equal(as_order(added, "XYZ"), expected_add)
+
+
+@pytest.mark.parametrize("perm", PERMS)
+def test_take_batch_axes_order_index_only_axes_first_then_array_order(perm):
+    J = Axis("J", 5)
+    Y5 = Axis("Y", 5)
+    x = named_perm(perm)
+    rng = np.random.default_rng(0)
+    rest = tuple(a for a in x.axes if a.name != "Y")
+    cases = {
+        (J, X): (J, X),
+        (Z, J): (J, X, Z),
+        (Z, X): (X, Z),
+        (J, Z, X): (J, X, Z),
+        (Z, Y5): (Y5, X, Z),
+        (Y5, Z): (Y5, X, Z),
+    }
+    for ix_axes, head in cases.items():
+        new = tuple(a for a in ix_axes if a.name not in ("X", "Z"))
+        expected = new + rest if any(a.name in ("X", "Z") for a in ix_axes) else head
+        iv = rng.integers(0, 3, size=tuple(a.size for a in ix_axes)).astype(np.int32)
+        r = x.take("Y", idx(ix_axes, iv))
+        assert r.axes == expected, (ix_axes, r.axes)
+        # reference values: out[new..., x, z] = A[x, index[...], z], the index broadcast over what it lacks
+        full = hax.named(jnp.asarray(iv), ix_axes).broadcast_axis(tuple(a for a in (X, Z) if a not in ix_axes))
+        fv = np.asarray(full.rearrange(new + (X, Z)).array)
+        ref = np.take_along_axis(
+            np.broadcast_to(A[(None,) * len(new)], tuple(a.size for a in new) + A.shape),
+            fv[..., None, :].reshape(tuple(a.size for a in new) + (2, 1, 4)),
+            axis=len(new) + 1,
+        )[..., 0, :]
+        got = np.asarray(r.rearrange(new + (X, Z)).array)
+        np.testing.assert_array_equal(got, ref)
+    with pytest.raises(ValueError, match="conflicting sizes"):
+        x.take("Y", idx((Axis("X", 5),), np.zeros(5, np.int32)))
+
+
+def test_take_log_probs_is_batch_then_block_for_any_label_order():
+    Batch, Embed, Block = hax.make_axes(Batch=2, Embed=7, Block=3)
+    logits = hax.random.normal(jax.random.PRNGKey(0), (Batch, Embed, Block))
+    lab = np.random.default_rng(1).integers(0, 7, size=(2, 3)).astype(np.int32)
+    ref = np.take_along_axis(np.asarray(logits.array), lab[:, None, :], axis=1)[:, 0, :]
+    for labels in (idx((Batch, Block), lab), idx((Block, Batch), lab.T)):
+        r = logits.take("Embed", labels)
+        assert r.axes == (Batch, Block)
+        np.testing.assert_array_equal(r.array, ref)
+
+
+def test_take_of_top_k_style_index_puts_the_new_axis_first():
+    H, W, D = hax.make_axes(H=2, W=3, D=4)
+    x = hax.arange((H, W, D))
+    ix = idx((H, W, Axis("D", 2)), np.tile(np.array([3, 1], np.int32), (2, 3, 1)))
+    r = x.take("D", ix)
+    assert r.axes == (Axis("D", 2), H, W)
+    np.testing.assert_array_equal(r.array, np.moveaxis(np.asarray(x.array)[..., [3, 1]], -1, 0))

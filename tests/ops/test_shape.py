@@ -272,13 +272,11 @@ def test_roll_errors():
     a = rand(X, Z)
     with pytest.raises(ValueError, match="axis Q not found"):
         hax.roll(a, 1, "Q")
-    with pytest.raises(ValueError, match="other than the rolled axis"):
+    with pytest.raises(TypeError, match="roll: shift must be a scalar NamedArray.*other than the rolled axis"):
         hax.roll(a, hax.named(jnp.arange(4), (Z,)), "Z")
-    with pytest.raises(ValueError, match="single axis"):
+    with pytest.raises(TypeError, match="roll: shift must be a scalar NamedArray when rolling along several axes"):
         hax.roll(a, hax.named(jnp.arange(2), (X,)), ("Z", "X"))
-    with pytest.raises(
-        ValueError, match=r"roll: argument 'shift': axis X has conflicting sizes: 2 \(array\), 5 \(shift\)"
-    ):
+    with pytest.raises(TypeError, match=r"roll: shift must be a scalar NamedArray.*axis X has conflicting sizes"):
         hax.roll(a, hax.named(jnp.arange(5), (X.resize(5),)), "Z")
 
 
@@ -357,3 +355,12 @@ def test_tile_matches_jnp():
         hax.tile(a, {X.resize(4): 3})
     with pytest.raises(ValueError, match="non-negative int"):
         hax.tile(a, {"X": 1.5})
+
+
+def test_roll_with_a_shift_over_a_foreign_axis_is_a_type_error():
+    H, W, dummy = hax.make_axes(H=4, W=3, dummy=2)
+    a = hax.arange((H, W))
+    with pytest.raises(TypeError, match="shift must be a scalar NamedArray"):
+        hax.roll(a, hax.arange(dummy), "H")
+    r = hax.roll(a, hax.named(jnp.int32(1), ()), "H")
+    np.testing.assert_array_equal(r.array, jnp.roll(a.array, 1, axis=0))

@@ -223,10 +223,12 @@ def take(
     """Select along ``axis`` with an integer or an integer index array.
 
     An int (Python, NumPy, or a 0-d JAX array, traced or not) or a 0-d NamedArray drops the axis. A NamedArray
-    index replaces the axis, in place, by the index's axes; index axes named like other axes of ``array`` are
-    batch axes (take-along semantics), which moves the result axes as in ``array[{axis: index}]``. The index
-    may even have an axis named ``axis``. A 1-D plain array is named as in indexing. ``mode`` and
-    ``fill_value`` are the ``jnp`` gather options.
+    index replaces the axis, in place, by the index's axes. Index axes named like other axes of ``array`` are
+    batch axes (take-along semantics): then the result has the index's other axes first, in index order,
+    followed by the remaining axes of ``array`` in array order (so ``logits(Batch, Embed, Block).take("Embed",
+    labels)`` is ``(Batch, Block)`` whatever the order of ``labels``' axes). The index may even have an axis
+    named ``axis``; with batch axes it counts as one of the index's own axes and comes first. A 1-D plain
+    array is named as in indexing. ``mode`` and ``fill_value`` are the ``jnp`` gather options.
 
     Haliax drops the axis only for a Python int (a 0-d JAX array or a NumPy int fails there); we drop it for
     every integer scalar, as indexing does.
@@ -258,7 +260,21 @@ def take(
     elif is_jax_array_like(index) and not jnp.issubdtype(index.dtype, jnp.integer):
         raise ValueError(f"take: Index must be an integer array, got dtype {index.dtype}")
     opts = {k: v for k, v in (("mode", mode), ("fill_value", fill_value)) if v is not None}
-    return _run_get(array, {axis: index}, "take", opts)
+    out = _run_get(array, {axis: index}, "take", opts)
+    if not isinstance(index, NamedArray) or not index.axes:
+        return out
+    taken = array.axes[locate_axis(array.axes, axis, "take", "axis")].name
+    rest = tuple(a for a in array.axes if a.name != taken)
+    rest_names = {a.name for a in rest}
+    if not any(a.name in rest_names for a in index.axes):
+        return out
+    # batch axes: the index's own axes first (index order), then the rest of the array (array order)
+    order = tuple(a.name for a in index.axes if a.name not in rest_names) + tuple(a.name for a in rest)
+    pos = name_index(out.axes)
+    perm = tuple(pos[n] for n in order)
+    if perm == tuple(range(len(perm))):
+        return out
+    return NamedArray(jnp.transpose(out.array, perm), tuple(out.axes[p] for p in perm))
 
 
 def _renamed(axes: tuple[Axis, ...], new: dict[int, Axis], fn: str) -> tuple[Axis, ...]:

@@ -403,6 +403,8 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
 
     ``shift`` is an int, a tuple of ints (one per axis), or a NamedArray: a 0-d one acts as a scalar; one
     with axes (a subset of the array's other axes) rolls each slice by its own amount along a single axis.
+    Every other NamedArray shift with axes is a `TypeError`, as in Haliax (which rejects any NamedArray
+    shift with axes, "shift must be a scalar NamedArray"; the per-slice shift is our extension).
 
     Examples:
         >>> import haliax as hax
@@ -414,17 +416,24 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
     idx = locate_axes(array.axes, axis, "roll")
     if isinstance(shift, NamedArray) and shift.axes:
         if len(idx) != 1:
-            raise ValueError("roll: a NamedArray shift with axes needs a single axis to roll along")
+            raise TypeError(
+                f"roll: shift must be a scalar NamedArray when rolling along several axes, got shift axes "
+                f"{axes_str(shift.axes)}"
+            )
         (i,) = idx
         for ax in shift.axes:
             j = lookup_axis(array.axes, ax.name, "roll", "shift")
             if j is None or j == i:
-                raise ValueError(
-                    f"roll: the axes of shift {axes_str(shift.axes)} must be axes of the array {axes_str(array.axes)} "
-                    f"other than the rolled axis {array.axes[i]}"
+                raise TypeError(
+                    f"roll: shift must be a scalar NamedArray, or have only axes of the array "
+                    f"{axes_str(array.axes)} other than the rolled axis {array.axes[i]}; got shift axes "
+                    f"{axes_str(shift.axes)}"
                 )
             if array.axes[j].size != ax.size:
-                raise conflicting_sizes_error(ax.name, {"array": array.axes[j].size, "shift": ax.size}, "roll", "shift")
+                raise TypeError(
+                    f"roll: shift must be a scalar NamedArray, or match the array's axes: axis {ax.name} has "
+                    f"conflicting sizes: {array.axes[j].size} (array), {ax.size} (shift)"
+                )
         n = array.axes[i].size
         s = align_to(shift.array, shift.axes, array.axes)
         pos = jnp.reshape(jnp.arange(n), tuple(n if k == i else 1 for k in range(len(array.axes))))
