@@ -241,11 +241,16 @@ def test_plan_is_cached(hwd_dc):
         ("h w d, d c -> q", {}, "Identifier q on the rhs is not bound on the lhs", "q"),
         ("... h ..., d c -> h", {}, "Only one '...' is allowed per term", "..."),
         ("h w d, d c -> ... ...", {}, "Only one '...' is allowed on the rhs", "..."),
-        ("{Q} -> H", {}, "Axis Q not found in (H(2), W(3), D(4), C(5))", "Q"),
+        (
+            "{Q} -> H",
+            {},
+            "Axis Q not present: not found in any of the input arrays; the inputs have axes (H(2), W(3), D(4), C(5))",
+            "Q",
+        ),
         ("{d} -> H", {}, "Did you mean 'D'", "d"),
         ("-> Cc", {}, "Did you mean 'C'", "Cc"),
         ("{D} -> H", {}, "must also appear in the braces", "H"),
-        ("{D}", {"zz": "Q"}, "Unused aliases ['zz']", None),
+        ("{D}", {"zz": "Q"}, "Unused aliases from kwargs: zz", None),
         ("(h w) d, d c -> h", {}, "Parenthesised groups are not supported", "(h w)"),
         ("{D} -> (n: H W)", {}, "Parenthesised groups are not supported", "(n: H W)"),
     ],
@@ -319,3 +324,90 @@ def test_dot_agrees_with_jnp_einsum(data):
     out2 = hax.einsum("-> " + " ".join(a.name for a in kept), *arrays)
     assert out2.axes == tuple(kept)
     close(out2.array, out.array)
+
+
+# --------------------------------------------------------------------------------------------------
+# messages that user code matches
+
+
+Height, Width, Depth = hax.make_axes(Height=2, Width=3, Depth=4)
+
+
+@pytest.fixture
+def hwd3():
+    m1 = rand(Height, Width, Depth)
+    m2 = rand(Depth, Width, Height, seed=1)
+    m3 = rand(Height, Depth, seed=2)
+    return m1, m2, m3
+
+
+def test_unordered_unknown_brace_name_message(hwd3):
+    m1, m2, _ = hwd3
+    with pytest.raises(ValueError, match="Axis c not present"):
+        hax.einsum("{a b c} -> a b", m1, m2, a=Height, b=Width)
+    with pytest.raises(ValueError, match="Axis Q not present"):
+        hax.einsum("{a b c} -> a b", m1, m2, a=Height, b=Width, c="Q")
+    # checked also when a side has `...` (Haliax ignores Q there)
+    with pytest.raises(ValueError, match="Axis Q not present"):
+        hax.einsum("{Q} -> ... Height", m1, m2)
+
+
+def test_unordered_alias_size_is_checked(hwd3):
+    m1, m2, _ = hwd3
+    with pytest.raises(ValueError, match="Size mismatch"):
+        hax.einsum("{a b} -> a b", m1, m2, a=Height.resize(5), b=Width)
+
+
+def test_unordered_unused_alias_message(hwd3):
+    m1, m2, _ = hwd3
+    with pytest.raises(ValueError, match="Axis alias c not used"):
+        hax.einsum("{a b} -> a b", m1, m2, a=Height, b=Width, c=Depth)
+    with pytest.raises(ValueError, match=r"Axis alias q not used.*Unused aliases from kwargs: q, c$"):
+        hax.einsum("{a b} -> a b", m1, m2, a=Height, q="Q", b=Width, c=Depth)
+
+
+def test_unused_aliases_message_ends_with_the_list(hwd3):
+    m1, _, _ = hwd3
+    with pytest.raises(ValueError, match=r"Unused aliases from kwargs: R$"):
+        hax.einsum("-> Width Height", m1, R=Axis("R", 2))
+    with pytest.raises(ValueError, match=r"Unused aliases from kwargs: R, S$"):
+        hax.einsum("-> Width Height", m1, R=Axis("R", 2), S="S")
+    with pytest.raises(ValueError, match=r"Unused aliases from kwargs: S, R$"):
+        hax.einsum("-> Width Height", m1, S="S", R=Axis("R", 2))
+    # ordered mode
+    with pytest.raises(ValueError, match=r"Unused aliases from kwargs: R$"):
+        hax.einsum("h w d -> h", m1, R=Axis("R", 2))
+    # the message names einsum and echoes the equation before the list
+    with pytest.raises(ValueError) as info:
+        hax.einsum("-> Width Height", m1, R=Axis("R", 2))
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith("einsum: ") and lines[1].strip() == "-> Width Height"
+    assert lines[-1] == "Axis alias R not used in the einsum. Unused aliases from kwargs: R"
+
+
+def test_output_only_missing_axis_message(hwd3):
+    m1, _, m3 = hwd3
+    with pytest.raises(ValueError, match="not found in any of the input arrays"):
+        hax.einsum("-> a b", m3, a=Height, b=Width)
+    with pytest.raises(ValueError, match="not found in any of the input arrays"):
+        hax.einsum("-> Q Width", m1)
+    with pytest.raises(ValueError, match="not found in any of the input arrays"):
+        hax.einsum("-> Q ...", m1)
+
+
+def test_output_only_alias_size_mismatch_message(hwd3):
+    m1, _, _ = hwd3
+    with pytest.raises(ValueError, match="Size mismatch"):
+        hax.einsum("-> a", m1, a=Height.resize(9))
+
+
+def test_output_only_checks_follow_the_rhs_and_unused_aliases_come_last(hwd3):
+    m1, _, m3 = hwd3
+    # the first rhs name fails first: a size mismatch before a later missing name
+    with pytest.raises(ValueError, match="Size mismatch"):
+        hax.einsum("-> a Q", m1, a=Height.resize(9))
+    with pytest.raises(ValueError, match="Axis Q not present"):
+        hax.einsum("-> Q a", m1, a=Height.resize(9))
+    # a missing name is reported before an unused alias
+    with pytest.raises(ValueError, match="not found in any of the input arrays"):
+        hax.einsum("-> b", m3, b=Width, R=Axis("R", 2))

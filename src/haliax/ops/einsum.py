@@ -18,7 +18,6 @@ import jax
 from ..axis import (
     Axis,
     axes_str,
-    axis_not_found_error,
     closest_name,
     conflicting_sizes_error,
     lookup_axis,
@@ -94,9 +93,13 @@ class _Planner:
             out = self.output_only(expr)
         else:
             out = self.ordered(expr)
-        unused = sorted(set(self.alias) - self.used)
+        unused = [k for k in self.alias if k not in self.used]  # keyword order
         if unused:
-            raise self.err(f"Unused aliases {unused}: they do not appear in the equation")
+            # the message must end with the list (users anchor a regex on it), so the echo comes first
+            raise ValueError(
+                f"einsum: error while parsing:\n  {self.text}\n"
+                f"Axis alias {unused[0]} not used in the einsum. Unused aliases from kwargs: {', '.join(unused)}"
+            )
         return self.finish(out, expr)
 
     # modes ------------------------------------------------------------------------------------
@@ -110,7 +113,13 @@ class _Planner:
             real = bname or real
         i = lookup_axis(self.union_axes, real, "einsum", None)
         if i is None:
-            raise self.err(str(axis_not_found_error(real, self.union_axes, capitalize=True)), nm.span)
+            via = f" (alias {nm.name}={real})" if real != nm.name else ""
+            msg = (
+                f"Axis {real} not present: not found in any of the input arrays{via}; "
+                f"the inputs have axes {axes_str(self.union_axes)}"
+            )
+            hint = closest_name(real, list(self.union))
+            raise self.err(msg + (f". Did you mean {hint!r}?" if hint and hint != real else ""), nm.span)
         ax = self.union_axes[i]
         if size is not None and ax.size != size:
             raise self.size_err(nm.name, ax, size, self.origin[real], nm.span)
@@ -260,7 +269,10 @@ def einsum(
     3. **Output-only** (``"-> H W"``): keep exactly the listed axes, in order, contracting all others; ``...``
        on the rhs keeps the unmentioned axes too (placed by the partial-order rule).
 
-    ``aliases`` map identifiers to axis names or Axis objects (size-checked); unused aliases are an error.
+    ``aliases`` map identifiers to axis names or Axis objects (size-checked); unused aliases are an error whose
+    message ends with ``Unused aliases from kwargs: a, b`` (keyword order). Haliax skips the check of brace
+    names when either side has ``...`` and ignores the sizes of Axis aliases in unordered mode; we raise
+    ``ValueError`` for both (``Axis Q not present``, ``Size mismatch``).
     Groups ``(a b)`` are not supported (use `haliax.rearrange`). Errors are ``ValueError`` with the equation
     and a caret under the problem. ``precision``, ``preferred_element_type`` and ``_dot_general`` go to the
     underlying `jax.numpy.einsum`. The result is passed through `haliax.partitioning.auto_sharded`.
@@ -292,9 +304,11 @@ def einsum(
             raise TypeError(f"einsum: argument {i + 1} must be a NamedArray, got {type(a).__name__}")
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
-    plan = _einsum_plan(
-        equation, tuple(a.axes for a in arrays), normalize_bindings("einsum", aliases) if aliases else ()
-    )
+    bindings: tuple[Any, ...] = ()
+    if aliases:
+        by_key = {b[0]: b for b in normalize_bindings("einsum", aliases)}
+        bindings = tuple(by_key[k] for k in aliases)  # keyword order, for the unused-alias message
+    plan = _einsum_plan(equation, tuple(a.axes for a in arrays), bindings)
     if plan.spec is None:
         out = arrays[0].array
     else:
