@@ -237,19 +237,60 @@ def test_unroll_values_and_forwarding(monkeypatch):
             s.fold(x, unroll=bad)
         with pytest.raises(ValueError, match="unroll must be"):
             b.fold(x, unroll=bad)
-    import haliax.nn.stacked as scan_mod
+    import haliax.nn.scan as scan_mod
 
     seen = []
-    real = scan_mod.hax_fold
+    real = hax.hof.fold
 
     def spy(fn, axis, **kw):
         seen.append(kw["unroll"])
         return real(fn, axis, **kw)
 
-    monkeypatch.setattr(scan_mod, "hax_fold", spy)
+    monkeypatch.setattr(scan_mod.haliax, "fold", spy)
     for u in (True, False, None):
         jax.eval_shape(lambda s, x, u=u: s.fold(x, unroll=u), s, x)
     assert seen == [True, False, 1] and type(seen[0]) is bool
+
+
+class _PairBlock(eqx.Module):
+    inner: Block
+
+    def __call__(self, x):
+        return self.inner.with_output(x)
+
+
+@pytest.mark.parametrize("kind", ["scan", "fold"])
+def test_patching_haliax_loop_primitive_reaches_stacked(monkeypatch, kind):
+    import haliax.hof
+    import haliax.nn.scan as scan_mod
+
+    assert scan_mod.haliax is hax  # the top-level package, as in Haliax
+    s = _built(hnn.Stacked)
+    x = _x()
+    real = getattr(haliax.hof, kind)
+    calls = []
+
+    def patched(fn, axis, *args, **kw):
+        assert args == () and "unroll" in kw  # unroll is passed by keyword
+        calls.append(kw["unroll"])
+        return real(fn, axis, *args, **kw)
+
+    monkeypatch.setattr(scan_mod.haliax, kind, patched)
+    assert getattr(hax, kind) is patched
+    if kind == "scan":
+        pairs = hnn.Stacked(_PairBlock(s.stacked), s.Block)  # its __call__ returns (carry, output)
+        via = lambda u: pairs.scan_via(_PairBlock.__call__, unroll=u)(x)  # noqa: E731
+        run = lambda u: pairs.scan(x, unroll=u)  # noqa: E731
+    else:
+        via = lambda u: s.fold_via(Block.__call__, unroll=u)(x)  # noqa: E731
+        run = lambda u: s.fold(x, unroll=u)  # noqa: E731
+    for f, u in ((via, True), (via, False), (run, True), (run, False)):
+        jax.eval_shape(lambda f=f, u=u: f(u))
+    assert calls == [True, False, True, False]
+    assert all(type(c) is bool for c in calls)
+    calls.clear()
+    jax.eval_shape(lambda: run(None))
+    assert calls == [1]  # exactly one call per invocation; None becomes 1
 
 
 def test_errors():

@@ -9,6 +9,9 @@ interface they share in `haliax.nn.layer_stack` and the policies in `haliax.chec
 `haliax.nn.stacked.stack_state_dict` / `haliax.nn.stacked.unstack_state_dict`.
 """
 
+import sys
+from typing import Any
+
 from ..checkpoint_policy import ScanCheckpointPolicy as ScanCheckpointPolicy, ScanCheckpointSpec as ScanCheckpointSpec
 from .blockseq import BlockSeq as BlockSeq
 from .layer_stack import BlockFoldable as BlockFoldable, ModuleInit as ModuleInit
@@ -26,3 +29,12 @@ __all__ = [
 # Haliax's names for the state-dict layout helpers (kept for compatibility, not part of `__all__`).
 _stack_state_dict = stack_state_dict
 _unstack_state_dict = unstack_state_dict
+
+
+def __getattr__(name: str) -> Any:
+    # ``haliax.nn.scan.haliax`` is the top-level package, as in Haliax, where code intercepts the loop primitive
+    # with ``setattr(haliax.nn.scan.haliax, "scan", patched)``; `Stacked` looks ``haliax.scan``/``haliax.fold``
+    # up at call time, so such a patch takes effect. A module-level ``import haliax`` would be an import cycle.
+    if name == "haliax":
+        return sys.modules["haliax"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

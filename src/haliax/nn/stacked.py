@@ -7,19 +7,34 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 
+from .. import hof
 from ..abstract_stacked import AbstractStacked
 from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
-from ..hof import fold as hax_fold, scan as hax_scan, vmap as hax_vmap
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
 from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, stack_layers, take_layer
+
+
+def _hax(name: str) -> Any:
+    """``haliax.<name>`` (``scan``, ``fold``, ``vmap``), looked up on the top-level package at call time.
+
+    Code that intercepts the loop primitive patches ``haliax.scan`` / ``haliax.fold`` (often reached as
+    ``haliax.nn.scan.haliax``); looking the name up when `Stacked` runs makes such a patch take effect. A plain
+    ``import haliax`` here would be an import cycle (``haliax`` imports ``haliax.nn``, which imports this module),
+    so the package is read from `sys.modules`; while it is still initialising (no such attribute yet), the
+    function comes from `haliax.hof`.
+    """
+    fn = getattr(sys.modules.get("haliax"), name, None)
+    return fn if fn is not None else getattr(hof, name)
+
 
 __all__ = ["Stacked", "stack_state_dict", "unstack_state_dict"]
 
@@ -97,7 +112,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> Stacked[M]:
-            return cls(hax_vmap(make_layer, Block)(*args, **kwargs), Block, policy)
+            return cls(_hax("vmap")(make_layer, Block)(*args, **kwargs), Block, policy)
 
         return build
 
@@ -109,7 +124,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             return carry_and_output(out, where) if pair else out
 
         def do(init: Any, *args: Any, **kwargs: Any) -> Any:
-            loop = (hax_scan if pair else hax_fold)(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll)
+            loop = _hax("scan" if pair else "fold")(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll)
             try:
                 return loop(init, self.stacked, *args, **kwargs)
             except ValueError as e:  # name the layer axis in hax.scan's length-mismatch error
@@ -222,7 +237,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         """
 
         def do(*args: Any, **kwargs: Any) -> Any:
-            return hax_vmap(fn, self.Block)(self.stacked, *args, **kwargs)
+            return _hax("vmap")(fn, self.Block)(self.stacked, *args, **kwargs)
 
         return do
 
