@@ -228,3 +228,30 @@ def test_get_mesh_inside_jit_gives_the_abstract_mesh():
     assert seen[0] is None
     assert isinstance(seen[1], jax.sharding.AbstractMesh) and seen[1] == mesh.abstract_mesh
     assert isinstance(seen[2], jax.sharding.AbstractMesh) and seen[2] == mesh.abstract_mesh
+
+
+def test_shard_finds_a_legacy_with_mesh_block():
+    mesh = auto_mesh((4, 2), ("data", "model"))
+    x = hax.random.normal(jax.random.PRNGKey(0), (Batch, Embed))
+    want = NamedSharding(mesh, P(None, "data"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # JAX deprecates `with mesh:` itself
+        with mesh:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)  # no "No mesh found. Not sharding."
+                y = hax.shard(x, {"embed": "data"})
+            assert y.array.sharding == want
+            np.testing.assert_array_equal(np.asarray(y.array), np.asarray(x.array))
+            out = jax.jit(lambda a: hax.shard(a * 2, {"embed": "data"}))(x)  # the legacy mesh's abstract mesh
+            assert out.array.sharding == want
+            np.testing.assert_allclose(np.asarray(out.array), 2 * np.asarray(x.array))
+            replicated = hax.shard(x, {})
+            assert replicated.array.sharding.is_fully_replicated and len(replicated.array.sharding.device_set) == 8
+            assert physical_axis_size("embed", {"embed": ("data", "model")}) == 8
+            with hax.axis_mapping({"embed": "data"}):
+                assert len(hax.ones((Batch, Embed)).array.sharding.device_set) == 1  # creation stays put
+            # an explicit mesh argument wins, then jax.set_mesh, then the legacy block
+            other = auto_mesh((2, 4), ("data", "model"))
+            assert hax.shard(x, {"embed": "data"}, mesh=other).array.sharding.mesh == other
+            with jax.set_mesh(other):
+                assert hax.shard(x, {"embed": "data"}).array.sharding.mesh == other

@@ -145,15 +145,22 @@ def _tracing_probe() -> bool:
         return True
 
 
-def _current_mesh() -> Any:
-    """The mesh from ``jax.set_mesh``: the concrete one outside jit, the abstract one inside. None if unset."""
+def _current_mesh(include_legacy: bool = True) -> Any:
+    """The mesh in context, or None.
+
+    First the mesh from ``jax.set_mesh`` / `set_mesh` (the concrete one outside jit, the abstract one inside),
+    then, with ``include_legacy``, the mesh of an enclosing legacy ``with mesh:`` block, which code written for
+    Haliax still uses. The legacy mesh is returned concrete also inside jit: a sharding constraint on its
+    abstract mesh is silently dropped there (no device assignment comes with it), so the output would stay on
+    one device.
+    """
     try:
         m = jax.sharding.get_mesh()
     except ValueError:  # inside jit
         m = jax.sharding.get_abstract_mesh()
-    if m is None or m.empty:
-        return None
-    return m
+    if m is not None and not m.empty:
+        return m
+    return legacy_mesh() if include_legacy else None
 
 
 def legacy_mesh() -> Mesh | None:
@@ -331,8 +338,10 @@ def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool
 def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> Any:
     """Shard every NamedArray leaf of ``x`` by its axis names; plain arrays are untouched.
 
-    Outside jit this is a ``device_put``; inside jit a sharding constraint. Without a mapping or a mesh it
-    warns (outside jit) and returns ``x``; inside jit it is silently a no-op.
+    Outside jit this is a ``device_put``; inside jit a sharding constraint. The mesh is ``mesh``, else the one
+    set with `set_mesh` / ``jax.set_mesh``, else that of an enclosing legacy ``with mesh:`` block (also inside
+    jit, where the constraint then uses that concrete mesh). Without a mapping or a mesh it warns (outside jit) and returns ``x``; inside jit it is
+    silently a no-op.
 
     Examples:
         >>> import haliax as hax
@@ -384,8 +393,12 @@ def auto_sharded(x: Any, mesh: Any = None) -> Any:
     """
     if _state.mapping is None:
         return x
-    if mesh is None and _current_mesh() is None:
-        return x
+    if mesh is None:
+        # Only a mesh set with `set_mesh` / ``jax.set_mesh``: as in Haliax, plain creation inside a legacy
+        # ``with mesh:`` block stays on one device (`shard` itself does use the legacy mesh).
+        mesh = _current_mesh(include_legacy=False)
+        if mesh is None:
+            return x
     return shard(x, _state.mapping, mesh)
 
 
