@@ -99,7 +99,7 @@ def test_dtype_aware_annotations():
     # the annotation is an Annotated NamedArray for static checkers and for typing introspection
     ann = f32[hax.NamedArray, "batch embed"]
     assert typing.get_args(ann)[0] is hax.NamedArray
-    assert str(typing.get_args(ann)[1]) == "f32[batch embed]"
+    assert str(typing.get_args(ann)[1]) == "float32[batch embed]"
 
 
 def test_bare_dtype_category():
@@ -162,7 +162,9 @@ def _maybe(x: hax.NamedArray["batch"] | None, *rest: hax.NamedArray["seq"], flag
 def test_typechecked_decorator():
     assert _normalize(X).axes == (B, S)
     assert _normalize(X, scale=2.0).axes == (B, S)
-    with pytest.raises(TypeError, match=r"_normalize: argument 'x' should be NamedArray\[f32\[batch \.\.\. embed\]\]"):
+    with pytest.raises(
+        TypeError, match=r"_normalize: argument 'x' should be NamedArray\[float32\[batch \.\.\. embed\]\]"
+    ):
         _normalize(X.astype(jnp.int32))
     with pytest.raises(TypeError, match=r"axes \(seq\(3\), batch\(2\), embed\(4\)\)"):
         _normalize(hax.zeros((S, B, E)))
@@ -191,7 +193,7 @@ def test_bool_complex_wrappers_exported_and_annotated():
     ann = ht.bool_["batch"]
     assert typing.get_origin(ann) is typing.Annotated
     base, meta = typing.get_args(ann)
-    assert base is hax.NamedArray and meta.axes == ("batch",) and meta.dtype is ht.bool_
+    assert base is hax.NamedArray and meta.axes == ("batch",) and meta.dtype == jnp.bool_
     assert ht.bool_[hax.NamedArray, "batch"] == ann
 
 
@@ -220,3 +222,118 @@ def test_bool_complex_wrappers_delegate_to_matching_jaxtyping_class():
     # the existing wrappers delegate to their own class too (an int32 array is an i32, not a Float)
     assert isinstance(jnp.zeros(2, dtype=jnp.int32), ht.i32[jnp.ndarray, "b"])
     assert not isinstance(jnp.zeros(2, dtype=jnp.float32), ht.i32[jnp.ndarray, "b"])
+
+
+def _meta(ann):
+    return typing.get_args(ann)[1]
+
+
+@pytest.mark.parametrize(
+    "item,before,after,ordered,subset",
+    [
+        ("batch embed", ("batch", "embed"), (), True, False),
+        (("batch", "embed"), ("batch", "embed"), (), True, False),
+        ("batch embed ...", ("batch", "embed"), (), True, True),
+        ("... embed", (), ("embed",), True, True),
+        ("batch ... embed", ("batch",), ("embed",), True, True),
+        (("batch", ..., "embed"), ("batch",), ("embed",), True, True),
+        ("", (), (), True, False),
+        ({"batch", "embed"}, ("batch", "embed"), (), False, False),
+        ({"batch", "embed", ...}, ("batch", "embed"), (), False, True),
+    ],
+)
+def test_named_array_axes_fields(item, before, after, ordered, subset):
+    meta = _meta(hax.NamedArray[item])
+    assert isinstance(meta, NamedArrayAxes)
+    assert meta.after == after and meta.ordered is ordered and meta.subset is subset and meta.dtype is None
+    assert (meta.before == before) if ordered else (set(meta.before) == set(before))
+    assert hash(meta) == hash(_meta(hax.NamedArray[item]))
+
+
+def test_named_array_axes_positional_construction_equality_and_identity():
+    import dataclasses
+
+    import haliax.core
+
+    assert [f.name for f in dataclasses.fields(NamedArrayAxes)][:5] == ["before", "after", "ordered", "subset", "dtype"]
+    spec = NamedArrayAxes(("batch",), ("embed",), True, True, None)
+    assert spec == _meta(hax.NamedArray["batch ... embed"])
+    assert NamedArrayAxes(("a",)) == NamedArrayAxes(("a",), (), True, False, None)
+    assert NamedArrayAxes(("a",)) != NamedArrayAxes(("a",), subset=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.before = ()  # type: ignore[misc]
+    assert hax.NamedArray["batch", "embed"] == hax.NamedArray["batch embed"]
+    assert haliax.core.NamedArrayAxes is NamedArrayAxes is hax.NamedArrayAxes
+    # several ... (an extension): before the first, after the last
+    meta = _meta(hax.NamedArray["a ... b ... c"])
+    assert (meta.before, meta.after, meta.subset) == (("a",), ("c",), True)
+    assert matches_axes(hax.zeros({"a": 1, "x": 1, "b": 1, "c": 1}), meta)
+    assert not matches_axes(hax.zeros({"a": 1, "x": 1, "c": 1}), meta)
+
+
+def test_named_with_named_array_base_equals_named_array_spec():
+    assert ht.Named[hax.NamedArray, "batch embed"] == hax.NamedArray["batch embed"]
+    assert _meta(ht.Named[hax.NamedArray, "batch embed"]).dtype is None
+    x = hax.zeros({"batch": 2, "embed": 3})
+    assert x.matches_axes(ht.Named[hax.NamedArray, "batch embed"])
+
+
+@pytest.mark.parametrize(
+    "name,dtype",
+    [
+        ("f16", jnp.float16),
+        ("bf16", jnp.bfloat16),
+        ("f32", jnp.float32),
+        ("f64", jnp.float64),
+        ("i8", jnp.int8),
+        ("i16", jnp.int16),
+        ("i32", jnp.int32),
+        ("i64", jnp.int64),
+        ("u8", jnp.uint8),
+        ("u16", jnp.uint16),
+        ("u32", jnp.uint32),
+        ("u64", jnp.uint64),
+        ("bool_", jnp.bool_),
+        ("complex64", jnp.complex64),
+        ("complex128", jnp.complex128),
+    ],
+)
+def test_concrete_dtype_wrappers_store_the_dtype(name, dtype):
+    w = getattr(ht, name)
+    meta = _meta(w["batch embed"])
+    assert meta == NamedArrayAxes(("batch", "embed"), dtype=meta.dtype)
+    assert meta.dtype == dtype
+    assert w[hax.NamedArray, "batch embed"] == w["batch embed"]
+    assert _meta(w["batch"]).before == ("batch",)
+
+
+def test_category_wrappers_store_a_category_named_like_haliax():
+    for w, label in [(Float, "float"), (Int, "int"), (ht.UInt, "uInt"), (ht.Complex, "complex")]:
+        assert str(_meta(w["b"]).dtype) == label
+        assert str(_meta(w[hax.NamedArray, "b"]).dtype) == label
+
+
+def test_matches_axes_with_annotations_and_dtypes():
+    x = hax.zeros({"batch": 2, "embed": 3}, dtype=jnp.float32)
+    for spec in [
+        hax.NamedArray["batch", "embed"],
+        ht.Named[hax.NamedArray, "batch embed"],
+        "batch embed ...",
+        {"batch", "embed"},
+        {"batch", "embed", ...},
+        "... embed",
+        "batch ... embed",
+        f32["batch ..."],
+        Float[hax.NamedArray, "batch ..."],
+    ]:
+        assert x.matches_axes(spec), spec
+    for spec in ["embed batch", {"batch", "foo", ...}, i32["batch embed"], Int["batch embed"]]:
+        assert not x.matches_axes(spec), spec
+
+
+def test_annotations_survive_postponed_evaluation():
+    def f(x: f32[hax.NamedArray, "batch embed"]) -> Float["batch ..."]:
+        return x
+
+    hints = typing.get_type_hints(f, include_extras=True)
+    assert _meta(hints["x"]).dtype == jnp.float32 and str(_meta(hints["return"]).dtype) == "float"

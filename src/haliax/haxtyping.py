@@ -44,6 +44,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import types
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
 
 import jax.numpy as jnp
 
+from . import core as _core
 from .axis import Axis
 from .core import NamedArray
 
@@ -118,6 +120,13 @@ class DTypeCategory:
     abstract: Any = None
     concrete: Any = None
     jaxtyping_name: str = "Shaped"
+    label: str = ""
+
+    @property
+    def spec_dtype(self) -> Any:
+        """What annotations store as their dtype: the dtype itself for a concrete wrapper (``f32[...]`` stores
+        ``jnp.float32``), the category otherwise (``Float[...]`` stores ``Float``, whose ``str`` is "float")."""
+        return self.concrete if self.concrete is not None else self
 
     def matches(self, dtype: Any) -> bool:
         """Whether ``dtype`` belongs to this category."""
@@ -136,9 +145,9 @@ class DTypeCategory:
         base = item[0]
         if base is NamedArray:
             spec = item[1:] if len(item) > 1 else ("...",)
-            return Annotated[NamedArray, _make_axes_spec(spec, dtype=self)]
+            return Annotated[NamedArray, _make_axes_spec(spec, dtype=self.spec_dtype)]
         if isinstance(base, (str, Set, Axis)) or base is Ellipsis:
-            return Annotated[NamedArray, _make_axes_spec(item, dtype=self)]
+            return Annotated[NamedArray, _make_axes_spec(item, dtype=self.spec_dtype)]
         import jaxtyping
 
         return getattr(jaxtyping, self.jaxtyping_name)[item]
@@ -146,9 +155,12 @@ class DTypeCategory:
     def __repr__(self) -> str:
         return self.name
 
+    def __str__(self) -> str:
+        return self.label or self.name
 
-def _cat(name: str, jt: str, abstract: Any = None, concrete: Any = None) -> DTypeCategory:
-    return DTypeCategory(name, abstract=abstract, concrete=concrete, jaxtyping_name=jt)
+
+def _cat(name: str, jt: str, abstract: Any = None, concrete: Any = None, label: str = "") -> DTypeCategory:
+    return DTypeCategory(name, abstract=abstract, concrete=concrete, jaxtyping_name=jt, label=label)
 
 
 if TYPE_CHECKING:  # static checkers see Annotated[T, ...] == T, as with jaxtyping
@@ -180,14 +192,14 @@ if TYPE_CHECKING:  # static checkers see Annotated[T, ...] == T, as with jaxtypi
         Annotated as u64,
     )
 else:
-    Float = _cat("Float", "Float", abstract=jnp.floating)
-    Int = _cat("Int", "Int", abstract=jnp.integer)
-    UInt = _cat("UInt", "UInt", abstract=jnp.unsignedinteger)
-    Bool = _cat("Bool", "Bool", concrete=jnp.bool_)
-    Complex = _cat("Complex", "Complex", abstract=jnp.complexfloating)
-    Inexact = _cat("Inexact", "Inexact", abstract=jnp.inexact)
-    Num = _cat("Num", "Num", abstract=jnp.number)
-    Shaped = _cat("Shaped", "Shaped")
+    Float = _cat("Float", "Float", abstract=jnp.floating, label="float")
+    Int = _cat("Int", "Int", abstract=jnp.integer, label="int")
+    UInt = _cat("UInt", "UInt", abstract=jnp.unsignedinteger, label="uInt")
+    Bool = _cat("Bool", "Bool", abstract=jnp.bool_, label="bool")
+    Complex = _cat("Complex", "Complex", abstract=jnp.complexfloating, label="complex")
+    Inexact = _cat("Inexact", "Inexact", abstract=jnp.inexact, label="inexact")
+    Num = _cat("Num", "Num", abstract=jnp.number, label="num")
+    Shaped = _cat("Shaped", "Shaped", label="shaped")
     f16 = _cat("f16", "Float16", concrete=jnp.float16)
     bf16 = _cat("bf16", "BFloat16", concrete=jnp.bfloat16)
     f32 = _cat("f32", "Float32", concrete=jnp.float32)
@@ -213,40 +225,70 @@ else:
 
 @dataclass(frozen=True)
 class NamedArrayAxes:
-    """A parsed axes spec (the metadata of ``NamedArray[...]`` annotations).
+    """A parsed axes spec (the metadata of ``NamedArray[...]`` annotations), with Haliax's fields.
 
     Attributes:
-        axes: axis names and ``...`` wildcards (each matches zero or more axes). For unordered specs, the names
-            (and at most one ``...``, meaning extra axes are allowed).
+        before: the names before the ``...`` (all the names if there is none; for unordered specs, the names,
+            sorted).
+        after: the names after the ``...`` (after the last one if there are several).
         ordered: whether the order matters (False for set specs).
+        subset: whether other axes are allowed (the spec has a ``...``).
+        dtype: the dtype the array must have (``jnp.float32`` for ``f32[...]``), a `DTypeCategory` it must
+            belong to (``Float[...]``), or None.
         sizes: ``(name, size)`` pairs for entries given as `Axis` objects.
-        dtype: a `DTypeCategory` the array's dtype must belong to, or None.
+        pattern: the full pattern (names and ``...``) when there is more than one ``...``, else ``()``.
+
+    Haliax allows a single ``...``; we also accept several (each matches any run of axes).
 
     Examples:
         >>> import haliax as hax
         >>> from haliax.haxtyping import NamedArrayAxes
         >>> spec = NamedArrayAxes.parse("batch ... embed")
+        >>> spec.before, spec.after, spec.ordered, spec.subset
+        (('batch',), ('embed',), True, True)
         >>> spec.matches(hax.zeros({"batch": 2, "seq": 3, "embed": 4}))
         True
         >>> str(spec)
         'batch ... embed'
     """
 
-    axes: tuple[Any, ...]
+    before: tuple[str, ...]
+    after: tuple[str, ...] = ()
     ordered: bool = True
+    subset: bool = False
+    dtype: Any = None
     sizes: tuple[tuple[str, int], ...] = ()
-    dtype: DTypeCategory | None = None
+    pattern: tuple[Any, ...] = ()
+
+    @property
+    def axes(self) -> tuple[Any, ...]:
+        """The names and ``...`` wildcards, in spec order (for unordered specs, sorted, then ``...``)."""
+        if self.pattern:
+            return self.pattern
+        if not self.ordered:
+            return self.before + ((Ellipsis,) if self.subset else ())
+        return self.before + ((Ellipsis,) if self.subset else ()) + self.after
 
     @staticmethod
     def parse(spec: Any, dtype: Any = None) -> NamedArrayAxes:
         """Parse a spec string, sequence or set (and optional dtype) into a NamedArrayAxes."""
         return _make_axes_spec((spec,) if dtype is None else (spec, dtype))
 
+    def matches_dtype(self, dtype: Any) -> bool:
+        """Whether ``dtype`` satisfies this spec's dtype (categories with `jnp.issubdtype`, dtypes exactly)."""
+        if self.dtype is None:
+            return True
+        if dtype is None:
+            return False
+        if isinstance(self.dtype, DTypeCategory):
+            return self.dtype.matches(dtype)
+        return jnp.dtype(dtype) == jnp.dtype(self.dtype)
+
     def matches(self, x: Any) -> bool:
         """Whether ``x`` is a NamedArray with matching axes (and dtype, if set)."""
         if not isinstance(x, NamedArray):
             return False
-        if self.dtype is not None and not self.dtype.matches(getattr(x.array, "dtype", None)):
+        if not self.matches_dtype(getattr(x.array, "dtype", None)):
             return False
         names = tuple(a.name for a in x.axes)
         if self.sizes:
@@ -255,16 +297,35 @@ class NamedArrayAxes:
                 return False
         if self.ordered:
             return _glob(self.axes, names)
-        required = {a for a in self.axes if a is not Ellipsis}
-        if Ellipsis in self.axes:
-            return required <= set(names)
-        return required == set(names)
+        if self.subset:
+            return set(self.before) <= set(names)
+        return set(self.before) == set(names)
 
     def __str__(self) -> str:
         parts = ["..." if a is Ellipsis else a for a in self.axes]
         body = " ".join(parts) if self.ordered else "{" + " ".join(parts) + "}"
-        return f"{self.dtype.name}[{body}]" if self.dtype is not None else body
+        if self.dtype is None:
+            return body
+        dt = str(self.dtype) if isinstance(self.dtype, DTypeCategory) else jnp.dtype(self.dtype).name
+        return f"{dt}[{body}]"
 
+
+def _from_pattern(
+    names: tuple[Any, ...], sizes: tuple[tuple[str, int], ...], dtype: Any, ordered: bool = True
+) -> NamedArrayAxes:
+    """Build a NamedArrayAxes from a pattern of names and ``...``."""
+    if not ordered:
+        before = tuple(sorted(n for n in names if n is not Ellipsis))
+        return NamedArrayAxes(before, (), False, Ellipsis in names, dtype, tuple(sorted(sizes)))
+    dots = [i for i, n in enumerate(names) if n is Ellipsis]
+    if not dots:
+        return NamedArrayAxes(tuple(names), (), True, False, dtype, sizes)
+    before, after = tuple(names[: dots[0]]), tuple(names[dots[-1] + 1 :])
+    return NamedArrayAxes(before, after, True, True, dtype, sizes, tuple(names) if len(dots) > 1 else ())
+
+
+# Haliax users also reach the class as haliax.core.NamedArrayAxes; core cannot import this module, so we set it
+setattr(_core, "NamedArrayAxes", NamedArrayAxes)  # noqa: B010
 
 NamedArrayAxesSpec = str | Sequence[str | Axis | types.EllipsisType] | Set[Any] | NamedArrayAxes
 """Everything accepted as an axes spec: a string, a sequence, a set, or a parsed `NamedArrayAxes`."""
@@ -287,7 +348,7 @@ def _glob(pattern: tuple[Any, ...], names: tuple[str, ...]) -> bool:
 def _is_dtype_like(x: Any) -> bool:
     if isinstance(x, DTypeCategory):
         return True
-    if isinstance(x, (str, Axis, Set, list, tuple)) or x is Ellipsis or x is None:
+    if isinstance(x, (str, Axis, Set, list, tuple)) or x is Ellipsis or x is None or x is NamedArray:
         return False
     try:
         jnp.dtype(x)
@@ -296,11 +357,14 @@ def _is_dtype_like(x: Any) -> bool:
     return True
 
 
-def _to_category(x: Any) -> DTypeCategory:
+def _to_dtype(x: Any) -> Any:
+    """The dtype stored in a spec: a concrete wrapper's dtype, a category, or ``jnp.dtype(x)``."""
     if isinstance(x, DTypeCategory):
+        return x.spec_dtype
+    if isinstance(x, type):  # a scalar type such as jnp.float32 is kept as given (it compares equal)
+        jnp.dtype(x)
         return x
-    dt = jnp.dtype(x)
-    return DTypeCategory(str(dt), concrete=dt)
+    return jnp.dtype(x)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -335,37 +399,39 @@ def _entries(fn: str, raw: Any) -> tuple[tuple[Any, ...], tuple[tuple[str, int],
 
 
 def _make_axes_spec(item: Any, dtype: Any = None) -> NamedArrayAxes:
-    """Build a NamedArrayAxes from an annotation item: a spec, or a tuple of spec parts and dtypes."""
+    """Build a NamedArrayAxes from an annotation item: a spec, or a tuple of spec parts and dtypes.
+
+    A leading ``NamedArray`` class is the base (``Named[NamedArray, "batch embed"]``) and is dropped.
+    """
     fn = "NamedArray[...]"
     if isinstance(item, NamedArrayAxes):
-        return item if dtype is None else NamedArrayAxes(item.axes, item.ordered, item.sizes, _to_category(dtype))
+        return item if dtype is None else dataclasses.replace(item, dtype=_to_dtype(dtype))
     parts = item if isinstance(item, tuple) else (item,)
+    if parts and parts[0] is NamedArray:
+        parts = parts[1:] if len(parts) > 1 else ("...",)
     dtypes = [p for p in parts if _is_dtype_like(p)]
     rest = [p for p in parts if not _is_dtype_like(p)]
     if dtype is not None:
         dtypes.insert(0, dtype)
     if len(dtypes) > 1:
         raise TypeError(f"{fn}: at most one dtype may be given, got {dtypes!r}")
-    cat = _to_category(dtypes[0]) if dtypes else None
+    dt = _to_dtype(dtypes[0]) if dtypes else None
     if len(rest) == 1 and isinstance(rest[0], NamedArrayAxes):
         inner = rest[0]
-        return NamedArrayAxes(inner.axes, inner.ordered, inner.sizes, cat if cat is not None else inner.dtype)
+        return inner if dt is None else dataclasses.replace(inner, dtype=dt)
     if len(rest) == 1 and isinstance(rest[0], Set):
         names, sizes = _entries(fn, list(rest[0]))
-        ordered_names = tuple(sorted(n for n in names if n is not Ellipsis))
-        if Ellipsis in names:
-            ordered_names += (Ellipsis,)
-        return NamedArrayAxes(ordered_names, ordered=False, sizes=tuple(sorted(sizes)), dtype=cat)
+        return _from_pattern(names, sizes, dt, ordered=False)
     if len(rest) == 1 and isinstance(rest[0], str):
         names, sizes = _entries(fn, _parse_string(rest[0]))
-        return NamedArrayAxes(names, ordered=True, sizes=sizes, dtype=cat)
+        return _from_pattern(names, sizes, dt)
     if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
         rest = list(rest[0])
     for p in rest:
         if isinstance(p, Set):
             raise TypeError(f"{fn}: a set spec must be given alone, got {item!r}")
     names, sizes = _entries(fn, rest)
-    return NamedArrayAxes(names, ordered=True, sizes=sizes, dtype=cat)
+    return _from_pattern(names, sizes, dt)
 
 
 def named_array_annotation(item: Any) -> Any:
