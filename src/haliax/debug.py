@@ -17,7 +17,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .axis import Axis
 from .core import NamedArray
-from .partitioning import legacy_mesh
+from .partitioning import current_mesh
 
 __all__ = [
     "diagnose_common_issues",
@@ -199,14 +199,6 @@ def _try_draw_grid(shape: Sequence[int], sharding: Any) -> bool:
     return True
 
 
-def _mesh_hint() -> Any:
-    """The mesh in context (abstract inside jit), or None; used to name the mesh axes of a bare sharding."""
-    abstract = jax.sharding.get_abstract_mesh()
-    if not abstract.empty:
-        return abstract
-    return legacy_mesh()
-
-
 def _recover_spec(sharding: Any, shape: tuple[int, ...], mesh: Any) -> tuple[Any, ...] | None:
     """The PartitionSpec entries of a sharding that has no ``spec`` (the compiler's `GSPMDSharding`), or None.
 
@@ -317,7 +309,7 @@ def visualize_named_sharding(axes: Sequence[Axis], sharding: Any) -> None:
         >>> visualize_named_sharding(axes, NamedSharding(mesh, P("data", "model", None)))
         dim1->data, dim2->model, dim3->unsharded
     """
-    _visualize_named(axes, sharding, _mesh_hint())
+    _visualize_named(axes, sharding, current_mesh())
 
 
 def _visualize_plain(shape: tuple[int, ...], sharding: Any) -> None:
@@ -345,7 +337,7 @@ def visualize_shardings(tree: Any) -> None:
         >>> visualize_shardings({"x": x, "step": 3})  # 3-D: JAX draws no grid, only the line is printed
         batch->data, seq->unsharded, embed->unsharded
     """
-    mesh = _mesh_hint()  # the compiler's callback runs outside the mesh context: remember it now
+    mesh = current_mesh()  # the compiler's callback runs outside the mesh context: remember it now
     leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: isinstance(x, NamedArray))
     for leaf in leaves:
         if isinstance(leaf, NamedArray):

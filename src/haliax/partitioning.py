@@ -145,7 +145,7 @@ def _tracing_probe() -> bool:
         return True
 
 
-def _current_mesh(include_legacy: bool = True) -> Any:
+def current_mesh(include_legacy: bool = True) -> Any:
     """The mesh in context, or None.
 
     First the mesh from ``jax.set_mesh`` / `set_mesh` (the concrete one outside jit, the abstract one inside),
@@ -232,7 +232,7 @@ def physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None = Non
 
     Raises ``ValueError("No mesh found")`` without a mesh.
     """
-    mesh = _current_mesh()
+    mesh = current_mesh()
     if mesh is None:
         raise ValueError("No mesh found")
     phys = physical_axis_name(axis, mapping)
@@ -281,7 +281,7 @@ def pspec_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None) 
 
 def sharding_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = None, mesh: Any = None) -> NamedSharding:
     """A NamedSharding for arrays with the given axes."""
-    mesh = mesh if mesh is not None else _current_mesh()
+    mesh = mesh if mesh is not None else current_mesh()
     if mesh is None:
         raise ValueError("No mesh found")
     return NamedSharding(mesh, pspec_for_axis(axes, mapping))
@@ -357,7 +357,7 @@ def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> A
             warnings.warn("No resource mapping found. Not sharding.", RuntimeWarning, stacklevel=2)
         return x
     if mesh is None:
-        mesh = _current_mesh()
+        mesh = current_mesh()
     if mesh is None:
         if not in_jit:
             warnings.warn("No mesh found. Not sharding.", RuntimeWarning, stacklevel=2)
@@ -396,7 +396,7 @@ def auto_sharded(x: Any, mesh: Any = None) -> Any:
     if mesh is None:
         # Only a mesh set with `set_mesh` / ``jax.set_mesh``: as in Haliax, plain creation inside a legacy
         # ``with mesh:`` block stays on one device (`shard` itself does use the legacy mesh).
-        mesh = _current_mesh(include_legacy=False)
+        mesh = current_mesh(include_legacy=False)
         if mesh is None:
             return x
     return shard(x, _state.mapping, mesh)
@@ -505,7 +505,7 @@ def infer_resource_partitions(
         >>> shardings["w"].spec, shardings["w"].mesh is mesh
         (P(None, 'model'), True)
     """
-    mesh = mesh if mesh is not None else _current_mesh()
+    mesh = mesh if mesh is not None else current_mesh()
     if mesh is None:
         raise ValueError("infer_resource_partitions: No mesh found (use jax.set_mesh or pass mesh=)")
     specs = pspec_for(tree, resource_mapping, preserve_existing_shardings)
