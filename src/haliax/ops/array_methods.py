@@ -111,15 +111,13 @@ class NamedArrayMethods:
         When either side's ``.array`` is None (a placeholder leaf, as pytree utilities build), a plain bool
         instead: equal axes and both arrays None.
         """
-        if _is_placeholder(self) or _is_placeholder(other):
-            return isinstance(other, NamedArray) and self.axes == other.axes and self.array is other.array
-        return elementwise.equal(self, other)
+        same = _placeholder_equality(self, other)
+        return elementwise.equal(self, other) if same is None else same
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         """Elementwise ``!=``; a plain bool when either ``.array`` is None (see ``__eq__``)."""
-        if _is_placeholder(self) or _is_placeholder(other):
-            return not (isinstance(other, NamedArray) and self.axes == other.axes and self.array is other.array)
-        return elementwise.not_equal(self, other)
+        same = _placeholder_equality(self, other)
+        return elementwise.not_equal(self, other) if same is None else not same
 
     # ---------------------------------------------------------------------------------------------
     # indexing. There is deliberately no ``__len__``/``__iter__``: iteration falls back to ``x[0]``, which
@@ -241,8 +239,11 @@ class NamedArrayMethods:
         return haxtyping.named_array_annotation(item)
 
 
-def _is_placeholder(x: Any) -> bool:
-    return isinstance(x, NamedArray) and x.array is None
+def _placeholder_equality(x: Any, other: Any) -> bool | None:
+    """``x == other`` as a plain bool when either side is a placeholder NamedArray (``.array`` is None), else None."""
+    if not (x.array is None or (isinstance(other, NamedArray) and other.array is None)):
+        return None
+    return isinstance(other, NamedArray) and x.axes == other.axes and x.array is other.array
 
 
 # class-machinery attributes that are not methods to copy
