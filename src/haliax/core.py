@@ -402,11 +402,7 @@ def named(a: Any, axis: AxisSelection) -> NamedArray:
         {'X': 2, 'Y': 3}
     """
     a = jnp.asarray(a)
-    if isinstance(axis, (str, Axis)):
-        axis = (axis,)
-    if isinstance(axis, Mapping):
-        axis = tuple(Axis(n, s) if s is not None else n for n, s in axis.items())
-    axis = tuple(axis)
+    axis = to_selectors(axis, "named", "axis")
     if len(axis) != a.ndim:
         raise ValueError(
             f"named: Shape mismatch: array has shape {a.shape} ({a.ndim} dims) but {len(axis)} axes were given: "
@@ -480,7 +476,7 @@ def check_shape(jnp_shape: Sequence[int], hax_axes: AxisSelection) -> tuple[Axis
         >>> hax.core.check_shape((2, 3), ("X", hax.Axis("Y", 3)))
         (Axis(name='X', size=2), Axis(name='Y', size=3))
     """
-    sels = (hax_axes,) if isinstance(hax_axes, (str, Axis)) else tuple(to_selectors(hax_axes))
+    sels = to_selectors(hax_axes, "check_shape", "hax_axes")
     shape = tuple(jnp_shape)
     if len(sels) != len(shape):
         raise ValueError(f"check_shape: Shape mismatch: jnp_shape={shape} hax_axes={hax_axes}")
