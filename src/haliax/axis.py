@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
@@ -47,6 +48,7 @@ __all__ = [
     "axis_not_found_error",
     "axis_size_mismatch_error",
     "AxisSizeMismatchError",
+    "AxisIndexError",
     "conflicting_sizes_error",
     "closest_name",
     "axes_str",
@@ -59,6 +61,12 @@ class Axis:
 
     Equality and hashing compare both the name and the size.
 
+    The name must be a ``str`` (``TypeError`` otherwise) and the size a non-negative integer: a Python
+    ``int`` or a NumPy integer scalar (anything with ``__index__``), which is stored as an ``int``. A ``bool``,
+    a float or another object is a ``TypeError``, a negative size a ``ValueError``; both messages name ``Axis``
+    and the field. Haliax accepts any name and size here and fails later, far from the mistake; we reject them
+    at construction.
+
     Examples:
         >>> import haliax as hax
         >>> E = hax.Axis("embed", 4)
@@ -68,6 +76,24 @@ class Axis:
 
     name: str
     size: int
+
+    def __post_init__(self) -> None:
+        name, size = self.name, self.size
+        if not isinstance(name, str):
+            raise TypeError(f"Axis: field 'name' must be a str, got {name!r} of type {type(name).__name__}")
+        if type(size) is not int:
+            try:
+                if isinstance(size, bool) or type(size).__name__ == "bool_":
+                    raise TypeError
+                size = operator.index(size)  # ints, NumPy integer scalars, concrete 0-d integer arrays
+            except TypeError:
+                raise TypeError(
+                    f"Axis: field 'size' of axis {name!r} must be a non-negative int, got {size!r} "
+                    f"of type {type(size).__name__}"
+                ) from None
+            object.__setattr__(self, "size", size)
+        if size < 0:
+            raise ValueError(f"Axis: field 'size' of axis {name!r} must be a non-negative int, got {size}")
 
     def alias(self, new_name: str) -> Axis:
         """The same size under another name."""
@@ -310,6 +336,24 @@ def axes_str(axes: Sequence[Any]) -> str:
 def _where(fn: str, arg: str | None) -> str:
     loc = f"{fn}: " if fn else ""
     return loc + (f"argument {arg!r}: " if arg else "")
+
+
+class AxisIndexError(IndexError, ValueError):
+    """A concrete integer index outside an axis.
+
+    It is an ``IndexError`` (what Python and Haliax raise for an index out of range) and a ``ValueError``
+    (a bad argument), so either ``except`` clause catches it. The message names the function, the axis, its
+    size and the index; negative indices count from the end, as in Python.
+
+    Examples:
+        >>> import haliax as hax
+        >>> x = hax.zeros(hax.Axis("X", 4))
+        >>> try:
+        ...     x["X", 7]
+        ... except hax.axis.AxisIndexError as e:
+        ...     print(e)
+        NamedArray indexing: index 7 is out of bounds for axis X with size 4 (valid: -4 to 3)
+    """
 
 
 class AxisSizeMismatchError(ValueError, RuntimeError):

@@ -25,7 +25,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from ..axis import Axis, axes_str, conflicting_sizes_error, locate_axis, lookup_axis, name_index
+from ..axis import Axis, AxisIndexError, axes_str, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
 from ..util import is_static_int
@@ -216,7 +216,9 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
         if tag == "i":
             v = item[2]
             if not -n <= v < n:
-                raise IndexError(f"{fn}: index {v} is out of bounds for axis {ax.name} with size {n}")
+                raise AxisIndexError(
+                    f"{fn}: index {v} is out of bounds for axis {ax.name} with size {n} (valid: {-n} to {n - 1})"
+                )
             kinds[pos] = ("i", v % n)
             cur[pos] = None
             adv.append((pos, ()))
@@ -228,7 +230,10 @@ def make_plan(axes: tuple[Axis, ...], struct: tuple[Any, ...], fn: str) -> Plan:
         elif tag == "l":
             for e in item[2]:
                 if not -n <= e < n:
-                    raise IndexError(f"{fn}: list index {e} is out of bounds for axis {ax.name} with size {n}")
+                    raise AxisIndexError(
+                        f"{fn}: list index {e} is out of bounds for axis {ax.name} with size {n} "
+                        f"(valid: {-n} to {n - 1})"
+                    )
             kinds[pos] = ("l", tuple(e % n for e in item[2]))
             cur[pos] = ax.resize(len(item[2]))
         elif tag == "di":
