@@ -337,3 +337,15 @@ def test_annotations_survive_postponed_evaluation():
 
     hints = typing.get_type_hints(f, include_extras=True)
     assert _meta(hints["x"]).dtype == jnp.float32 and str(_meta(hints["return"]).dtype) == "float"
+
+
+def test_brace_strings_are_unordered_specs():
+    # a "{...}" string is the unordered spec (as the set form), not the axis names "{batch" and "embed}"
+    x = hax.zeros((B, E))
+    assert _meta(hax.NamedArray["{embed batch}"]) == _meta(hax.NamedArray[{"batch", "embed"}])
+    assert matches_axes(x, "{embed batch}") and matches_axes(x, "{embed ...}")
+    assert not matches_axes(x, "{embed}") and not matches_axes(x, "{embed seq ...}")
+    assert matches(x, f32[hax.NamedArray, "{embed batch}"])
+    assert str(_meta(hax.NamedArray["{embed batch}"])) == "{batch embed}"  # str round-trips
+    with pytest.raises(ValueError, match=r"NamedArray\[\.\.\.\]: braces must enclose the whole spec"):
+        hax.NamedArray["batch {embed}"]

@@ -7,7 +7,8 @@ Spelling (all of these are ordinary `typing.Annotated` types, so static type che
   Commas also separate names.
 * ``NamedArray["batch", "embed"]`` (a sequence; entries may be names, `Axis` objects, whose size is then checked
   too, or ``...``).
-* ``NamedArray[{"batch", "embed"}]``: these axes in any order; add ``...`` to the set to allow others.
+* ``NamedArray[{"batch", "embed"}]`` or ``NamedArray["{batch embed}"]``: these axes in any order; add ``...`` to
+  the set (or inside the braces) to allow others.
 * A dtype may be added anywhere in the item: ``NamedArray["batch embed", jnp.float32]``.
 * Dtype-aware spelling, like jaxtyping: ``f32[NamedArray, "batch embed"]``, ``Float[NamedArray, "batch ..."]``,
   ``Int[NamedArray, "seq"]``, ``Bool[NamedArray, "{batch seq}"]``... (also ``f32["batch embed"]`` for short).
@@ -423,8 +424,14 @@ def _make_axes_spec(item: Any, dtype: Any = None) -> NamedArrayAxes:
         names, sizes = _entries(fn, list(rest[0]))
         return _from_pattern(names, sizes, dt, ordered=False)
     if len(rest) == 1 and isinstance(rest[0], str):
-        names, sizes = _entries(fn, _parse_string(rest[0]))
-        return _from_pattern(names, sizes, dt)
+        text = rest[0].strip()
+        unordered = text.startswith("{") and text.endswith("}")
+        if unordered:
+            text = text[1:-1]
+        if "{" in text or "}" in text:
+            raise ValueError(f"{fn}: braces must enclose the whole spec (as in '{{batch embed}}'), got {rest[0]!r}")
+        names, sizes = _entries(fn, _parse_string(text))
+        return _from_pattern(names, sizes, dt, ordered=not unordered)
     if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
         rest = list(rest[0])
     for p in rest:
