@@ -64,22 +64,33 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
 
     Two forms:
 
-    * **Sequence**: ``rearrange(x, ("B", ..., "H"))`` — a permutation of axis selectors with at most one
-      ``...`` (the remaining axes, in their current order). Without ``...`` every axis must be named.
-      Several positional selectors are also accepted: ``rearrange(x, "B", ..., "H")``.
+    * **Sequence**: ``rearrange(x, ("B", ..., "H"))`` — axis selectors and any number of ``...``, exactly
+      `haliax.axis.rearrange_for_partial_order` of the sequence over ``x.axes`` followed by a transpose (each
+      ``...`` stands for some of the remaining axes, in their current order). Without ``...`` every axis must
+      be named. Several positional selectors are also accepted: ``rearrange(x, "B", ..., "H")``. Errors name
+      ``rearrange`` and the argument ``axes``; an Axis entry of the wrong size raises
+      `haliax.axis.AxisSizeMismatchError` (Haliax ignores the size).
     * **String** (einops-like): ``rearrange(x, "b (h d) -> b h d", h=8)``.
         * An ordered lhs binds identifiers to axes by position (one ``...`` binds from both ends). An
           identifier bound to a whole axis is an alias: on the rhs it yields the **original** axis. A group
           ``(p q)`` splits an axis (C order, ``p`` most significant) into new axes named ``p`` and ``q``; a
           ``N:`` label in an ordered group is accepted and ignored. ``()`` squeezes a size-1 axis.
         * An unordered lhs ``{...}`` names axes by name (or through a string/Axis binding); ``(N: a b)``
-          splits axis ``N``; axes not mentioned keep their names; ``...`` is optional and ignored.
-        * The rhs is ordered; ``(new: a b)`` merges into an axis called ``new`` (anonymous groups are an
-          error); ``(new:)`` adds a size-1 axis. Several ``...`` may appear (unmentioned axes are placed by
-          `haliax.axis.rearrange_for_partial_order`); without ``...`` every intermediate axis must be used.
-        * Bindings: an int gives a split size; a str names the split piece (or, for a whole axis or an
-          unordered name, says which axis is meant); an Axis does both. At most one unknown size per group.
-          Unused bindings are an error.
+          splits the axis that ``N`` (or the name of ``N``'s binding) names; axes not mentioned keep their
+          names; ``...`` is optional and ignored.
+        * The rhs is ordered; ``(N: a b)`` merges into one axis (anonymous groups are an error) whose size is
+          the product of its parts. It is named after the axis ``N`` stands for on the lhs, else after
+          ``N``'s str or Axis binding, else ``N``. ``(new:)`` adds a size-1 axis. Several ``...`` may appear
+          (unmentioned axes are placed by `haliax.axis.rearrange_for_partial_order`); without ``...`` every
+          intermediate axis must be used.
+        * Bindings (``name=int | str | Axis``) apply wherever the identifier occurs: an int gives a split
+          size; a str gives a name (and, when it names an axis of the array, that axis's size); an Axis gives
+          both. The binding of an unordered group's label only selects the axis, so ``"{(H: p H)}"`` with
+          ``H=2`` splits ``H`` into ``p`` and a new ``H`` of size 2. At most one unknown size per group.
+          Bindings whose name appears nowhere are ignored, as in Haliax.
+        * Where Haliax silently ignores a size it raises here: an int or Axis binding for a merge label
+          whose size is not the product of the parts, and split sizes that are all given and multiply to
+          less than the axis (Haliax fails later with a reshape ``TypeError``).
         * Identifiers are letters, digits and underscores (not starting with a digit) or quoted strings;
           commas are separators. Errors are ``ValueError`` with the expression and a caret under the problem.
 
