@@ -23,7 +23,7 @@ import numpy as np
 from ._state_dict_walk import NONE_FIELD, is_array_like, marking_none_fields, to_state_dict
 from .state_dict_errors import KeyMismatch, LoadReport, StateDictMismatchError
 
-__all__ = ["compare_state_dicts", "checked_load", "loader_name", "strict_method"]
+__all__ = ["compare_state_dicts", "check_state_dict_arg", "checked_load", "loader_name", "strict_method"]
 
 _LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("haliax_state_dict_loading", default=False)
 
@@ -133,6 +133,7 @@ def checked_load(
     """
     if _LOADING.get():
         return load(template, state_dict, prefix)
+    check_state_dict_arg(template, state_dict, where)
     report = compare_state_dicts(_expected_entries(template, prefix), state_dict, prefix)
     if strict and not report.ok:
         raise StateDictMismatchError(report.describe(where, prefix), report)
@@ -144,6 +145,30 @@ def checked_load(
     finally:
         _LOADING.reset(token)
     return out if strict else (out, report)
+
+
+def check_state_dict_arg(template: Any, state_dict: Any, where: str) -> None:
+    """Raise ``TypeError`` naming ``where`` unless ``state_dict`` is a mapping with string keys.
+
+    Haliax fails with an ``AttributeError`` (``'list' object has no attribute 'get'``) for a non-dict; the
+    most likely mistake, the template and the state dict swapped, is pointed out.
+    """
+    if not isinstance(state_dict, Mapping):
+        swapped = (
+            " (the arguments look swapped: the template comes first, the state dict second)"
+            if isinstance(template, Mapping) and isinstance(state_dict, eqx.Module)
+            else ""
+        )
+        raise TypeError(
+            f"{where}: argument 'state_dict' must be a dict of arrays keyed by dotted names, got "
+            f"{type(state_dict).__name__}{swapped}"
+        )
+    for k in state_dict:
+        if not isinstance(k, str):
+            raise TypeError(
+                f"{where}: argument 'state_dict': key {k!r} is a {type(k).__name__}, but keys must be str "
+                "(dotted names such as 'fc.weight')"
+            )
 
 
 def loader_name(mod: Any) -> str:

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._safetensors_io import atomic_write_safetensors, read_safetensors, to_numpy
-from ._state_dict_check import checked_load, loader_name, strict_method
+from ._safetensors_io import atomic_write_safetensors, read_safetensors, tensor_checksums, to_numpy
+from ._state_dict_check import check_state_dict_arg, checked_load, loader_name, strict_method
 from ._state_dict_walk import (
     StateDict as StateDict,
     default_eqx_module_from_state_dict as default_eqx_module_from_state_dict,
@@ -43,12 +43,14 @@ from ._state_dict_walk import (
     walk_from_state_dict,
     with_prefix as with_prefix,
 )
+from .core import NamedArray
 from .jax_utils import sync_global_devices
 from .state_dict_errors import (
     KeyMismatch as KeyMismatch,
     LoadReport as LoadReport,
     StateDictFileError as StateDictFileError,
     StateDictMismatchError as StateDictMismatchError,
+    StateDictPathError as StateDictPathError,
 )
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "KeyMismatch",
     "StateDictMismatchError",
     "StateDictFileError",
+    "StateDictPathError",
 ]
 
 T = TypeVar("T")
@@ -300,6 +303,7 @@ def from_torch_compatible_state_dict(
             return jnp.zeros(x.shape, x.dtype)
         return x
 
+    check_state_dict_arg(t, state_dict, "from_torch_compatible_state_dict")
     t = jax.tree.map(materialise, t)
     if not unflatten:
         return from_state_dict(t, state_dict, prefix, strict=strict)
@@ -323,6 +327,17 @@ def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, 
 
     None values and non-array values (e.g. Dropout's ``inference`` flag) are not written; arrays are moved
     to host NumPy (sharded arrays are gathered on every process) and written bit for bit, bfloat16 included.
+    A `NamedArray` value is stored as its raw array (in its own axis order). The header also records a CRC-32
+    of every tensor's bytes (entry ``"haliax.crc32"``), which `load_state_dict` verifies.
+
+    Haliax lets safetensors' or the operating system's errors through for bad arguments (a NamedArray value,
+    a non-string key, a missing folder reported under a temporary file's name); we accept NamedArrays, raise
+    ``TypeError`` naming a bad key or value, and raise `StateDictPathError` naming ``path``.
+
+    Raises:
+        TypeError: ``state_dict`` is not a dict, a key is not a str, a value has a dtype safetensors cannot
+            store, or ``metadata`` is not str to str.
+        StateDictPathError: ``path`` is a directory, its folder does not exist, or it cannot be written.
 
     Examples:
         >>> import os, tempfile
@@ -333,15 +348,39 @@ def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, 
         >>> {k: str(v.dtype) for k, v in load_state_dict(path).items()}
         {'w': 'bfloat16'}
     """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"save_state_dict: argument 'state_dict' must be a dict of arrays keyed by dotted names, got "
+            f"{type(state_dict).__name__}; for a module, pass to_torch_compatible_state_dict(model)"
+        )
+    for k, v in (metadata or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(
+                f"save_state_dict: argument 'metadata': safetensors metadata maps str to str, got {k!r}: {v!r}; "
+                "convert the values with str() or json.dumps()"
+            )
     arrays = {}
     for k, v in state_dict.items():
+        if not isinstance(k, str):
+            raise TypeError(
+                f"save_state_dict: argument 'state_dict': key {k!r} is a {type(k).__name__}, but keys must be "
+                f"str (dotted names such as 'fc.weight'); use {{str(k): v for k, v in state_dict.items()}}"
+            )
+        if isinstance(v, NamedArray):
+            v = v.array  # stored as its raw array, in the NamedArray's axis order
         v = to_numpy(v)
         if isinstance(v, (np.ndarray, np.generic)):
+            if v.dtype.kind in "OUS":
+                raise TypeError(
+                    f"save_state_dict: argument 'state_dict': value of key {k!r} has dtype {v.dtype}, which "
+                    "safetensors cannot store; only numeric and bool arrays are written"
+                )
             arrays[k] = np.asarray(v, order="C")  # (np.ascontiguousarray would turn 0-d arrays into 1-d)
     error: Exception | None = None
     if jax.process_index() == 0:
         try:
-            atomic_write_safetensors(arrays, path, {"format": "pt", **(metadata or {})})
+            header = {"format": "pt", **(metadata or {}), **tensor_checksums(arrays)}
+            atomic_write_safetensors(arrays, path, header)
         except Exception as e:  # still reach the barrier, so other processes do not hang
             error = e
     sync_global_devices("save_state_dict")
@@ -361,7 +400,11 @@ def load_state_dict(
     models with multi-axis Linear or LayerNorm layers.
 
     The whole file is validated (header against file size) and read before anything is returned, so a
-    truncated or corrupt file raises `StateDictFileError` and never yields a partial dict or module.
+    truncated or corrupt file raises `StateDictFileError` and never yields a partial dict or module. Files
+    written by `save_state_dict` carry a CRC-32 per tensor, checked here: a tensor whose bytes changed (one
+    flipped bit) raises `StateDictFileError` naming the file and the tensor. Files without checksums (written
+    by other tools) load unchecked. Haliax has no checksums, and lets the operating system's error through for
+    a directory; we raise `StateDictPathError` (a ``ValueError`` and ``OSError``) naming the path.
 
     Args:
         path: the safetensors file.
@@ -371,7 +414,8 @@ def load_state_dict(
         unflatten: with a template: the file uses the flattened, exported layout.
 
     Raises:
-        StateDictFileError: not a complete, valid safetensors file.
+        StateDictFileError: not a complete, valid safetensors file, or a tensor fails its checksum.
+        StateDictPathError: ``path`` is a directory.
         StateDictMismatchError: (strict, with a template) the file does not match the template.
         FileNotFoundError: no such file.
 

@@ -1,4 +1,5 @@
-"""What loading a state dict can report: `LoadReport`, `KeyMismatch`, `StateDictMismatchError`, `StateDictFileError`.
+"""What loading a state dict can report: `LoadReport`, `KeyMismatch`, `StateDictMismatchError`, `StateDictFileError`,
+`StateDictPathError`.
 
 A strict load (`haliax.state_dict.from_state_dict` and friends) raises `StateDictMismatchError`, which carries a
 `LoadReport`; a non-strict load returns the `LoadReport` itself. `StateDictFileError` is raised by
@@ -14,7 +15,7 @@ import difflib
 from collections.abc import Mapping
 from typing import NamedTuple
 
-__all__ = ["KeyMismatch", "LoadReport", "StateDictMismatchError", "StateDictFileError"]
+__all__ = ["KeyMismatch", "LoadReport", "StateDictMismatchError", "StateDictFileError", "StateDictPathError"]
 
 
 class KeyMismatch(NamedTuple):
@@ -147,3 +148,34 @@ class StateDictFileError(ValueError):
         ...     print("corrupt" in str(e))
         True
     """
+
+
+class StateDictPathError(StateDictFileError, OSError):
+    """A path given to `haliax.state_dict.save_state_dict` or `~haliax.state_dict.load_state_dict` that cannot be
+    used: a folder that does not exist, a directory where a file is expected, a file that cannot be written.
+
+    The message names the path the caller gave (never a temporary file) and what to do. It is a ``ValueError``
+    (a bad argument, like every `StateDictFileError`) and an ``OSError``, so code written for Haliax, where the
+    operating system's error escapes, still catches it. A missing file given to ``load_state_dict`` stays a
+    plain ``FileNotFoundError``.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from haliax.state_dict import StateDictPathError, load_state_dict
+        >>> folder = tempfile.mkdtemp()
+        >>> try:
+        ...     load_state_dict(folder)
+        ... except StateDictPathError as e:
+        ...     print("is a directory" in str(e), isinstance(e, ValueError), isinstance(e, OSError))
+        True True True
+    """
+
+    def __init__(self, message: str, errno: int | None = None, filename: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errno = errno
+        self.strerror = message
+        self.filename = filename
+
+    def __str__(self) -> str:  # OSError's str would prefix "[Errno n]"
+        return self.message
