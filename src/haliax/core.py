@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.core import Tracer
 
-from .axis import Axis, AxisSelection, AxisSpec, locate_axis, lookup_axis, to_selectors
+from .axis import Axis, AxisSelection, AxisSpec, axes_str, locate_axis, lookup_axis, to_selectors
 
 __all__ = [
     "NamedArray",
@@ -225,7 +225,8 @@ class NamedArray(_Methods):
         return NamedArray(jnp.conj(self.array), self.axes)
 
     def item(self) -> Any:
-        """The single element as a Python scalar."""
+        """The single element as a Python scalar (an error listing the axes unless there is one element)."""
+        self._check_scalar("x.item()")
         return self.array.item()
 
     def scalar(self) -> jax.Array:
@@ -352,19 +353,36 @@ class NamedArray(_Methods):
     def __repr__(self) -> str:
         return f"NamedArray(array={self.array!r}, axes={self.axes!r})"
 
+    def _check_scalar(self, conversion: str) -> None:
+        """Raise `NotScalarError` naming ``conversion`` and listing the axes unless this NamedArray is a scalar
+        (0-d; for ``bool``/``item`` one element, as in JAX)."""
+        if not self.axes or (conversion in ("bool(x)", "x.item()") and self.size == 1):
+            return
+        first = self.axes[0].name
+        raise NotScalarError(
+            f"{conversion}: x is not a scalar: it has axes {axes_str(self.axes)} ({self.size} elements), and only a "
+            f"0-d NamedArray converts to a Python scalar. Reduce it first (e.g. `x.sum()`, `x.max()`), pick one "
+            f"element (e.g. `x[{first!r}, 0]`), or use `x.array` / `x.tolist()`"
+        )
+
     def __bool__(self) -> bool:
+        self._check_scalar("bool(x)")
         return bool(self.array)
 
     def __int__(self) -> int:
+        self._check_scalar("int(x)")
         return int(self.array)
 
     def __float__(self) -> float:
+        self._check_scalar("float(x)")
         return float(self.array)
 
     def __complex__(self) -> complex:
+        self._check_scalar("complex(x)")
         return complex(self.array)
 
     def __index__(self) -> int:
+        self._check_scalar("operator.index(x)")
         return self.array.__index__()
 
     def __hash__(self) -> int:
@@ -375,6 +393,22 @@ class NamedArray(_Methods):
 
     def __rmatmul__(self, other: Any) -> Any:
         raise ValueError("matmul is too ambiguous with NamedArrays. Use dot instead.")
+
+
+class NotScalarError(TypeError, ValueError):
+    """``float``/``int``/``bool``/``complex``/``item`` of a NamedArray that is not a scalar.
+
+    A ``TypeError`` (as JAX raises for ``float`` of an array) and a ``ValueError`` (as NumPy raises for ``bool``
+    and ``item`` of several elements), so code catching either keeps working; the message lists the axes.
+
+    Examples:
+        >>> import haliax as hax
+        >>> try:
+        ...     float(hax.ones(hax.Axis("X", 2)))
+        ... except TypeError as e:
+        ...     print(str(e).split(", and")[0])
+        float(x): x is not a scalar: it has axes (X(2)) (2 elements)
+    """
 
 
 def is_named_array(x: Any) -> bool:

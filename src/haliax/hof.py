@@ -14,7 +14,17 @@ from typing import Any, Protocol, TypeGuard, cast
 import jax
 import jax.numpy as jnp
 
-from .axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, lookup_axis, to_selectors
+from .axis import (
+    Axis,
+    AxisSelection,
+    AxisSelector,
+    axes_str,
+    axis_not_found_error,
+    closest_name,
+    conflicting_sizes_error,
+    lookup_axis,
+    to_selectors,
+)
 from .checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from .core import NamedArray, is_named_array
 from .jax_utils import prefix_leaves, tree_checkpoint_name
@@ -48,6 +58,35 @@ def _several_axes(axis: Any) -> tuple[AxisSelector, ...] | None:
     if not isinstance(axis, (Mapping, Sequence)):
         raise TypeError(f"vmap: argument 'axis': expected an Axis, an axis name, or several of them, got {axis!r}")
     return to_selectors(axis, "vmap", "axis")
+
+
+def _check_callable(f: Any, fn: str, arg: str) -> None:
+    if not callable(f):
+        raise TypeError(f"{fn}: argument {arg!r} must be a function, got {f!r} of type {type(f).__name__}")
+
+
+def _check_axis(axis: Any, fn: str) -> None:
+    if not isinstance(axis, (Axis, str)):
+        raise TypeError(
+            f"{fn}: argument 'axis': expected an axis name or an Axis, got {axis!r} of type {type(axis).__name__}"
+        )
+
+
+def _name_only_error(name: str, leaves: Iterable[Any], fn: str, what: str, verb: str) -> ValueError:
+    """The error for an axis given by name whose size nothing provides: a typo of an axis some argument has is
+    reported as "axis not found ... Did you mean", anything else asks for an Axis with a size."""
+    present: dict[str, Axis] = {}
+    for leaf in leaves:
+        if isinstance(leaf, NamedArray):
+            for ax in leaf.axes:
+                present.setdefault(ax.name, ax)
+    tail = f"axis {name!r} was given by name only, but no {what} is {verb} over it; pass an Axis with a size"
+    if closest_name(name, list(present)) is not None:
+        found = axis_not_found_error(name, tuple(present.values()), fn, "axis")
+        return ValueError(f"{found} ({tail})")
+    if present:
+        tail += f" (the {what}s have axes {axes_str(tuple(present.values()))})"
+    return ValueError(f"{fn}: argument 'axis': {tail}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,6 +220,7 @@ def vmap(
         >>> hax.vmap(lambda v: v * 2, B)(x).axes == (B, E)
         True
     """
+    _check_callable(fn, "vmap", "fn")
     several = _several_axes(axis)
     if several is not None:
         out = fn
@@ -241,9 +281,7 @@ def vmap(
             else:
                 plan.append(("static", leaf))
         if size is None:
-            raise ValueError(
-                f"vmap: axis {name!r} was given by name only, but no argument is mapped over it; pass an Axis with a size"
-            )
+            raise _name_only_error(name, (leaf for _, leaf in with_path), "vmap", "argument", "mapped")
         box = _OutBox()
 
         def inner(*vals: Any) -> list[Any]:
@@ -277,12 +315,90 @@ def _spmd_axis_name(name: str) -> Any:
 # scan / fold / map
 
 
-def _make_is_scanned(is_scanned: Any) -> Callable[[Any], bool]:
+def _make_is_scanned(is_scanned: Any, fn: str, arg: str) -> Callable[[Any], bool]:
     if isinstance(is_scanned, bool):
         return lambda _: is_scanned
     if not callable(is_scanned):
-        raise TypeError(f"scan: is_scanned must be a bool or a predicate, got {is_scanned!r}")
+        raise TypeError(f"{fn}: argument {arg!r} must be a bool or a predicate, got {is_scanned!r}")
     return cast(Callable[[Any], bool], is_scanned)
+
+
+class _Shown:
+    """A string that reprs as itself (to print a pytree structure with described leaves)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _leaf_kind(x: Any) -> str:
+    """How a carry leaf shows in messages: ``(X(2), Y(3)) float32`` or ``float32[2,3]``."""
+    if isinstance(x, NamedArray):
+        return f"{axes_str(x.axes)} {x.dtype}"
+    if _is_array(x):
+        return f"{x.dtype}{list(x.shape)}".replace(" ", "")
+    return type(x).__name__
+
+
+def _is_weak(x: Any) -> bool:
+    try:
+        return bool(jax.typeof(x).weak_type)
+    except TypeError:
+        return False
+
+
+def check_carry(before: Any, after: Any, fn: str, f: Any) -> None:
+    """Raise a ``TypeError`` naming ``fn``, the step function ``f`` and the carry path when the carry ``after`` a
+    step has another structure, axes, shape or dtype than ``before`` (instead of `jax.lax.scan`'s raw error).
+
+    A weakly typed input leaf (a Python scalar ``init``) may change dtype: JAX promotes it, as in `jax.lax.scan`.
+    """
+    who = f"{fn}: the function {getattr(f, '__name__', type(f).__name__)!r}"
+    fix = "the carry must keep its structure, axes and dtype from one step to the next"
+    b_leaves, b_def = jax.tree_util.tree_flatten_with_path(before, is_leaf=is_named_array)
+    a_leaves, a_def = jax.tree_util.tree_flatten_with_path(after, is_leaf=is_named_array)
+    if b_def != a_def:
+        shown_b = jax.tree_util.tree_unflatten(b_def, [_Shown(_leaf_kind(v)) for _, v in b_leaves])
+        shown_a = jax.tree_util.tree_unflatten(a_def, [_Shown(_leaf_kind(v)) for _, v in a_leaves])
+        raise TypeError(
+            f"{who} changed the structure of the carry: {shown_b} before the step, {shown_a} after; {fix} "
+            "(return a carry shaped like `init`)"
+        )
+    for (path, b), (_, a) in zip(b_leaves, a_leaves, strict=True):
+        where = "carry" + jax.tree_util.keystr(path)
+        a_named, b_named = isinstance(a, NamedArray), isinstance(b, NamedArray)
+        if a_named != b_named:
+            hint = (
+                "start from a NamedArray `init` with those axes, e.g. `hax.zeros(axes)`"
+                if a_named
+                else "return a NamedArray, or start from a plain-array `init`"
+            )
+            raise TypeError(f"{who} changed {where} from {_leaf_kind(b)} to {_leaf_kind(a)}; {fix} ({hint})")
+        if a_named and b_named and a.axes != b.axes:
+            hint = (
+                f"rearrange it back with `hax.rearrange(..., {tuple(ax.name for ax in b.axes)})`"
+                if {ax.name for ax in a.axes} == {ax.name for ax in b.axes}
+                and sorted(a.axes, key=lambda ax: ax.name) == sorted(b.axes, key=lambda ax: ax.name)
+                else "start from an `init` with the axes the step returns, or reduce/broadcast inside the step"
+            )
+            raise TypeError(
+                f"{who} changed the axes of {where}: {axes_str(b.axes)} before the step, {axes_str(a.axes)} after; "
+                f"{fix} ({hint})"
+            )
+        if not (_is_array(a) or a_named) or not (_is_array(b) or b_named):
+            continue
+        if not a_named and tuple(a.shape) != tuple(b.shape):
+            raise TypeError(
+                f"{who} changed the shape of {where}: {tuple(b.shape)} before the step, {tuple(a.shape)} after; {fix}"
+            )
+        if a.dtype != b.dtype and not _is_weak(b):
+            raise TypeError(
+                f"{who} changed the dtype of {where}: {b.dtype} before the step, {a.dtype} after; {fix} "
+                f"(cast it back with `.astype({jnp.dtype(b.dtype).name})`, or start from an `init` of dtype "
+                f"{jnp.dtype(a.dtype).name})"
+            )
 
 
 def _run_scan(
@@ -313,6 +429,7 @@ def _run_scan(
 
 
 def _scan_call(
+    fn_name: str,
     f: Callable[..., Any],
     names_from: Any,
     offset: int,
@@ -333,7 +450,7 @@ def _scan_call(
     for path, leaf in with_path:
         n: int | None = None
         if isinstance(leaf, NamedArray) and leaf.array is not None:
-            idx = lookup_axis(leaf.axes, name, "scan", None)
+            idx = lookup_axis(leaf.axes, name, fn_name, "axis")
             if idx is not None and is_scanned(leaf):
                 n = leaf.axes[idx].size
                 x = jnp.moveaxis(leaf.array, idx, 0) if idx else leaf.array
@@ -348,14 +465,15 @@ def _scan_call(
             length = n
         elif n != length:
             raise ValueError(
+                f"{'' if fn_name == 'scan' else f'{fn_name}: argument {_path_str(path, names_from, offset)!r}: '}"
                 f"scan got `length` argument of {length} but some inputs had different leading axis sizes: "
                 f"{_path_str(path, names_from, offset)} has leading dimension {n} (scanning over axis {name})"
             )
         xs.append(x)
         plan.append(item)
     if length is None:
-        raise ValueError(
-            f"scan: axis {name!r} was given by name only, but no input is scanned over it; pass an Axis with a size"
+        raise _name_only_error(
+            name, (leaf for _, leaf in with_path), fn_name, "input", "mapped" if fn_name == "map" else "scanned"
         )
     box = _OutBox()
     carry_name, input_name = f"scan({name})__carry", f"scan({name})__input"
@@ -374,6 +492,7 @@ def _scan_call(
                 f"scan: the scanned function must return a pair (new_carry, output), got {type(out).__name__}"
             )
         new_carry, y = out
+        check_carry(carry, new_carry, fn_name, names_from)
         return new_carry, box.pack(y)
 
     step = policy.checkpoint(carry_name, input_name, body)
@@ -383,6 +502,7 @@ def _scan_call(
 
 
 def _scanner(
+    fn_name: str,
     f: Callable[..., Any],
     names_from: Any,
     offset: int,
@@ -392,11 +512,13 @@ def _scanner(
     unroll: int | bool,
     is_scanned: Any,
 ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[Any, Any]]:
-    """The options of `scan`/`fold`/`map`, checked once: returns ``run(init, args, kwargs)``, the `_scan_call` of
-    ``f`` (error paths name the parameters of ``names_from``, skipping ``offset`` leading ones)."""
+    """The options of `scan`/`fold`/`map` (``fn_name``), checked once: returns ``run(init, args, kwargs)``, the
+    `_scan_call` of ``f`` (error paths name the parameters of ``names_from``, skipping ``offset`` leading ones)."""
+    _check_callable(names_from, fn_name, "f" if fn_name == "scan" else "fn")
+    _check_axis(axis, fn_name)
     policy = ScanCheckpointPolicy.from_bool_or_str(remat)
-    pred = _make_is_scanned(is_scanned)
-    return functools.partial(_scan_call, f, names_from, offset, axis, policy, reverse, unroll, pred)
+    pred = _make_is_scanned(is_scanned, fn_name, "is_mapped" if fn_name == "map" else "is_scanned")
+    return functools.partial(_scan_call, fn_name, f, names_from, offset, axis, policy, reverse, unroll, pred)
 
 
 def scan(
@@ -445,7 +567,7 @@ def scan(
         >>> total.tolist(), running.axes == (T, E)
         ([4.0, 4.0], True)
     """
-    run = _scanner(f, f, 1, axis, remat, reverse, unroll, is_scanned)
+    run = _scanner("scan", f, f, 1, axis, remat, reverse, unroll, is_scanned)
 
     def scanned(init: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         return run(init, args, kwargs)
@@ -483,7 +605,7 @@ def fold(
     def step(carry: Any, *args: Any, **kwargs: Any) -> tuple[Any, None]:
         return fn(carry, *args, **kwargs), None
 
-    run = _scanner(step, fn, 1, axis, remat, reverse, unroll, is_scanned)
+    run = _scanner("fold", step, fn, 1, axis, remat, reverse, unroll, is_scanned)
 
     def folded(init: Any, *args: Any, **kwargs: Any) -> Any:
         return run(init, args, kwargs)[0]
@@ -526,7 +648,7 @@ def map(
     def step(_: Any, *args: Any, **kwargs: Any) -> tuple[None, Any]:
         return None, fn(*args, **kwargs)
 
-    run = _scanner(step, fn, 0, axis, remat, reverse, unroll, is_mapped)
+    run = _scanner("map", step, fn, 0, axis, remat, reverse, unroll, is_mapped)
 
     def mapped(*args: Any, **kwargs: Any) -> Any:
         return run(None, args, kwargs)[1]

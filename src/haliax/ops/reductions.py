@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, locate_axes, to_selectors
+from ..axis import Axis, AxisSelection, AxisSelector, axes_str, locate_axes, to_selectors
 from ..core import NamedArray, from_validated
 from .broadcast import broadcast_to
 
@@ -92,6 +92,39 @@ def _reduction_plan(
     return plan
 
 
+# reductions with no identity: over an empty axis (or with ``where`` and no ``initial``) they have no value
+_WITH_INITIAL = frozenset({"max", "min", "amax", "amin", "nanmax", "nanmin"})
+_NO_IDENTITY = _WITH_INITIAL | {"ptp", "argmax", "argmin", "nanargmax", "nanargmin"}
+
+
+def _check_identity(name: str, axes: tuple[Axis, ...], ax_arg: Any, kw: dict) -> None:
+    """Raise the ``ValueError`` of a reduction without identity over a size-0 axis (or with ``where`` but no
+    ``initial``), naming the function, the axis and, where the function takes one, ``initial=``."""
+    if "initial" in kw:
+        return
+    if "where" in kw and name in _WITH_INITIAL:
+        raise ValueError(
+            f"{name}: argument 'where': {name} has no identity, so a masked-out row would have no value; "
+            f"pass `initial=` as well (e.g. `hax.{name}(x, axis, where=mask, initial=...)`)"
+        )
+    pos = range(len(axes)) if ax_arg is None else (ax_arg,) if isinstance(ax_arg, int) else ax_arg
+    empty = [axes[i] for i in pos if axes[i].size == 0]
+    if not empty:
+        return
+    what = "the axis to reduce" if ax_arg is not None else "the array"
+    msg = (
+        f"{name}: argument 'axis': {what} has size 0 ({', '.join(str(a) for a in empty)}; array axes "
+        f"{axes_str(axes)}) and {name} has no identity, so the result would have no value"
+    )
+    if name in _WITH_INITIAL:
+        msg += f"; pass `initial=` (e.g. `hax.{name}(x, {empty[0].name!r}, initial=...)`) to define it"
+    elif name == "ptp":
+        msg += "; check the axis size first, or compute `hax.max(..., initial=...) - hax.min(..., initial=...)`"
+    else:
+        msg += "; an empty axis has no index to return, so check its size first"
+    raise ValueError(msg)
+
+
 def _reduce_named(
     fn: Callable[..., Any], name: str, x: NamedArray, axis: Any, where: Any, single: bool, kw: dict, wrap: Any
 ) -> NamedArray:
@@ -102,6 +135,8 @@ def _reduce_named(
             )
         kw = {**kw, "where": broadcast_to(where, x.axes).array}
     ax_arg, kept = _reduction_plan(x.axes, axis, name, single)
+    if name in _NO_IDENTITY:
+        _check_identity(name, x.axes, ax_arg, kw)
     return wrap(fn(x.array, axis=ax_arg, **kw), kept)
 
 
