@@ -57,7 +57,7 @@ import numpy as np
 from ..axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, to_selectors
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_merged_sharding, explicit_out_sharding
 from .attention_masks import (
     MASK_VALUE,
     AttentionLayout,
@@ -197,7 +197,8 @@ class _Call:
         """Broadcast/transpose a query/key/value operand to the concatenated groups and merge each group."""
         target = tuple(a for g in groups for a in g)
         y = broadcast_to(x, target)
-        return jnp.reshape(y.array, tuple(math.prod(a.size for a in g) for g in groups))
+        sharding = explicit_merged_sharding(groups, self.fn)  # None unless the mesh is explicit
+        return jnp.reshape(y.array, tuple(math.prod(a.size for a in g) for g in groups), out_sharding=sharding)
 
     def prepare(self, query: NamedArray, key: NamedArray, value: NamedArray | None, bias: Any, mask: Any) -> Any:
         L = self.layout
@@ -216,7 +217,8 @@ class _Call:
 
     def unflatten(self, x: jax.Array, groups: Sequence[Sequence[Axis]], order: tuple[Axis, ...]) -> NamedArray:
         axes = tuple(a for g in groups for a in g)
-        y = NamedArray(jnp.reshape(x, tuple(a.size for a in axes)), axes)
+        sharding = explicit_out_sharding(axes, self.fn)  # None unless the mesh is explicit
+        y = NamedArray(jnp.reshape(x, tuple(a.size for a in axes), out_sharding=sharding), axes)
         return auto_sharded(broadcast_to(y, order) if axes != order else y)
 
 
@@ -377,6 +379,8 @@ def dot_product_attention_weights(
         query: `(..., QPos, Key)`.
         key: `(..., KPos, Key)`.
         mask: boolean NamedArray (axes a subset of the weights' axes) or `AttentionMask`; True = may attend.
+            A float mask raises `TypeError` (additive masks go in `bias`); Haliax reads it as a boolean,
+            which inverts a 0 / -1e9 mask.
         bias: float NamedArray added to the scores (axes a subset of the weights' axes).
         attention_dtype: dtype for the score computation.
         precision: passed to the score `dot_general`.
@@ -435,7 +439,8 @@ def dot_product_attention(
             (other than `QPos`) are batch axes broadcast over key/value (grouped-query attention).
         key: `(..., KPos, Key)`.
         value: `(..., KPos, ...)`; its axes not in query/key (e.g. its head size) are the output features.
-        mask: boolean NamedArray or `AttentionMask`; True = may attend.
+        mask: boolean NamedArray or `AttentionMask`; True = may attend. A float mask raises `TypeError`
+            (additive masks go in `bias`); Haliax reads it as a boolean, which inverts a 0 / -1e9 mask.
         bias: float NamedArray added to the scores (e.g. `alibi_attention_bias`).
         attention_dtype: dtype for the score computation.
         precision: precision of the score product.

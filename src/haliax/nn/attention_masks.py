@@ -281,11 +281,23 @@ class _SegmentIds(AttentionMask):
         return ("segment", i, j)
 
 
+def check_boolean_mask(m: NamedArray, fn: str) -> None:
+    """A dense mask must be boolean (True = may attend); a float one is almost surely an additive mask, which
+    a boolean reading would invert (0 -> False, -1e9 -> True). Integer 0/1 masks are read as booleans."""
+    if jnp.issubdtype(m.dtype, jnp.inexact):
+        raise TypeError(
+            f"{fn}: argument 'mask' must be boolean (True = may attend), got dtype {m.dtype} with axes "
+            f"{tuple(str(a) for a in m.axes)}. An additive mask (0 where allowed, a large negative value where "
+            "not) goes in bias=...; for a 0/1 float mask pass mask.astype(bool)"
+        )
+
+
 class _Explicit(AttentionMask):
     mask: NamedArray
 
     def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
         m = self.mask
+        check_boolean_mask(m, fn)
         if m.dtype != jnp.bool_:
             m = NamedArray(m.array.astype(jnp.bool_), m.axes)
         return ("explicit", _push(arrays, layout.canonical(m, "mask", fn)))

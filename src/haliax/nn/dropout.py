@@ -7,12 +7,35 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.core import Tracer
 
 from .. import random
 from ..axis import Axis, AxisSelection, locate_axis, to_selectors
 from ..core import NamedArray
 
 __all__ = ["Dropout", "dropout"]
+
+
+class _MissingKeyError(RuntimeError, ValueError):
+    """Dropout is active but no ``key`` was given: a ``RuntimeError`` (what Haliax raises) and a ``ValueError``
+    (a missing argument)."""
+
+
+def check_pdrop(pdrop: Any, fn: str) -> None:
+    """Raise unless ``pdrop`` is a number in ``[0, 1]`` (a traced value cannot be checked and passes)."""
+    if isinstance(pdrop, Tracer):
+        return
+    if isinstance(pdrop, bool) or isinstance(pdrop, str):
+        raise TypeError(f"{fn}: argument 'pdrop' must be a number in [0, 1], got {pdrop!r}")
+    try:
+        value = np.asarray(pdrop, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: argument 'pdrop' must be a number in [0, 1], got {type(pdrop).__name__}") from None
+    if value.ndim:
+        raise ValueError(f"{fn}: argument 'pdrop' must be a scalar probability, got shape {value.shape}")
+    if not 0.0 <= float(value) <= 1.0:  # NaN fails too
+        raise ValueError(f"{fn}: argument 'pdrop' must be in [0, 1], got {pdrop!r}")
 
 
 def _broadcast_names(broadcast_axes: AxisSelection | None) -> tuple[str, ...]:
@@ -33,8 +56,12 @@ def dropout(
 ) -> NamedArray:
     """Zero each element with probability ``pdrop`` and scale the kept ones by ``1 / (1 - pdrop)``.
 
+    ``pdrop`` outside ``[0, 1]`` (or NaN) raises ``ValueError`` naming it, even with ``inference=True``; Haliax
+    accepts it and computes nonsense (a negative keep probability). A traced ``pdrop`` cannot be checked.
+
     Decision order: ``inference`` truthy → ``x`` unchanged; ``pdrop`` a Python number equal to 0 → ``x``;
-    equal to 1 → zeros; otherwise a ``key`` is required (``RuntimeError`` if missing). The keep mask is
+    equal to 1 → zeros; otherwise a ``key`` is required (if missing, an error that is both a ``RuntimeError``, as in
+    Haliax, and a ``ValueError``). The keep mask is
     ``jax.random.bernoulli(key, 1 - pdrop, shape)`` over ``x``'s axes (in ``x``'s order) minus
     ``broadcast_axes``, which then share one mask. For the same key the output equals
     ``equinox.nn.Dropout(pdrop)`` applied to the raw array.
@@ -58,6 +85,7 @@ def dropout(
         >>> sorted(set(out.tolist())) in ([0.0, 2.0], [0.0], [2.0])
         True
     """
+    check_pdrop(pdrop, "dropout")
     if inference:
         return x
     if isinstance(pdrop, (int, float)) and not isinstance(pdrop, bool):
@@ -68,8 +96,8 @@ def dropout(
                 return NamedArray(jnp.zeros_like(x.array), x.axes)
             return jnp.zeros_like(x)
     if key is None:
-        raise RuntimeError(
-            "Dropout requires a key when running in non-deterministic mode. "
+        raise _MissingKeyError(
+            "dropout: Dropout requires a key when running in non-deterministic mode. "
             "Pass key=... or use inference=True to disable dropout."
         )
     names = _broadcast_names(broadcast_axes)
@@ -104,6 +132,7 @@ class Dropout(eqx.Module):
 
     ``inference`` is an ordinary (non-static) field holding a Python bool, so it appears in default state
     dicts as ``{"inference": False}`` and can be flipped with ``eqx.nn.inference_mode`` / ``eqx.tree_at``.
+    ``pdrop`` outside ``[0, 1]`` raises ``ValueError`` at construction (Haliax accepts it).
 
     Attributes:
         pdrop: The fraction of entries to set to zero.
@@ -125,6 +154,7 @@ class Dropout(eqx.Module):
     inference: bool
 
     def __init__(self, pdrop: float = 0.5, broadcast_axes: AxisSelection | None = None, inference: bool = False):
+        check_pdrop(pdrop, "Dropout")
         self.pdrop = pdrop
         self.broadcast_axes = broadcast_axes
         self.inference = inference

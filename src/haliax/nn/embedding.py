@@ -7,8 +7,10 @@ import warnings
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.core import Tracer
 
-from ..axis import Axis, AxisSpec, concat_axes
+from ..axis import Axis, AxisIndexError, AxisSpec, concat_axes
 from ..core import NamedArray
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
@@ -17,6 +19,26 @@ from .layer_utils import check_has_axes, truncated_normal_init
 from .mup import AbstractEmbeddingReparam, EmbeddingStandardParam, ReparamEnabled
 
 __all__ = ["Embedding"]
+
+
+def _check_ids_in_range(input_ids: NamedArray | int, Vocab: Axis) -> None:
+    """Raise `AxisIndexError` for concrete ids outside ``[-V, V)`` (traced ids are left to the NaN fill)."""
+    raw = input_ids.array if isinstance(input_ids, NamedArray) else input_ids
+    if isinstance(raw, Tracer):
+        return
+    ids = np.asarray(raw)
+    V = Vocab.size
+    bad = (ids < -V) | (ids >= V)
+    if not bad.any():
+        return
+    first = np.argwhere(bad)[0] if ids.ndim else ()
+    where = ""
+    if isinstance(input_ids, NamedArray) and ids.ndim:
+        where = " at " + ", ".join(f"{a.name}={int(i)}" for a, i in zip(input_ids.axes, first, strict=True))
+    raise AxisIndexError(
+        f"Embedding.embed: argument 'input_ids' has {int(bad.sum())} id(s) out of bounds for axis {Vocab.name} "
+        f"with size {V} (valid: {-V} to {V - 1}); first: {int(ids[tuple(first)])}{where}"
+    )
 
 
 class Embedding(eqx.Module, ReparamEnabled):
@@ -96,14 +118,21 @@ class Embedding(eqx.Module, ReparamEnabled):
     def embed(self, input_ids: NamedArray | int) -> NamedArray:
         """Look up the rows of ``input_ids``.
 
-        The output axes are ``input_ids.axes`` followed by the ``Embed`` axes. Indexing follows `jnp.take`:
-        negative ids wrap, ids ``>= Vocab.size`` give NaN rows.
+        The output axes are ``input_ids.axes`` followed by the ``Embed`` axes. Negative ids count from the end
+        (``-1`` is the last row), as in `jnp.take`.
+
+        Ids outside ``[-Vocab.size, Vocab.size)`` raise `haliax.axis.AxisIndexError` (an ``IndexError`` and a
+        ``ValueError``) naming the ``Vocab`` axis and its size, whenever the ids are concrete (eager calls,
+        including under `jax.grad` of the weights). Under `jax.jit` the ids are traced and cannot be checked:
+        there an out-of-range id gives a row of NaN, never a valid-looking row. Haliax returns the NaN row
+        in eager calls too.
 
         Args:
             input_ids: token IDs (an integer NamedArray, or a Python int for a single row).
 
         Raises:
             ValueError: if ``input_ids`` does not have an integer dtype.
+            AxisIndexError: if concrete ids fall outside ``[-Vocab.size, Vocab.size)``.
 
         Examples:
             >>> import jax
@@ -124,6 +153,7 @@ class Embedding(eqx.Module, ReparamEnabled):
             raise TypeError(
                 f"Embedding.embed: argument 'input_ids' must be an integer NamedArray, got {type(input_ids).__name__}"
             )
+        _check_ids_in_range(input_ids, self.Vocab)
         out = self.weight.take(self.Vocab, input_ids, mode="fill")
         scale = self.reparam.active_scale
         if scale != 1:
