@@ -13,11 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from ..axis import AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, to_selectors
+from ..axis import Axis, AxisIndexError, AxisSelection, AxisSelector, locate_axis, to_selectors
 from ..core import NamedArray
 from ..jax_utils import custom_vjp
 from ..util import UNSPECIFIED
-from .loss import reduce_loss
+from .loss import reduce_loss_as
 
 __all__ = ["fused_cross_entropy_loss", "fused_cross_entropy_loss_and_log_normalizers"]
 
@@ -161,20 +161,25 @@ def fused_cross_entropy_loss_and_log_normalizers(
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{fn}: targets must be integer token ids, got dtype {targets.dtype}")
     embed_sels = to_selectors(Embed, fn, "Embed")
-    e_pos = [locate_axis(embeddings.axes, a, fn, "embeddings") for a in embed_sels]
-    w_e_pos = [locate_axis(unembed_weight.axes, a, fn, "unembed_weight") for a in embed_sels]
-    v_pos = locate_axis(unembed_weight.axes, Vocab, fn, "unembed_weight")
+    names = [a.name if isinstance(a, Axis) else a for a in embed_sels]
+    e_pos = [locate_axis(embeddings.axes, n, fn, "embeddings") for n in names]
+    w_e_pos = [locate_axis(unembed_weight.axes, n, fn, "unembed_weight") for n in names]
     for ie, iw in zip(e_pos, w_e_pos, strict=True):
         if embeddings.axes[ie].size != unembed_weight.axes[iw].size:
-            sizes = {"embeddings": embeddings.axes[ie].size, "unembed_weight": unembed_weight.axes[iw].size}
-            raise conflicting_sizes_error(embeddings.axes[ie].name, sizes, fn)
+            raise ValueError(
+                f"{fn}: 'embeddings' has {embeddings.axes[ie]} but 'unembed_weight' (the LM head) has "
+                f"{unembed_weight.axes[iw]}; the contracted Embed axes must have the same size"
+            )
+    for a in embed_sels:  # an Axis given as Embed must also have the arrays' size
+        locate_axis(embeddings.axes, a, fn, "Embed")
+    v_pos = locate_axis(unembed_weight.axes, Vocab, fn, "unembed_weight")
     if len(unembed_weight.axes) != len(w_e_pos) + 1:
         extra = [a for i, a in enumerate(unembed_weight.axes) if i not in w_e_pos and i != v_pos]
         raise ValueError(f"{fn}: unembed_weight has axes other than Embed and Vocab: {extra}")
     t_pos = [locate_axis(embeddings.axes, a.name, fn, "embeddings (target axes)") for a in targets.axes]
     for it, ax in zip(t_pos, targets.axes, strict=True):
         if embeddings.axes[it].size != ax.size:
-            raise conflicting_sizes_error(ax.name, {"embeddings": embeddings.axes[it].size, "targets": ax.size}, fn)
+            raise ValueError(f"{fn}: 'embeddings' has {embeddings.axes[it]} but 'targets' has {ax}")
     if len(t_pos) + len(e_pos) != len(embeddings.axes):
         extra = [a for i, a in enumerate(embeddings.axes) if i not in t_pos and i not in e_pos]
         raise ValueError(f"{fn}: embeddings has axes {extra} that are neither Embed nor in the targets {targets.axes}")
@@ -182,9 +187,10 @@ def fused_cross_entropy_loss_and_log_normalizers(
     if not isinstance(targets.array, Tracer):
         ids = np.asarray(targets.array)
         if ids.size and (ids.min() < 0 or ids.max() >= V):
-            raise ValueError(
-                f"{fn}: targets must be in [0, {V}) for Vocab {unembed_weight.axes[v_pos]}; got values out of range "
-                f"(min {int(ids.min())}, max {int(ids.max())})"
+            Vax = unembed_weight.axes[v_pos]
+            raise AxisIndexError(
+                f"{fn}: argument 'targets' has ids out of bounds for axis {Vax.name} with size {V} (valid: 0 to "
+                f"{V - 1}); got min {int(ids.min())}, max {int(ids.max())}"
             )
     n = targets.size
     e = 1
@@ -253,8 +259,11 @@ def fused_cross_entropy_loss(
         label_smoothing: ε in ``[0, 1]``.
         dtype: compute dtype of the matmuls (accumulation is always float32).
 
-    Out-of-range targets raise ``ValueError`` when the check can run eagerly; under ``jit`` they give a
-    loss of NaN (never a silently wrong number).
+    Out-of-range targets raise `haliax.axis.AxisIndexError` (an ``IndexError`` and a ``ValueError``) naming the
+    ``Vocab`` axis and its size when the ids are concrete; under ``jit`` they are traced and give a loss of NaN
+    at their positions (never a silently wrong number; a ``where`` that excludes them keeps the mean finite).
+    With ``where`` all False (a padding-only batch) the mean is 0 with zero gradients rather than 0/0; Haliax's
+    loss gives NaN there.
 
     Examples:
         >>> import jax
@@ -282,4 +291,4 @@ def fused_cross_entropy_loss(
     )
     if logsumexp_weight:
         loss = loss + logsumexp_weight * lse * lse
-    return reduce_loss(loss, reduction, reduction_axis, where)
+    return reduce_loss_as("fused_cross_entropy_loss", loss, reduction, reduction_axis, where)
