@@ -89,8 +89,9 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
           ``H=2`` splits ``H`` into ``p`` and a new ``H`` of size 2. At most one unknown size per group.
           Bindings whose name appears nowhere are ignored, as in Haliax.
         * Where Haliax silently ignores a size it raises here: an int or Axis binding for a merge label
-          whose size is not the product of the parts, and split sizes that are all given and multiply to
-          less than the axis (Haliax fails later with a reshape ``TypeError``).
+          whose size is not the product of the parts, a sized binding for an unordered group's label that is
+          not also one of its pieces and disagrees with the axis it selects, and split sizes that are all
+          given and multiply to less than the axis (Haliax fails later with a reshape ``TypeError``).
         * Identifiers are letters, digits and underscores (not starting with a digit) or quoted strings;
           commas are separators. Errors are ``ValueError`` with the expression and a caret under the problem.
 
