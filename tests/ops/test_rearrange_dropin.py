@@ -3,6 +3,7 @@ apply to in the string form, Haliax's error wording, and which error wins when t
 
 import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -262,3 +263,21 @@ def test_einops_rearrange_alias(x):
     out = einops_rearrange(x, "b d h w c -> c (m: b d) h w")
     assert strs(out) == ["C(3)", "m(10)", "H(6)", "W(4)"]
     np.testing.assert_array_equal(out.array, x.array.transpose(4, 0, 1, 2, 3).reshape(3, 10, 6, 4))
+
+
+# --------------------------------------------------------------------------------------------------
+# still one reshape/transpose under jit
+
+
+def _prims(fn, arr):
+    return [e.primitive.name for e in jax.make_jaxpr(fn)(arr).jaxpr.eqns]
+
+
+def test_several_ellipses_lower_to_one_transpose(hwdc):
+    assert _prims(lambda a: hax.rearrange(a, (..., "C", ..., "W")).array, hwdc) == ["transpose"]
+
+
+def test_label_binding_split_and_merge_lower_to_reshape_transpose_reshape(x):
+    fn = lambda a: hax.rearrange(a, "{ B (H: h1 H) (W: w1 W)} -> (B: B h1 w1) H W ...", H=2, W=2).array  # noqa: E731
+    assert _prims(fn, x) == ["reshape", "transpose", "reshape"]
+    np.testing.assert_array_equal(jax.jit(fn)(x), fn(x))
