@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
+from jax.core import Tracer
 
 from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..jax_utils import tree_checkpoint_name
 from ..state_dict import ModuleWithStateDictSerialization
-from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, layer_args, stack_layers
+from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, layer_args, layer_index, stack_layers
 
 __all__ = ["BlockSeq"]
 
@@ -29,6 +30,11 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
     ``"scan(<Block>)__input"``; ``nested=k`` checkpoints groups of ``len/k`` blocks). Haliax's tags
     ``"BlockSeq[<Block>, <Class>].carry"`` / ``".outputs"`` are also emitted between blocks.
     ``Layers`` is an alias of ``Block``.
+
+    State dicts are loaded block by block: block ``i`` is loaded from the keys ``prefix.{i}.…``, through its own
+    ``from_state_dict`` if its class defines one (called once per block, with that block as ``self``). This
+    differs from `Stacked`, whose blocks are one stacked module, so a block's own ``from_state_dict`` runs once on
+    all layers at once. Haliax's BlockSeq does not load such blocks layer by layer correctly; we do.
 
     Examples:
         >>> import jax
@@ -80,7 +86,7 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
             >>> len(seq.blocks), seq.blocks[0].layers[1].bias.axes == (E,)
             (3, True)
         """
-        make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
+        make_layer, policy = cls._init_parts(Block, module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
             return cls(
@@ -265,7 +271,12 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
         return self.blocks
 
     def get_layer(self, index: int) -> M:
-        """Block ``index``.
+        """Block ``index`` (negative indices count from the end, as in Python).
+
+        Raises:
+            haliax.axis.AxisIndexError: ``index`` is outside ``-Block.size .. Block.size - 1`` (both an
+                ``IndexError`` and a ``ValueError``), as for `Stacked.get_layer`.
+            TypeError: ``index`` is not a concrete integer.
 
         Examples:
             >>> import jax
@@ -276,7 +287,9 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
             >>> seq.get_layer(1) is seq.blocks[1]
             True
         """
-        return self.blocks[index]
+        if isinstance(index, Tracer):
+            raise TypeError("BlockSeq.get_layer: argument 'index' must be a concrete integer (the blocks are a list)")
+        return self.blocks[layer_index(index, self.Block, "BlockSeq.get_layer")]
 
     def _state_dict_key_map(self) -> dict[str, str | None]:
         return {"blocks": None}

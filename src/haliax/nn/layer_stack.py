@@ -4,7 +4,8 @@
 * the mixin `LayerStack` (the ``Layers`` alias, the ``init`` argument checks and checkpoint-policy conversion,
   the ``unroll`` validation of ``fold_via``/``scan_via``);
 * pytree helpers that slice one layer out of a tree (`take_layer`, `layer_args`), stack layers into one
-  (`stack_layers`) and check a block's ``(carry, output)`` result (`carry_and_output`).
+  (`stack_layers`), check a block's ``(carry, output)`` result (`carry_and_output`), a layer index
+  (`layer_index`) and that a block keeps its carry's axes and dtypes (`check_carry`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.core import Tracer
 
-from ..axis import Axis, axis_size_mismatch_error, lookup_axis
+from ..axis import Axis, AxisIndexError, axes_str, axis_size_mismatch_error, lookup_axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..core import NamedArray, is_named_array
 from ..ops.shape import stack
@@ -30,6 +33,8 @@ __all__ = [
     "BlockFoldable",
     "LayerStack",
     "carry_and_output",
+    "check_carry",
+    "layer_index",
     "take_layer",
     "layer_args",
     "stack_layers",
@@ -119,6 +124,15 @@ def _policy(gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None
     return policy
 
 
+def _check_block_axis(Block: Any, where: str) -> None:
+    if not isinstance(Block, Axis):
+        hint = f" (a name alone has no size: pass haliax.Axis({Block!r}, n_layers))" if isinstance(Block, str) else ""
+        raise TypeError(
+            f"{where}: argument 'Block' must be a haliax.Axis giving the number of layers, got {Block!r} of type "
+            f"{type(Block).__name__}{hint}"
+        )
+
+
 def _block_init(module: Any, where: str) -> Callable[..., Any]:
     """``module.init``, after checking that ``module`` is an Equinox Module class that has one."""
     if not (isinstance(module, type) and issubclass(module, eqx.Module)):
@@ -162,6 +176,102 @@ def carry_and_output(out: Any, where: str) -> tuple[Any, Any]:
             + (f" with axes {out.axes}" if isinstance(out, NamedArray) else "")
         )
     return out[0], out[1]
+
+
+def layer_index(index: Any, Block: Axis, where: str) -> Any:
+    """``index`` as a non-negative layer number if it is concrete (negative indices count from the end, as in
+    Python); a traced index is returned unchanged (it cannot be checked).
+
+    Raises:
+        AxisIndexError: a concrete index outside ``-Block.size .. Block.size - 1`` (an ``IndexError`` and a
+            ``ValueError``).
+        TypeError: ``index`` is not an integer.
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.nn.layer_stack import layer_index
+        >>> layer_index(-1, hax.Axis("L", 4), "demo")
+        3
+        >>> layer_index(4, hax.Axis("L", 4), "demo")
+        Traceback (most recent call last):
+        haliax.axis.AxisIndexError: demo: index 4 is out of bounds for the Block axis L with size 4 (valid: -4 to 3)
+    """
+    if isinstance(index, Tracer):
+        if not jnp.issubdtype(index.dtype, jnp.integer) or index.shape != ():
+            raise TypeError(f"{where}: argument 'index' must be an integer scalar, got a traced {index.aval}")
+        return index
+    if isinstance(index, bool) or not (
+        isinstance(index, (int, np.integer))
+        or (hasattr(index, "dtype") and np.shape(index) == () and jnp.issubdtype(index.dtype, jnp.integer))
+    ):
+        raise TypeError(f"{where}: argument 'index' must be an integer, got {index!r} of type {type(index).__name__}")
+    i = int(index)
+    n = Block.size
+    if not -n <= i < n:
+        raise AxisIndexError(
+            f"{where}: index {i} is out of bounds for the Block axis {Block.name} with size {n} (valid: {-n} to {n - 1})"
+        )
+    return i % n
+
+
+def _describe_leaf(x: Any) -> str:
+    if isinstance(x, NamedArray):
+        return f"axes {axes_str(x.axes)} and dtype {x.dtype}"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def _leaf_signature(x: Any) -> Any:
+    if isinstance(x, NamedArray):
+        return ("named", x.axes, jnp.dtype(x.dtype))
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return ("array", tuple(x.shape), jnp.dtype(x.dtype))
+    return ("other", type(x))
+
+
+def check_carry(before: Any, after: Any, layer: str, where: str) -> None:
+    """Check that a layer returned a carry with the structure, axes (in order) and dtypes of the carry it got,
+    which a scan over layers needs; otherwise raise a ``TypeError`` (what `haliax.fold`/`haliax.scan` and JAX
+    raise for a changed carry) naming ``where``, the layer, and the input and output carries.
+
+    Args:
+        before: the carry given to the layer.
+        after: the carry the layer returned.
+        layer: how to name the layer in the message, e.g. ``"Block (class Mlp) over Layers(4)"``.
+        where: the caller, e.g. ``"Stacked.fold"``.
+
+    Raises:
+        TypeError: the two carries differ in structure, axes, shape or dtype.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from haliax.nn.layer_stack import check_carry
+        >>> E = hax.Axis("E", 2)
+        >>> check_carry(hax.zeros(E), hax.ones(E), "layer", "demo")
+        >>> check_carry(hax.zeros(E), hax.ones(E, dtype=jnp.int32), "layer", "demo")
+        Traceback (most recent call last):
+        TypeError: demo: layer returned a carry with axes (E(2)) and dtype int32, but its input carry has axes (E(2)) and dtype float32; every layer must return a carry with the same axes (in the same order) and dtype as its input (cast or rearrange the result, e.g. `out.astype(x.dtype)`)
+    """
+    tail = (
+        "every layer must return a carry with the same axes (in the same order) and dtype as its input (cast or "
+        "rearrange the result, e.g. `out.astype(x.dtype)`)"
+    )
+    b_leaves, b_def = jax.tree_util.tree_flatten_with_path(before, is_leaf=is_named_array)
+    a_leaves, a_def = jax.tree_util.tree_flatten_with_path(after, is_leaf=is_named_array)
+    if [p for p, _ in b_leaves] != [p for p, _ in a_leaves]:
+        raise TypeError(
+            f"{where}: {layer} returned a carry of structure {a_def}, but its input carry has structure {b_def}; "
+            + tail
+        )
+    for (path, b), (_, a) in zip(b_leaves, a_leaves, strict=True):
+        if _leaf_signature(b) != _leaf_signature(a):
+            at = f" at {jax.tree_util.keystr(path)}" if path else ""
+            raise TypeError(
+                f"{where}: {layer} returned a carry{at} with {_describe_leaf(a)}, but its input carry has "
+                f"{_describe_leaf(b)}; " + tail
+            )
 
 
 def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
@@ -302,10 +412,12 @@ class LayerStack(Generic[M]):
 
     @classmethod
     def _init_parts(
-        cls, module: type[M], gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None
+        cls, Block: Any, module: type[M], gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None
     ) -> tuple[Callable[..., M], ScanCheckpointPolicy]:
-        """``init``'s checks: the block class's ``init`` and the checkpoint policy (warning on ``prevent_cse``)."""
+        """``init``'s checks: the layer axis, the block class's ``init`` and the checkpoint policy (warning on
+        ``prevent_cse``)."""
         where = f"{cls._kind}.init"
+        _check_block_axis(Block, where)
         return _block_init(module, where), _policy(gradient_checkpointing, prevent_cse, where)
 
     def _via(self, fn: Callable[..., Any], unroll: int | bool | None, pair: bool) -> Callable[..., Any]:

@@ -20,7 +20,16 @@ from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
-from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, stack_layers, take_layer
+from .layer_stack import (
+    LayerStack,
+    M,
+    ModuleInit,
+    carry_and_output,
+    check_carry,
+    layer_index,
+    stack_layers,
+    take_layer,
+)
 
 
 def _hax(name: str) -> Any:
@@ -97,7 +106,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             prevent_cse: deprecated: set it on the policy instead.
 
         Raises:
-            TypeError: ``module`` is not an Equinox Module class with an ``init``.
+            TypeError: ``Block`` is not an `Axis`, or ``module`` is not an Equinox Module class with an ``init``.
 
         Examples:
             >>> import jax
@@ -109,7 +118,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             >>> s.gradient_checkpointing.save_carries, s.stacked.layers[1].bias.axes == (L, E)
             (False, True)
         """
-        make_layer, policy = cls._init_parts(module, gradient_checkpointing, prevent_cse)
+        make_layer, policy = cls._init_parts(Block, module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> Stacked[M]:
             return cls(_hax("vmap")(make_layer, Block)(*args, **kwargs), Block, policy)
@@ -119,9 +128,17 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
     # -- running ---------------------------------------------------------------------------------
 
     def _loop(self, fn: Callable[..., Any], unroll: int | bool, pair: bool, where: str) -> Callable[..., Any]:
+        block_cls = type(self.stacked)
+        who = f"layer {block_cls.__name__} (Block axis {self.Block})"
+        if fn is not block_cls.__call__:
+            who += f" via {getattr(fn, '__qualname__', repr(fn))}"
+
         def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> Any:
             out = fn(layer, carry, *args, **kwargs)
-            return carry_and_output(out, where) if pair else out
+            result = carry_and_output(out, where) if pair else out
+            # a scan needs the carry to keep its axes and dtypes; say which layer broke that, not JAX's scan error
+            check_carry(carry, result[0] if pair else result, who, where)
+            return result
 
         def do(init: Any, *args: Any, **kwargs: Any) -> Any:
             loop = _hax("scan" if pair else "fold")(step, self.Block, remat=self.gradient_checkpointing, unroll=unroll)
@@ -278,7 +295,16 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         )
 
     def get_layer(self, index: int) -> M:
-        """Layer ``index`` (may be traced); plain arrays whose leading dim is not ``Block.size`` are kept whole.
+        """Layer ``index``; plain arrays whose leading dim is not ``Block.size`` are kept whole.
+
+        Negative indices count from the end, as in Python (``-1`` is the last layer). A concrete index out of
+        range raises (Haliax silently clamps it, as JAX indexing does, and returns the first or last layer); a
+        traced index (inside ``jit``) cannot be checked and is clamped by JAX.
+
+        Raises:
+            haliax.axis.AxisIndexError: a concrete index outside ``-Block.size .. Block.size - 1`` (both an
+                ``IndexError`` and a ``ValueError``).
+            TypeError: ``index`` is not an integer.
 
         Examples:
             >>> import jax
@@ -289,7 +315,8 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             >>> bool((s.get_layer(2).layers[0].weight == s.unstacked()[2].layers[0].weight).all())
             True
         """
-        return take_layer(self.stacked, self.Block, index, "match", "Stacked.get_layer")
+        i = layer_index(index, self.Block, "Stacked.get_layer")
+        return take_layer(self.stacked, self.Block, i, "match", "Stacked.get_layer")
 
     # -- state dict ------------------------------------------------------------------------------
 
@@ -300,6 +327,14 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         """Per-layer keys ``prefix.{i}.<layer keys>`` (the ``stacked`` field name does not appear), exactly what
         a `BlockSeq` of the same layers (or a PyTorch ``ModuleList``) produces.
 
+        A block class with its own ``to_state_dict`` (one that overrides `ModuleWithStateDictSerialization`'s)
+        is called **once**, on the stacked block (its arrays carry ``Block`` first), and every array it returns
+        is split along its leading dim into the per-layer keys; non-array values are repeated for every layer.
+        Other blocks are written layer by layer.
+
+        Raises:
+            ValueError: a block's own ``to_state_dict`` returned an array whose leading dim is not ``Block.size``.
+
         Examples:
             >>> import jax
             >>> import haliax as hax
@@ -309,6 +344,9 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             >>> sorted(s.to_state_dict("h"))[:3]
             ['h.0.layers.0.bias', 'h.0.layers.0.weight', 'h.0.layers.1.bias']
         """
+        if has_own_state_dict_method(self.stacked, "to_state_dict"):
+            where = f"Stacked.to_state_dict ({type(self.stacked).__name__}.to_state_dict)"
+            return _split_layers(to_state_dict(self.stacked, prefix), prefix, self.Block, where)
         out: StateDict = {}
         for i, layer in enumerate(self.unstacked()):
             out.update(to_state_dict(layer, with_prefix(prefix, str(i))))
@@ -317,8 +355,18 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
     def from_state_dict(self, state_dict: StateDict, prefix: str | None = None) -> Stacked[M]:
         """Load from per-layer keys ``prefix.{i}.…`` (as written by `to_state_dict` or by `BlockSeq`).
 
-        Each layer is loaded against a shape-only template of one layer and the results are stacked, which
-        also handles a `Stacked` nested inside the block correctly.
+        A block class with its own ``from_state_dict`` (one that overrides `ModuleWithStateDictSerialization`'s)
+        is called **once**, with the stacked block (its arrays carry ``Block`` first) as ``self`` and a state
+        dict in which the per-layer keys ``prefix.{i}.{rest}`` are merged into ``prefix.{rest}``, stacked along a
+        new leading dim (see `stack_state_dict`). So a loader that assembles arrays by hand (e.g. stacking
+        per-expert weights ``experts.{e}.w1.weight`` of a mixture of experts) puts the expert dim after the layer
+        dim, as Haliax (and Levanter's Mixtral loader) expect. Non-array values equal in every layer are passed
+        once. Other blocks are loaded layer by layer, each against a shape-only template of one layer, and the
+        results stacked, which also handles a `Stacked` nested inside the block correctly.
+
+        Raises:
+            ValueError: (own ``from_state_dict``) a key is present for some layers but not others, a layer index is
+                given twice (e.g. ``h.1.w`` and ``h.01.w``), or a non-array value differs between layers.
 
         Examples:
             >>> import jax
@@ -330,9 +378,18 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
             >>> bool((back.stacked.layers[0].weight == s.stacked.layers[0].weight).all())
             True
         """
-        template = eqx.filter_eval_shape(lambda s: s.get_layer(0), self)
-        layers = [from_state_dict(template, state_dict, with_prefix(prefix, str(i))) for i in range(self.Block.size)]
-        stacked = stack_layers(layers, self.Block, "Stacked.from_state_dict")
+        if has_own_state_dict_method(self.stacked, "from_state_dict"):
+            where = f"Stacked.from_state_dict ({type(self.stacked).__name__}.from_state_dict)"
+            merged = _merge_layers(state_dict, prefix, self.Block, where)
+            # a nested call (this method runs inside the outermost load): the plain walk, which calls the block's
+            # own method once with the stacked block as `self`
+            stacked = from_state_dict(self.stacked, merged, prefix)
+        else:
+            template = eqx.filter_eval_shape(lambda s: s.get_layer(0), self)
+            layers = [
+                from_state_dict(template, state_dict, with_prefix(prefix, str(i))) for i in range(self.Block.size)
+            ]
+            stacked = stack_layers(layers, self.Block, "Stacked.from_state_dict")
         return dataclasses.replace(self, stacked=auto_sharded(stacked))
 
 
@@ -341,12 +398,102 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
 # names)
 
 
+def has_own_state_dict_method(block: Any, name: str) -> bool:
+    """True iff ``block``'s class defines its own ``name`` (``"to_state_dict"`` or ``"from_state_dict"``)
+    rather than inheriting `ModuleWithStateDictSerialization`'s default (or having none). A layer stack used
+    directly as the block (a `Stacked` of `Stacked`) does not count: it is handled layer by layer.
+
+    Examples:
+        >>> import haliax as hax
+        >>> import haliax.nn as hnn
+        >>> from haliax.nn.stacked import has_own_state_dict_method
+        >>> has_own_state_dict_method(hnn.LayerNorm.init(hax.Axis("D", 2)), "from_state_dict")
+        False
+    """
+    if isinstance(block, LayerStack):
+        return False
+    method = getattr(type(block), name, None)
+    return callable(method) and method is not getattr(ModuleWithStateDictSerialization, name)
+
+
 class _DuplicateLayerError(ValueError, AssertionError):
     pass
 
 
 def _key(prefix: str | None, rest: str) -> str:
     return rest if prefix is None else f"{prefix}.{rest}"
+
+
+def _group_layers(
+    state_dict: StateDict, prefix: str | None, where: str, limit: int | None = None
+) -> tuple[StateDict, dict[str, dict[int, Any]]]:
+    """Split ``state_dict`` into the keys that pass through and, for every ``rest``, the values of the per-layer
+    keys ``{prefix}.{i}.{rest}`` by layer index ``i`` (only ``i < limit`` when a limit is given)."""
+    pattern = re.compile(r"^(\d+)\.(.*)$" if prefix is None else rf"^{re.escape(prefix)}\.(\d+)\.(.*)$")
+    groups: dict[str, dict[int, Any]] = {}
+    out: StateDict = {}
+    for k, v in state_dict.items():
+        m = pattern.match(k)
+        if m is None or (limit is not None and int(m.group(1)) >= limit):
+            out[k] = v
+            continue
+        i, rest = int(m.group(1)), m.group(2)
+        layers = groups.setdefault(rest, {})
+        if i in layers:
+            raise _DuplicateLayerError(f"{where}: layer index {i} appears twice for key {rest!r} (at {k!r})")
+        layers[i] = v
+    return out, groups
+
+
+def _merge_layers(state_dict: StateDict, prefix: str | None, Block: Axis, where: str) -> StateDict:
+    """`stack_state_dict` for layers ``0 … Block.size - 1``, keeping non-array values that every layer shares
+    as one value (a stacked module holds them once). Keys of layers beyond the stack pass through unused."""
+    out, groups = _group_layers(state_dict, prefix, where, Block.size)
+    for rest, layers in groups.items():
+        missing = [i for i in range(Block.size) if i not in layers]
+        if missing:
+            raise ValueError(
+                f"{where}: key {_key(prefix, '{i}.' + rest)!r} is given for layers {sorted(layers)} but missing for "
+                f"layers {missing} of the Block axis {Block}"
+            )
+        values = [layers[i] for i in range(Block.size)]
+        if not any(hasattr(v, "shape") for v in values):
+            if any(v != values[0] for v in values[1:]):
+                raise ValueError(
+                    f"{where}: the non-array value of {_key(prefix, '{i}.' + rest)!r} differs between layers "
+                    f"({values}); a stacked module holds one value for every layer"
+                )
+            out[_key(prefix, rest)] = values[0]
+            continue
+        out[_key(prefix, rest)] = jnp.stack([jnp.asarray(v) for v in values], axis=0)
+    return out
+
+
+def _split_layers(state_dict: StateDict, prefix: str | None, Block: Axis, where: str) -> StateDict:
+    """The inverse of `_merge_layers`: arrays under ``prefix`` split along their leading (``Block``) dim into
+    ``{prefix}.{i}.{rest}``, layer by layer; other values under ``prefix`` repeated for every layer; keys
+    outside ``prefix`` passed through."""
+    per_layer: list[StateDict] = [{} for _ in range(Block.size)]
+    out: StateDict = {}
+    for k, v in state_dict.items():
+        if prefix is None or k.startswith(prefix + "."):
+            rest: str | None = k if prefix is None else k[len(prefix) + 1 :]
+        elif k == prefix:
+            rest = None
+        else:
+            out[k] = v
+            continue
+        is_array = hasattr(v, "shape") and hasattr(v, "dtype") and len(v.shape) >= 1
+        if is_array and v.shape[0] != Block.size:
+            raise ValueError(
+                f"{where}: the value of key {k!r} has shape {tuple(v.shape)}, whose leading dim is not the Block axis "
+                f"{Block}; a block's own to_state_dict, called on the stacked block, must keep the layer dim first"
+            )
+        for i in range(Block.size):
+            per_layer[i][_key(prefix, str(i) if rest is None else f"{i}.{rest}")] = v[i] if is_array else v
+    for layer in per_layer:
+        out.update(layer)
+    return out
 
 
 def stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateDict:
@@ -364,19 +511,7 @@ def stack_state_dict(state_dict: StateDict, prefix: str | None = None) -> StateD
         >>> sorted(sd), sd["h.w"].shape
         (['h.w', 'other'], (2, 2))
     """
-    pattern = re.compile(r"^(\d+)\.(.*)$" if prefix is None else rf"^{re.escape(prefix)}\.(\d+)\.(.*)$")
-    groups: dict[str, dict[int, Any]] = {}
-    out: StateDict = {}
-    for k, v in state_dict.items():
-        m = pattern.match(k)
-        if m is None:
-            out[k] = v
-            continue
-        i, rest = int(m.group(1)), m.group(2)
-        layers = groups.setdefault(rest, {})
-        if i in layers:
-            raise _DuplicateLayerError(f"_stack_state_dict: layer index {i} appears twice for key {rest!r}")
-        layers[i] = v
+    out, groups = _group_layers(state_dict, prefix, "_stack_state_dict")
     for rest, layers in groups.items():
         if sorted(layers) != list(range(len(layers))):
             raise ValueError(
