@@ -1,5 +1,16 @@
 """Loss functions over named axes: cross-entropy (soft or one-hot targets), binary cross-entropy, and the
-shared reduction helper `reduce_loss`."""
+shared reduction helper `reduce_loss`.
+
+Bad input never gives a quiet wrong number here (Haliax returns NaN or a wrong mean in each case below):
+
+* a class whose target probability is exactly 0 adds exactly 0, even when its logit is ``-inf`` (cross-entropy)
+  or a confident ``+inf``/``-inf`` logit makes the other log-probability ``-inf`` (binary cross-entropy); the loss
+  and its gradient stay finite;
+* the mean over a ``where`` mask that is all False (a padding-only batch) is 0 with zero gradients, not 0/0;
+* a ``where`` that does not broadcast against the loss, or axes of the same name but different sizes in
+  ``logits`` and ``targets``, raise ``ValueError`` naming the function and both arguments' axes;
+* concrete one-hot targets with an all-zero row (an id outside the label axis) raise `AxisIndexError`.
+"""
 
 from __future__ import annotations
 
@@ -120,10 +131,13 @@ def cross_entropy_loss_and_log_normalizers(
 
     ``target_y`` holds probability distributions over ``Label`` (one-hot or soft labels). The loss is
     ``dot(target_y, logsumexp(pred_y, Label) - pred_y, axis=Label)``: its axes follow ``target_y``'s order,
-    then any axes only ``pred_y`` has (as in Haliax). Computed in at least float32.
+    then any axes only ``pred_y`` has (as in Haliax). Computed in at least float32. A class whose target is
+    exactly 0 adds 0 even when its logit is ``-inf`` (Haliax gives NaN there). All-zero target rows are not
+    checked here (they give a loss of 0); `cross_entropy_loss` checks them.
 
     Raises:
-        ValueError: if ``Label`` is missing from ``pred_y`` or ``target_y``.
+        ValueError: if ``Label`` is missing from ``pred_y`` or ``target_y``, or an axis has different sizes in the
+            two (the message names both roles).
 
     Examples:
         >>> import haliax as hax
@@ -180,6 +194,18 @@ def cross_entropy_loss(
     ``reduction=None`` or ``reduction_axis=()`` returns the unreduced loss (masked positions set to 0),
     whose axes follow the targets' order (as in Haliax). Computed in at least float32.
 
+    Where we differ from Haliax, which returns NaN or a wrong number in these cases:
+
+    * A class whose target is exactly 0 contributes exactly 0, so a ``-inf`` logit on a class that is never the
+      target (a banned token) gives a finite loss and a finite gradient.
+    * With ``where`` all False, the default mean is 0 with zero gradients instead of 0/0 (NaN), so a
+      padding-only batch cannot poison optimizer state. (This holds for `haliax.mean`; other reductions are
+      called as given.)
+    * When ``targets`` (and ``where``) are concrete, a counted position whose target row sums to 0, which is
+      what one-hot encoding an id outside ``[0, |Label|)`` gives, raises `haliax.axis.AxisIndexError` (an
+      ``IndexError`` and a ``ValueError``) naming the axis and its size. Under `jax.jit` the targets are traced
+      and cannot be checked: such a row then counts as a loss of 0 in the mean, so exclude it with ``where``.
+
     Args:
         logits: unnormalised log-probabilities with the ``Label`` axis.
         Label: the class axis.
@@ -189,7 +215,10 @@ def cross_entropy_loss(
         reduction_axis: the axes to reduce (None: all of them; ``()``: none).
 
     Raises:
-        ValueError: if ``Label`` is missing from ``logits`` or ``targets``.
+        ValueError: if ``Label`` is missing from ``logits`` or ``targets``, an axis has different sizes in the two
+            (``"'logits' has L(7) but 'targets' has L(8)"``), or ``where`` does not broadcast against the loss.
+        TypeError: if an argument is not a NamedArray, or ``where`` is not a boolean mask.
+        AxisIndexError: for concrete all-zero target rows at counted positions (see above).
 
     Examples:
         >>> import haliax as hax
@@ -216,6 +245,9 @@ def binary_cross_entropy_loss(
     """Binary cross-entropy on logits: ``-t*log_sigmoid(x) - (1-t)*log_sigmoid(-x)``.
 
     ``targets`` are cast to the logits' dtype. Reduction as in `reduce_loss` (default: mean over all axes).
+    A term whose weight (``t`` or ``1 - t``) is exactly 0 adds exactly 0, so confidently correct ``+inf`` /
+    ``-inf`` logits give a loss of 0 and a zero gradient; Haliax returns NaN there (``0 * -inf``). The mean
+    over a ``where`` that is all False is 0, not NaN.
 
     Args:
         logits: the logits.
@@ -273,6 +305,10 @@ def reduce_loss(
       ``reduction_axis=None`` reduces every axis (a 0-d NamedArray). Any haliax reduction with
       ``(array, axis=, where=)`` works (``hax.sum``, ``hax.max``, ...).
     * Otherwise return ``arr`` unreduced, with positions where ``where`` is False set to 0.
+
+    The mean with a ``where`` that selects nothing (along the reduced axes) is 0 with zero gradients instead of
+    Haliax's 0/0 NaN. ``where`` must be a boolean (or integer) NamedArray whose axes are among ``arr``'s;
+    anything else raises an error naming ``where`` and both sets of axes.
 
     Args:
         arr: the per-position loss.
