@@ -4,8 +4,8 @@
 * the mixin `LayerStack` (the ``Layers`` alias, the ``init`` argument checks and checkpoint-policy conversion,
   the ``unroll`` validation of ``fold_via``/``scan_via``);
 * pytree helpers that slice one layer out of a tree (`take_layer`, `layer_args`), stack layers into one
-  (`stack_layers`), check a block's ``(carry, output)`` result (`carry_and_output`), a layer index
-  (`layer_index`) and that a block keeps its carry's axes and dtypes (`check_carry`).
+  (`stack_layers`), check a block's ``(carry, output)`` result (`carry_and_output`) and a layer index
+  (`layer_index`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from ..axis import Axis, AxisIndexError, axes_str, axis_size_mismatch_error, lookup_axis
+from ..axis import Axis, AxisIndexError, axis_size_mismatch_error, lookup_axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..core import NamedArray, is_named_array
 from ..ops.shape import stack
@@ -33,7 +33,6 @@ __all__ = [
     "BlockFoldable",
     "LayerStack",
     "carry_and_output",
-    "check_carry",
     "layer_index",
     "take_layer",
     "layer_args",
@@ -212,66 +211,6 @@ def layer_index(index: Any, Block: Axis, where: str) -> Any:
             f"{where}: index {i} is out of bounds for the Block axis {Block.name} with size {n} (valid: {-n} to {n - 1})"
         )
     return i % n
-
-
-def _describe_leaf(x: Any) -> str:
-    if isinstance(x, NamedArray):
-        return f"axes {axes_str(x.axes)} and dtype {x.dtype}"
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return f"shape {tuple(x.shape)} and dtype {x.dtype}"
-    return f"a {type(x).__name__}"
-
-
-def _leaf_signature(x: Any) -> Any:
-    if isinstance(x, NamedArray):
-        return ("named", x.axes, jnp.dtype(x.dtype))
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return ("array", tuple(x.shape), jnp.dtype(x.dtype))
-    return ("other", type(x))
-
-
-def check_carry(before: Any, after: Any, layer: str, where: str) -> None:
-    """Check that a layer returned a carry with the structure, axes (in order) and dtypes of the carry it got,
-    which a scan over layers needs; otherwise raise a ``TypeError`` (what `haliax.fold`/`haliax.scan` and JAX
-    raise for a changed carry) naming ``where``, the layer, and the input and output carries.
-
-    Args:
-        before: the carry given to the layer.
-        after: the carry the layer returned.
-        layer: how to name the layer in the message, e.g. ``"Block (class Mlp) over Layers(4)"``.
-        where: the caller, e.g. ``"Stacked.fold"``.
-
-    Raises:
-        TypeError: the two carries differ in structure, axes, shape or dtype.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> import haliax as hax
-        >>> from haliax.nn.layer_stack import check_carry
-        >>> E = hax.Axis("E", 2)
-        >>> check_carry(hax.zeros(E), hax.ones(E), "layer", "demo")
-        >>> check_carry(hax.zeros(E), hax.ones(E, dtype=jnp.int32), "layer", "demo")
-        Traceback (most recent call last):
-        TypeError: demo: layer returned a carry with axes (E(2)) and dtype int32, but its input carry has axes (E(2)) and dtype float32; every layer must return a carry with the same axes (in the same order) and dtype as its input (cast or rearrange the result, e.g. `out.astype(x.dtype)`)
-    """
-    tail = (
-        "every layer must return a carry with the same axes (in the same order) and dtype as its input (cast or "
-        "rearrange the result, e.g. `out.astype(x.dtype)`)"
-    )
-    b_leaves, b_def = jax.tree_util.tree_flatten_with_path(before, is_leaf=is_named_array)
-    a_leaves, a_def = jax.tree_util.tree_flatten_with_path(after, is_leaf=is_named_array)
-    if [p for p, _ in b_leaves] != [p for p, _ in a_leaves]:
-        raise TypeError(
-            f"{where}: {layer} returned a carry of structure {a_def}, but its input carry has structure {b_def}; "
-            + tail
-        )
-    for (path, b), (_, a) in zip(b_leaves, a_leaves, strict=True):
-        if _leaf_signature(b) != _leaf_signature(a):
-            at = f" at {jax.tree_util.keystr(path)}" if path else ""
-            raise TypeError(
-                f"{where}: {layer} returned a carry{at} with {_describe_leaf(a)}, but its input carry has "
-                f"{_describe_leaf(b)}; " + tail
-            )
 
 
 def _take(x: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:

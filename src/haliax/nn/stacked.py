@@ -18,6 +18,7 @@ from .. import hof
 from ..abstract_stacked import AbstractStacked
 from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
+from ..hof import check_carry
 from ..partitioning import auto_sharded
 from ..state_dict import ModuleWithStateDictSerialization, StateDict, from_state_dict, to_state_dict, with_prefix
 from .layer_stack import (
@@ -25,7 +26,6 @@ from .layer_stack import (
     M,
     ModuleInit,
     carry_and_output,
-    check_carry,
     layer_index,
     stack_layers,
     take_layer,
@@ -128,16 +128,13 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
     # -- running ---------------------------------------------------------------------------------
 
     def _loop(self, fn: Callable[..., Any], unroll: int | bool, pair: bool, where: str) -> Callable[..., Any]:
-        block_cls = type(self.stacked)
-        who = f"layer {block_cls.__name__} (Block axis {self.Block})"
-        if fn is not block_cls.__call__:
-            who += f" via {getattr(fn, '__qualname__', repr(fn))}"
+        who = f"{where} (layer {type(self.stacked).__name__}, Block axis {self.Block})"
 
         def step(carry: Any, layer: M, *args: Any, **kwargs: Any) -> Any:
             out = fn(layer, carry, *args, **kwargs)
             result = carry_and_output(out, where) if pair else out
-            # a scan needs the carry to keep its axes and dtypes; say which layer broke that, not JAX's scan error
-            check_carry(carry, result[0] if pair else result, who, where)
+            # a scan needs the carry to keep its axes and dtypes: name the stack and its layer, not JAX's scan
+            check_carry(carry, result[0] if pair else result, who, fn)
             return result
 
         def do(init: Any, *args: Any, **kwargs: Any) -> Any:
