@@ -17,7 +17,10 @@ from haliax.state_dict import (
     ModuleWithStateDictSerialization,
     StateDictMismatchError,
     from_state_dict,
+    load_state_dict,
+    save_state_dict,
     to_state_dict,
+    to_torch_compatible_state_dict,
     with_prefix,
 )
 
@@ -100,6 +103,7 @@ def _assert_same_dict(a, b):
     assert sorted(a) == sorted(b)
     for k in a:
         np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]), err_msg=k)
+        assert np.asarray(a[k]).dtype == np.asarray(b[k]).dtype, k
 
 
 def test_block_with_own_methods_is_detected():
@@ -138,6 +142,15 @@ def test_mixtral_block_round_trips_bit_for_bit():
     again = from_state_dict(template, to_state_dict(model))
     for u, v in zip(jax.tree.leaves(again), jax.tree.leaves(model), strict=True):
         np.testing.assert_array_equal(u, v)
+
+
+def test_mixtral_block_round_trips_through_a_safetensors_file(tmp_path):
+    template = Model(hnn.Stacked.init(L, Experts)(key=_keys()))
+    sd = _torch_style_dict()
+    path = str(tmp_path / "mixtral.safetensors")
+    save_state_dict(sd, path)
+    model = load_state_dict(path, template)
+    _assert_same_dict(to_torch_compatible_state_dict(model), sd)
 
 
 def test_mixtral_block_without_prefix_and_layer_results():
