@@ -114,3 +114,52 @@ def test_plain_array_input():
     key = jax.random.PRNGKey(2)
     arr = jnp.ones((4, 5))
     np.testing.assert_array_equal(hnn.dropout(arr, 0.5, inference=False, key=key), eqx.nn.Dropout(0.5)(arr, key=key))
+
+
+# ---------------------------------------------------------------------------------------------- bad pdrop
+
+
+@pytest.mark.parametrize("pdrop", [-0.1, 1.5, 2, float("nan"), float("inf")])
+def test_module_pdrop_out_of_range_raises_at_construction(pdrop):
+    with pytest.raises(ValueError, match=r"Dropout: argument 'pdrop' must be in \[0, 1\], got " + str(pdrop)):
+        hnn.Dropout(pdrop)
+
+
+@pytest.mark.parametrize("inference", [False, True])
+@pytest.mark.parametrize("pdrop", [-0.5, 1.01])
+def test_function_pdrop_out_of_range_raises(pdrop, inference):
+    with pytest.raises(ValueError, match=r"dropout: argument 'pdrop' must be in \[0, 1\], got " + str(pdrop)):
+        hnn.dropout(_x(), pdrop, inference=inference, key=jax.random.PRNGKey(0))
+
+
+def test_concrete_array_pdrop_out_of_range_raises():
+    with pytest.raises(ValueError, match=r"dropout: argument 'pdrop' must be in \[0, 1\]"):
+        hnn.dropout(_x(), jnp.array(1.5), inference=False, key=jax.random.PRNGKey(0))
+
+
+def test_traced_pdrop_is_not_checked():
+    f = jax.jit(lambda p: hnn.dropout(_x(), p, inference=False, key=jax.random.PRNGKey(0)))
+    assert f(jnp.array(0.5)).axes == (B, P, E)
+
+
+@pytest.mark.parametrize("pdrop", [True, "0.5", None])
+def test_pdrop_of_wrong_kind_is_type_error(pdrop):
+    with pytest.raises(TypeError, match=r"Dropout: argument 'pdrop' must be a number in \[0, 1\]"):
+        hnn.Dropout(pdrop)
+
+
+def test_pdrop_with_a_shape_raises():
+    with pytest.raises(ValueError, match=r"dropout: argument 'pdrop' must be a scalar probability, got shape \(2,\)"):
+        hnn.dropout(_x(), jnp.array([0.1, 0.2]), inference=False, key=jax.random.PRNGKey(0))
+
+
+def test_pdrop_bounds_are_valid():
+    assert hnn.Dropout(0.0).pdrop == 0.0 and hnn.Dropout(1).pdrop == 1
+
+
+def test_missing_key_is_runtime_and_value_error():
+    with pytest.raises(RuntimeError, match=r"dropout: Dropout requires a key.*Pass key=") as e:
+        hnn.Dropout(0.5)(_x())
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(ValueError, match="Dropout requires a key"):
+        hnn.dropout(_x(), 0.3, inference=False)

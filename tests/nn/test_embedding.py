@@ -8,6 +8,7 @@ import pytest
 
 import haliax as hax
 import haliax.nn as hnn
+from haliax.axis import AxisIndexError
 from haliax.nn.mup import EmbeddingMup, EmbeddingStandardParam
 from haliax.state_dict import from_state_dict, to_state_dict
 
@@ -128,3 +129,38 @@ def test_jit_and_grad():
     counts = np.bincount(np.asarray(ids.array).ravel(), minlength=V.size)
     np.testing.assert_allclose(g.weight.array, np.broadcast_to(counts[:, None], (V.size, E.size)))
     assert len(jax.tree_util.tree_leaves(emb)) == 1
+
+
+# ---------------------------------------------------------------------------------------------- out-of-range ids
+
+
+@pytest.mark.parametrize("bad", [V.size, V.size + 5, -V.size - 1])
+def test_eager_out_of_range_ids_raise(bad):
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    ids = hax.named(jnp.array([[0, 1, 2], [3, bad, 4]]), (B, P))
+    with pytest.raises(
+        IndexError,
+        match=rf"Embedding.embed: argument 'input_ids' has 1 id\(s\) out of bounds for axis Vocab with size 10 "
+        rf"\(valid: -10 to 9\); first: {bad} at B=1, P=1",
+    ) as e:
+        emb(ids)
+    assert isinstance(e.value, AxisIndexError) and isinstance(e.value, ValueError)
+
+
+def test_eager_out_of_range_python_int_raises():
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    with pytest.raises(AxisIndexError, match=r"Embedding.embed: argument 'input_ids'.*first: 12$"):
+        emb.embed(12)
+
+
+def test_in_range_ids_including_negative_bounds_work():
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    out = emb(hax.named(jnp.array([-V.size, V.size - 1]), B))
+    np.testing.assert_array_equal(out.array, emb.weight.array[jnp.array([0, V.size - 1])])
+
+
+def test_ids_are_checked_under_grad_of_the_weights():
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    ids = hax.named(jnp.array([1, V.size]), B)
+    with pytest.raises(AxisIndexError, match="Vocab with size 10"):
+        eqx.filter_grad(lambda m: m(ids).sum().scalar())(emb)

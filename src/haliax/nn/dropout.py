@@ -26,7 +26,7 @@ def check_pdrop(pdrop: Any, fn: str) -> None:
     """Raise unless ``pdrop`` is a number in ``[0, 1]`` (a traced value cannot be checked and passes)."""
     if isinstance(pdrop, Tracer):
         return
-    if isinstance(pdrop, bool) or isinstance(pdrop, str):
+    if pdrop is None or isinstance(pdrop, (bool, str)):
         raise TypeError(f"{fn}: argument 'pdrop' must be a number in [0, 1], got {pdrop!r}")
     try:
         value = np.asarray(pdrop, dtype=float)
