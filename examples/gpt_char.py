@@ -4,6 +4,7 @@
     python examples/gpt_char.py --data PATH          # any folder or file of text
     python examples/gpt_char.py --resume             # continue from the checkpoint in --out
     python examples/gpt_char.py --mesh data=2,model=4  # same training on 8 simulated devices
+    python examples/gpt_char.py --mesh data=2,model=4 --explicit  # the same on an explicit-axis mesh
 
 Characters are bytes (the stdlib source is almost entirely ASCII), so the vocabulary has 256 entries. The model:
 Embedding -> Stacked[RmsNorm, MultiHeadAttention (RoPE, causal), RmsNorm, MLP] -> RmsNorm -> tied unembedding,
@@ -195,6 +196,11 @@ def main(argv: list[str] | None = None) -> dict:
         "the learning-rate schedule still follows --steps, so a later --resume continues identically",
     )
     p.add_argument("--mesh", type=str, default=None, help="e.g. data=2,model=4")
+    p.add_argument(
+        "--explicit",
+        action="store_true",
+        help="with --mesh: make the mesh axes AxisType.Explicit (shardings are part of the array types)",
+    )
     p.add_argument("--tiny", action="store_true", help="a very small model, for tests")
     args = p.parse_args(argv)
     if args.tiny:
@@ -228,12 +234,15 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
     mapping = None
     if args.mesh:
         shape = parse_mesh(args.mesh)
-        mesh = jax.make_mesh(tuple(shape.values()), tuple(shape), axis_types=(jax.sharding.AxisType.Auto,) * len(shape))
+        kind = jax.sharding.AxisType.Explicit if args.explicit else jax.sharding.AxisType.Auto
+        mesh = jax.make_mesh(tuple(shape.values()), tuple(shape), axis_types=(kind,) * len(shape))
         mapping = {"batch": "data", "heads": "model", "mlp": "model"}
         stack.enter_context(jax.set_mesh(mesh))
         stack.enter_context(hax.axis_mapping(mapping))
         model = hax.shard(model)
-        print(f"mesh: {dict(mesh.shape)}, mapping {mapping}")
+        print(f"mesh: {dict(mesh.shape)} ({kind.name} axes), mapping {mapping}")
+    elif args.explicit:
+        raise SystemExit("--explicit needs --mesh (e.g. --mesh data=2,model=4 --explicit)")
 
     ckpt = out / "checkpoint.safetensors"
     start_step, history = 0, []

@@ -91,7 +91,13 @@ class DefaultDotGeneralOp(eqx.Module):
     """
 
     def __call__(
-        self, lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None, preferred_element_type: Any = None
+        self,
+        lhs: Any,
+        rhs: Any,
+        dimension_numbers: Any,
+        precision: Any = None,
+        preferred_element_type: Any = None,
+        out_sharding: Any = None,
     ) -> jax.Array:
         """`jax.lax.dot_general` with the given arguments.
 
@@ -101,7 +107,17 @@ class DefaultDotGeneralOp(eqx.Module):
             dimension_numbers: the contracting and batch dimensions, as in `jax.lax.dot_general`.
             precision: the precision (as in `jax.lax.dot_general`).
             preferred_element_type: the accumulation and result dtype.
+            out_sharding: the output sharding on an explicit-axis mesh (as in `jax.lax.dot_general`).
         """
+        if out_sharding is not None:
+            return jax.lax.dot_general(
+                lhs,
+                rhs,
+                dimension_numbers,
+                precision=precision,
+                preferred_element_type=preferred_element_type,
+                out_sharding=out_sharding,
+            )
         return jax.lax.dot_general(
             lhs, rhs, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type
         )

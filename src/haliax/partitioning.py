@@ -26,7 +26,7 @@ import jax
 from jax.core import Tracer
 from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
-from .axis import Axis, AxisSelection, AxisSelector, to_selectors
+from .axis import Axis, AxisSelection, AxisSelector, axes_str, closest_name, to_selectors
 from .core import NamedArray
 from .jax_utils import prefix_leaves
 from .util import safe_update_wrapper
@@ -46,6 +46,12 @@ __all__ = [
     "infer_resource_partitions",
     "round_axis_for_partitioning",
     "mesh_context",
+    "explicit_out_sharding",
+    "explicit_merged_sharding",
+    "explicit_auto_axes",
+    "explicit_unshard_dims",
+    "explicit_reshard",
+    "PartitioningError",
     "named_jit",
     "fsdp",
 ]
@@ -241,6 +247,10 @@ def physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None = Non
     names = (phys,) if isinstance(phys, str) else tuple(phys)
     size = 1
     for n in names:
+        if n not in mesh.shape:
+            logical = axis.name if isinstance(axis, Axis) else axis
+            shown = mapping if mapping is not None else _state.mapping
+            raise unknown_mesh_axis_error("physical_axis_size", logical, n, mesh, shown, None)
         size *= mesh.shape[n]
     return size
 
@@ -307,6 +317,297 @@ def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = No
     return Axis(axis.name, (axis.size + size - 1) // size * size)
 
 
+class PartitioningError(ValueError):
+    """An axis mapping the mesh cannot carry out: an unknown mesh axis, or an axis its mesh axes do not divide.
+
+    The message names the function, the logical axis, the array's axes, the mapping and the mesh's axes with
+    their sizes (and the closest mesh axis name, or `round_axis_for_partitioning` for a size that does not
+    divide). It is a ``ValueError``; JAX raises its own ``ValueError`` (or a ``KeyError`` from a mesh lookup)
+    here, naming only positions.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> mesh = jax.make_mesh((2,), ("data",), devices=jax.devices()[:2])
+        >>> with hax.mesh_context(mesh), hax.axis_mapping({"batch": "dta"}):
+        ...     hax.shard(hax.zeros(hax.Axis("batch", 4)))
+        Traceback (most recent call last):
+        ...
+        haliax.partitioning.PartitioningError: shard: the axis mapping sends logical axis 'batch' to mesh axis 'dta', which the mesh does not have (mesh axes {'data': 2}). Did you mean 'data'? Array axes: (batch(4)); mapping: {'batch': 'dta'}
+    """
+
+
+def _mesh_axes_str(mesh: Any) -> str:
+    return "{" + ", ".join(f"{n!r}: {s}" for n, s in dict(mesh.shape).items()) + "}"
+
+
+def _mapping_str(mapping: Any) -> str:
+    return repr(dict(mapping)) if isinstance(mapping, Mapping) else repr(mapping)
+
+
+def unknown_mesh_axis_error(
+    fn: str, logical: str, missing: str, mesh: Any, mapping: Any, axes: Sequence[Any] | None
+) -> PartitioningError:
+    """The error for a mapping that sends ``logical`` to the mesh axis ``missing``, which ``mesh`` lacks.
+
+    Args:
+        fn: the function the user called.
+        logical: the logical axis name.
+        missing: the mesh axis name the mapping gives for it.
+        mesh: the mesh in use.
+        mapping: the axis mapping.
+        axes: the axes of the array being placed (None when there is no array).
+    """
+    msg = (
+        f"{fn}: the axis mapping sends logical axis {logical!r} to mesh axis {missing!r}, which the mesh does "
+        f"not have (mesh axes {_mesh_axes_str(mesh)})."
+    )
+    hint = closest_name(str(missing), list(mesh.axis_names))
+    if hint is not None:
+        msg += f" Did you mean {hint!r}?"
+    if axes is not None:
+        msg += f" Array axes: {axes_str(axes)};"
+    msg += f" mapping: {_mapping_str(mapping)}"
+    return PartitioningError(msg)
+
+
+def indivisible_axis_error(
+    fn: str, axis: Axis, phys: Any, size: int, mesh: Any, mapping: Any, axes: Sequence[Any]
+) -> PartitioningError:
+    """The error for an axis whose size its mesh axes (of total size ``size``) do not divide.
+
+    Args:
+        fn: the function the user called.
+        axis: the logical axis.
+        phys: the mesh axis (or axes) it maps to.
+        size: the product of those mesh axes' sizes.
+        mesh: the mesh in use.
+        mapping: the axis mapping.
+        axes: the axes of the array being placed.
+    """
+    rounded = (axis.size + size - 1) // size * size
+    return PartitioningError(
+        f"{fn}: axis {axis} is mapped to mesh axis {phys!r} of size {size}, which does not divide {axis.size}. "
+        f"Array axes: {axes_str(axes)}; mapping: {_mapping_str(mapping)}; mesh axes {_mesh_axes_str(mesh)}. "
+        f"Pad the axis with hax.partitioning.round_axis_for_partitioning (here {axis.name}({rounded})) or map "
+        "it to another mesh axis."
+    )
+
+
+def _checked_entries(
+    axes: tuple[Any, ...], mapping: Mapping[str, Any], mesh: Any, fn: str, divisible: str
+) -> tuple[Any, ...]:
+    """The PartitionSpec entries for ``axes`` on ``mesh``, with the mapping checked against the mesh.
+
+    An unknown mesh axis raises `PartitioningError`. An axis whose size its mesh axes do not divide raises with
+    ``divisible="raise"`` and is replicated with ``divisible="replicate"`` (``"ignore"`` keeps the entry).
+    """
+    shape = dict(mesh.shape)
+    used: set[str] = set()
+    out: list[Any] = []
+    for ax in axes:
+        name = ax.name if isinstance(ax, Axis) else ax
+        phys = mapping.get(name)
+        if phys is None:
+            out.append(None)
+            continue
+        names = (phys,) if isinstance(phys, str) else tuple(phys)
+        size = 1
+        for n in names:
+            if n not in shape:
+                raise unknown_mesh_axis_error(fn, name, n, mesh, mapping, axes)
+            size *= shape[n]
+        if any(n in used for n in names):
+            out.append(None)  # first axis (array order) wins, as in `pspec_for_axis`
+            continue
+        if isinstance(ax, Axis) and ax.size % size != 0:
+            if divisible == "raise":
+                raise indivisible_axis_error(fn, ax, phys, size, mesh, mapping, axes)
+            if divisible == "replicate":
+                out.append(None)
+                continue
+        used.update(names)
+        out.append(phys if isinstance(phys, str) else tuple(phys))
+    return tuple(out)
+
+
+_EXPLICIT_CACHE: dict[Any, Any] = {}
+
+
+def _is_all_explicit(mesh: Any) -> bool:
+    return not mesh.empty and mesh.are_all_axes_explicit
+
+
+def explicit_out_sharding(axes: Sequence[AxisSelector], fn: str = "explicit_out_sharding") -> PartitionSpec | None:
+    """The typed sharding an op's output with ``axes`` gets on an explicit mesh, or None elsewhere.
+
+    On a mesh whose axes are all ``AxisType.Explicit`` (set with ``jax.set_mesh``), JAX refuses to guess the
+    sharding of some outputs (a contraction over a sharded axis, a reshape merging sharded axes, a gather).
+    Named ops pass this spec as ``out_sharding=``: it is `pspec_for_axis` of the output's axes under the
+    active mapping, except that an axis whose mesh axes do not divide its size is replicated (a slice of a
+    sharded axis, say). Returns None, so callers keep today's code path, when no mapping is active or the
+    current mesh is absent, Auto or mixed. Cached by the mapping, the axes and the mesh (ops call it on every
+    call). A mapping naming a mesh axis the mesh lacks raises `PartitioningError`.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> from jax.sharding import AxisType
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> axes = hax.make_axes(batch=4, embed=8, head=3)
+        >>> with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model", "head": "model"}):
+        ...     hax.partitioning.explicit_out_sharding(axes)
+        P('data', 'model', None)
+        >>> hax.partitioning.explicit_out_sharding(axes) is None  # no mesh, no mapping
+        True
+    """
+    mapping = _state.mapping
+    if mapping is None:
+        return None
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or not mesh.are_all_axes_explicit:
+        return None
+    try:
+        key = (id(mapping), axes, mesh)
+        hit = _EXPLICIT_CACHE.get(key)
+    except TypeError:  # unhashable axes (a list)
+        axes, key, hit = tuple(axes), None, None
+    if hit is not None and hit[0] is mapping:
+        return hit[1]
+    spec = PartitionSpec(*_checked_entries(tuple(axes), mapping, mesh, fn, "replicate"))
+    if key is not None:
+        if len(_EXPLICIT_CACHE) >= 4096:
+            _EXPLICIT_CACHE.clear()
+        _EXPLICIT_CACHE[key] = (mapping, spec)  # holding the mapping keeps its id valid
+    return spec
+
+
+def explicit_merged_sharding(groups: Sequence[Sequence[Axis]], fn: str = "explicit_merged_sharding") -> Any:
+    """On an explicit mesh, the spec of an array whose dimensions are ``groups`` of axes merged; else None.
+
+    Each merged dimension is sharded over the mesh axes of its members (in order), as JAX shards a merging
+    reshape it can infer: ``(batch@data, heads@model)`` merged gives ``(data, model)``. Kernels that work on
+    canonical merged layouts (attention) pass it to ``jnp.reshape(..., out_sharding=...)``.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> from jax.sharding import AxisType
+        >>> from haliax.partitioning import explicit_merged_sharding
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> B, H, D = hax.make_axes(batch=4, heads=4, head_size=8)
+        >>> with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "heads": "model"}):
+        ...     explicit_merged_sharding([(B, H), (D,)])
+        P(('data', 'model'), None)
+    """
+    flat = tuple(a for g in groups for a in g)
+    spec = explicit_out_sharding(flat, fn)
+    if spec is None:
+        return None
+    entries, k = [], 0
+    for g in groups:
+        names: list[str] = []
+        for e in tuple(spec)[k : k + len(g)]:
+            if e is not None:
+                names.extend((e,) if isinstance(e, str) else e)
+        k += len(g)
+        entries.append(None if not names else names[0] if len(names) == 1 else tuple(names))
+    return PartitionSpec(*entries)
+
+
+def explicit_auto_axes(
+    f: Callable[..., NamedArray], out_axes: Sequence[Axis], fn: str = "explicit_auto_axes"
+) -> Callable[..., NamedArray]:
+    """On an explicit mesh, ``f`` run with the mesh axes treated as Auto inside, its output typed by its names.
+
+    For kernels written on raw canonical arrays (attention's merged layouts and hand-written VJPs, the fused
+    cross-entropy's blocks), where JAX would ask for an output sharding at every reshape: inside, JAX's
+    partitioner chooses as on an Auto mesh (and `shard` uses sharding constraints), and the result, a
+    NamedArray with ``out_axes``, gets the spec `explicit_out_sharding` gives for them
+    (``jax.sharding.auto_axes``). Elsewhere ``f`` itself is returned.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> from jax.sharding import AxisType
+        >>> from haliax.partitioning import explicit_auto_axes
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> B, E = hax.make_axes(batch=4, embed=8)
+        >>> with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        ...     x = hax.shard(hax.ones((B, E)))
+        ...     y = explicit_auto_axes(lambda a: a * 2, (B, E))(x)
+        ...     jax.typeof(y.array).sharding.spec
+        P('data', 'model')
+    """
+    spec = explicit_out_sharding(out_axes, fn)
+    if spec is None:
+        return f
+    axes = tuple(out_axes)
+
+    def raw(*args: Any) -> Any:
+        out = f(*args)
+        if out.axes != axes:
+            raise AssertionError(f"{fn}: expected output axes {axes_str(axes)}, got {axes_str(out.axes)}")
+        return out.array
+
+    inner = jax.sharding.auto_axes(raw, out_sharding=spec)
+
+    def call(*args: Any) -> NamedArray:
+        return NamedArray(inner(*args), axes)
+
+    return call
+
+
+def explicit_unshard_dims(array: Any, dims: Sequence[int]) -> Any:
+    """On an explicit mesh, ``array`` with the dimensions ``dims`` made unsharded (a ``reshard``); else ``array``.
+
+    Ops that read along a dimension JAX cannot split (an integer index or a gather into a sharded dimension, a
+    concatenation along one) call this first. Only the typed sharding of those dimensions changes; nothing
+    happens when they are already unsharded or when the mesh is not all-Explicit.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from jax.sharding import AxisType, PartitionSpec as P
+        >>> from haliax.partitioning import explicit_unshard_dims
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> with jax.set_mesh(mesh):
+        ...     x = jnp.zeros((4, 8), out_sharding=P("data", "model"))
+        ...     jax.typeof(explicit_unshard_dims(x, [1])).sharding.spec
+        P('data', None)
+    """
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or not mesh.are_all_axes_explicit:
+        return array
+    spec = tuple(jax.typeof(array).sharding.spec)
+    spec = spec + (None,) * (len(array.shape) - len(spec))
+    if all(spec[d] is None for d in dims):
+        return array
+    return jax.sharding.reshard(array, PartitionSpec(*(None if d in dims else e for d, e in enumerate(spec))))
+
+
+def explicit_reshard(array: Any, spec: PartitionSpec | None) -> Any:
+    """``array`` resharded to ``spec`` (from `explicit_out_sharding`) unless it already has it; None: ``array``.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from jax.sharding import AxisType, PartitionSpec as P
+        >>> from haliax.partitioning import explicit_reshard
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> with jax.set_mesh(mesh):
+        ...     x = jnp.zeros((4, 8), out_sharding=P("data", None))
+        ...     jax.typeof(explicit_reshard(x, P("data", "model"))).sharding.spec
+        P('data', 'model')
+    """
+    if spec is None:
+        return array
+    have = tuple(jax.typeof(array).sharding.spec)
+    want = tuple(spec)
+    n = len(array.shape)
+    if have + (None,) * (n - len(have)) == want + (None,) * (n - len(want)):
+        return array
+    return jax.sharding.reshard(array, spec)
+
+
 def _all_explicit(mesh: Any, spec: PartitionSpec) -> bool:
     types = dict(zip(mesh.axis_names, getattr(mesh, "axis_types", ()) or ()))
     used = []
@@ -317,11 +618,31 @@ def _all_explicit(mesh: Any, spec: PartitionSpec) -> bool:
     return bool(used) and all(str(types.get(n)).endswith("Explicit") for n in used)
 
 
+_LEAF_SPECS: dict[Any, Any] = {}
+
+
+def _leaf_spec(axes: tuple[Axis, ...], mapping: ResourceMapping, mesh: Any, divisible: str) -> PartitionSpec:
+    """`pspec_for_axis` of ``axes``, checked against ``mesh`` (see `_checked_entries`); cached like
+    `explicit_out_sharding`."""
+    key = (id(mapping), axes, mesh, divisible)
+    hit = _LEAF_SPECS.get(key)
+    if hit is not None and hit[0] is mapping:
+        return hit[1]
+    spec = PartitionSpec(*_checked_entries(axes, mapping, mesh, "shard", divisible))
+    if len(_LEAF_SPECS) >= 4096:
+        _LEAF_SPECS.clear()
+    _LEAF_SPECS[key] = (mapping, spec)
+    return spec
+
+
 def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool) -> NamedArray:
-    spec = pspec_for_axis(x.axes, mapping)
+    explicit = _is_all_explicit(mesh)
+    # JAX rejects a size its mesh axes do not divide outside jit and on explicit meshes (we say so by name);
+    # a sharding constraint on Auto axes inside jit pads instead, as it always has.
+    spec = _leaf_spec(x.axes, mapping, mesh, "raise" if explicit or not in_jit else "ignore")
     arr = x.array
     if in_jit:
-        if _all_explicit(mesh, spec):
+        if explicit or _all_explicit(mesh, spec):
             arr = jax.sharding.reshard(arr, spec)
         else:
             arr = jax.lax.with_sharding_constraint(arr, NamedSharding(mesh, spec))

@@ -57,7 +57,7 @@ import numpy as np
 from ..axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, to_selectors
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
-from ..partitioning import auto_sharded, explicit_merged_sharding, explicit_out_sharding
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_merged_sharding, explicit_out_sharding
 from .attention_masks import (
     MASK_VALUE,
     AttentionLayout,
@@ -401,6 +401,14 @@ def dot_product_attention_weights(
     """
     fn = "dot_product_attention_weights"
     call = _Call(fn, KPos, Key, query, key, None, mask, QPos)
+    if explicit_out_sharding(call.weight_axes, fn) is not None:  # explicit mesh: the kernel runs on Auto axes
+
+        def inner(query: NamedArray, key: NamedArray, mask: Any, bias: Any) -> NamedArray:
+            return dot_product_attention_weights(
+                Key, KPos, query, key, mask, bias, attention_dtype, precision, scaling_factor, QPos=QPos
+            )
+
+        return explicit_auto_axes(inner, call.weight_axes, fn)(query, key, mask, bias)
     orig_dtype = query.dtype
     query, key = _scale_and_cast(query, key, scaling_factor, attention_dtype, call.Key)
     q, k, _, b, plan, arrays = call.prepare(query, key, None, bias, mask)
@@ -475,6 +483,26 @@ def dot_product_attention(
     if implementation not in _IMPLEMENTATIONS:
         raise ValueError(f"{fn}: implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}")
     call = _Call(fn, KPos, Key, query, key, value, mask, QPos)
+    if explicit_out_sharding(call.out_axes, fn) is not None:  # explicit mesh: the kernels run on Auto axes
+
+        def inner(query: NamedArray, key: NamedArray, value: NamedArray, mask: Any, bias: Any) -> NamedArray:
+            return dot_product_attention(
+                KPos,
+                Key,
+                query,
+                key,
+                value,
+                mask,
+                bias,
+                attention_dtype,
+                precision,
+                QPos=QPos,
+                scaling_factor=scaling_factor,
+                implementation=implementation,
+                block_size=block_size,
+            )
+
+        return explicit_auto_axes(inner, call.out_axes, fn)(query, key, value, mask, bias)
     orig_dtype = query.dtype
     query, key = _scale_and_cast(query, key, scaling_factor, attention_dtype, call.Key)
     q, k, v, b, plan, arrays = call.prepare(query, key, value, bias, mask)

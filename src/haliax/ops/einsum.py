@@ -24,7 +24,7 @@ from ..axis import (
     rearrange_for_partial_order,
 )
 from ..core import NamedArray
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_out_sharding
 from ._parse import (
     Dots,
     Expression,
@@ -312,6 +312,7 @@ def einsum(
     if plan.spec is None:
         out = arrays[0].array
     else:
-        fn = contraction_fn(plan.spec, precision, preferred_element_type, _dot_general)
+        sharding = explicit_out_sharding(plan.out_axes, "einsum")  # None unless the mesh is explicit
+        fn = contraction_fn(plan.spec, precision, preferred_element_type, _dot_general, sharding)
         out = run_contraction(fn, [a.array for a in arrays], f"einsum {plan.spec}")
     return auto_sharded(NamedArray(out, plan.out_axes))

@@ -32,6 +32,7 @@ from jax import lax
 from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
+from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 from ..util import is_static_int
 from . import _indexing_exec as _x, _indexing_plan as _p
 from .broadcast import align_to
@@ -43,13 +44,19 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
     items = _p.normalize_items(x, idx, fn)
     struct, dyn = _p.parse(x, items, fn)
     plan = _p.make_plan(x.axes, struct, fn)
+    arr_in, out_spec = x.array, explicit_out_sharding(plan.out_axes, fn)
+    if out_spec is not None:  # an explicit mesh: JAX cannot slice or gather along a sharded dimension
+        arr_in = explicit_unshard_dims(arr_in, [locate_axis(x.axes, k, fn, "index") for k, _ in items])
     if plan.slice_path:
         if not options:
-            return NamedArray(_x.run_slice_get(plan, x.array, dyn), plan.out_axes)
+            return NamedArray(explicit_reshard(_x.run_slice_get(plan, arr_in, dyn), out_spec), plan.out_axes)
         if options.get("mode") in ("clip", "promise_in_bounds") and "fill_value" not in options and not plan.pad:
             # in-bounds promise: dynamic starts are clamped, no zero-fill fix-up
-            return NamedArray(_x.run_slice_get(plan, x.array, dyn, fill=False), plan.out_axes)
+            arr = _x.run_slice_get(plan, arr_in, dyn, fill=False)
+            return NamedArray(explicit_reshard(arr, out_spec), plan.out_axes)
     options = dict(options or {})
+    if out_spec is not None:  # the gather's output sharding, in jnp's layout
+        options["out_sharding"] = explicit_out_sharding(plan.jnp_axes, fn)
     mode = options.get("mode")
     if mode not in _p.INDEX_MODES and not hasattr(mode, "name"):
         raise ValueError(f"{fn}: mode must be one of {_p.INDEX_MODES[1:]}, got {mode!r}")
@@ -59,8 +66,8 @@ def _run_get(x: NamedArray, idx: Any, fn: str, options: dict[str, Any] | None = 
         if options.get("fill_value") is None:
             options["fill_value"] = 0
     fill_value = options.pop("fill_value", None)
-    arr = _x.run_gather_get(plan, x.array, dyn, fill_ds, tuple(sorted(options.items())), fill_value)
-    return NamedArray(arr, plan.out_axes)
+    arr = _x.run_gather_get(plan, arr_in, dyn, fill_ds, tuple(sorted(options.items())), fill_value)
+    return NamedArray(explicit_reshard(arr, out_spec), plan.out_axes)
 
 
 def getitem(x: NamedArray, idx: Any) -> NamedArray:

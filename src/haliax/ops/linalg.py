@@ -21,7 +21,7 @@ from ..axis import (
     rearrange_for_partial_order,
 )
 from ..core import NamedArray, from_validated
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_out_sharding
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
 
@@ -105,8 +105,19 @@ _FAST_PLANS: dict[Any, Any] = {}
 
 
 @functools.lru_cache(maxsize=4096)
-def _contractor(spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> Callable[..., Any]:
+def _contractor(
+    spec: str, precision: Any, preferred_element_type: Any, dot_general: Any, out_sharding: Any = None
+) -> Callable[..., Any]:
     def contract(*arrays: Any) -> jax.Array:
+        if out_sharding is not None:  # an explicit mesh (see `explicit_out_sharding`)
+            return jnp.einsum(
+                spec,
+                *arrays,
+                precision=precision,
+                preferred_element_type=preferred_element_type,
+                _dot_general=dot_general,
+                out_sharding=out_sharding,
+            )
         return jnp.einsum(
             spec,
             *arrays,
@@ -118,7 +129,9 @@ def _contractor(spec: str, precision: Any, preferred_element_type: Any, dot_gene
     return jax.jit(contract, inline=True)
 
 
-def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_general: Any) -> Callable[..., Any]:
+def contraction_fn(
+    spec: str, precision: Any, preferred_element_type: Any, dot_general: Any, out_sharding: Any = None
+) -> Callable[..., Any]:
     """The function contracting arrays (positional) per the einsum ``spec``; shared by `dot` and `einsum`.
 
     A jitted ``jnp.einsum``, cached per spec and options, so that an eager call is one dispatch (``jnp.einsum``
@@ -131,6 +144,8 @@ def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_g
         precision: the precision of the contraction (as in `jax.numpy.einsum`).
         preferred_element_type: the accumulation and result dtype.
         dot_general: the `dot_general` implementation (a function, or a Module with its signature).
+        out_sharding: the result's sharding on an explicit mesh (`haliax.partitioning.explicit_out_sharding`),
+            else None.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -142,7 +157,7 @@ def contraction_fn(spec: str, precision: Any, preferred_element_type: Any, dot_g
     if isinstance(precision, list):
         precision = tuple(precision)
     try:
-        return _contractor(spec, precision, preferred_element_type, dot_general)
+        return _contractor(spec, precision, preferred_element_type, dot_general, out_sharding)
     except TypeError:
         return functools.partial(
             _contract_pairwise,
@@ -169,7 +184,7 @@ def run_contraction(fn: Callable[..., Any], raws: Sequence[Any], scope: str) -> 
 
 
 def _slow_plan(
-    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
+    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, ...]
 ) -> tuple[tuple[Axis, ...], tuple[str, Callable[..., Any]] | None]:
     contract = None if axis is None else _sel_names(axis)
     order = None if out_axes is None else tuple(out_axes)
@@ -219,7 +234,7 @@ def _contract_pairwise(
 
 
 def _plan(
-    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, Any, Any]
+    axes_list: tuple[tuple[Axis, ...], ...], axis: Any, out_axes: Any, options: tuple[Any, ...]
 ) -> tuple[tuple[Axis, ...], tuple[str, Callable[..., Any]] | None]:
     """(result axes, (named scope, contraction function)); the pair is None when there is nothing to do. Fast path keyed by the identity of the axes tuples (held in the entry, so the ids stay valid), which
     skips hashing every Axis."""
@@ -298,10 +313,14 @@ def dot(
         axes_list = tuple([a.axes for a in arrays])
     if isinstance(precision, list):
         precision = tuple(precision)
-    result_axes, work = _plan(axes_list, axis, out_axes, (precision, preferred_element_type, dot_general))
+    options = (precision, preferred_element_type, dot_general)
+    result_axes, work = _plan(axes_list, axis, out_axes, options)
     if work is None:
         return auto_sharded(arrays[0])
-    scope, fn = work
+    sharding = explicit_out_sharding(result_axes, "dot")
+    if sharding is not None:  # an explicit mesh: the output sharding comes from the names
+        result_axes, work = _plan(axes_list, axis, out_axes, (*options, sharding))
+    scope, fn = work  # type: ignore[misc]
     return auto_sharded(from_validated(run_contraction(fn, raws, scope), result_axes))
 
 

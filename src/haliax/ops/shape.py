@@ -29,7 +29,7 @@ from ..axis import (
     to_selectors,
 )
 from ..core import NamedArray
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_out_sharding
 from ._parse import normalize_bindings
 from ._rearrange import sequence_plan, string_plan
 from .broadcast import align_to
@@ -320,7 +320,8 @@ def flatten_axes(array: Any, old_axes: Any, new_axis: AxisSelector | None = None
     if perm != list(range(len(axes))):
         x = jnp.transpose(x, perm)
     out_axes = tuple(axes[k] for k in before) + (merged,) + tuple(axes[k] for k in after)
-    return NamedArray(jnp.reshape(x, tuple(a.size for a in out_axes)), out_axes)
+    sharding = explicit_out_sharding(out_axes, "flatten_axes")  # None unless the mesh is explicit
+    return NamedArray(jnp.reshape(x, tuple(a.size for a in out_axes), out_sharding=sharding), out_axes)
 
 
 def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) -> NamedArray:
@@ -345,7 +346,8 @@ def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) ->
             f"of {axes_str(array.axes)} has size {array.axes[i].size}"
         )
     out_axes = array.axes[:i] + new + array.axes[i + 1 :]
-    return NamedArray(jnp.reshape(array.array, tuple(a.size for a in out_axes)), out_axes)
+    sharding = explicit_out_sharding(out_axes, "unflatten_axis")  # None unless the mesh is explicit
+    return NamedArray(jnp.reshape(array.array, tuple(a.size for a in out_axes), out_sharding=sharding), out_axes)
 
 
 def ravel(array: NamedArray, new_name: AxisSelector) -> NamedArray:
