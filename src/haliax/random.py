@@ -4,6 +4,10 @@ Every function takes the key first, then the named shape (an Axis, a tuple of Ax
 distribution parameters. Each one makes exactly one call to the matching `jax.random` function with the
 positional shape, so the numbers are **bitwise identical** to `jax.random.<fn>(key, ..., shape=to_jax_shape(shape))`.
 
+The key must be one PRNG key (``TypeError``/``ValueError`` naming the function and ``key=`` otherwise), and the
+shape must not name an axis twice (``ValueError`` naming the function and the axis); Haliax passes both mistakes
+to JAX, whose messages name neither.
+
 Parameters given as NamedArrays are broadcast *by name* to the requested shape (in the shape's axis order) and then
 passed as full arrays; scalars and plain arrays pass straight through to JAX. Every result is a NamedArray with the
 requested axes, passed through `haliax.partitioning.auto_sharded`.
@@ -63,9 +67,52 @@ _P = ParamSpec("_P")
 
 def _axes(fn: str, shape: AxisSpec) -> tuple[Axis, ...]:
     try:
-        return axis_spec_to_tuple(shape)
+        axes = axis_spec_to_tuple(shape)
     except TypeError as e:
         raise TypeError(f"{fn}: argument 'shape' must be an Axis, a sequence of Axis or a shape dict: {e}") from None
+    if len(name_index(axes)) != len(axes):
+        dup = next(a.name for i, a in enumerate(axes) if any(b.name == a.name for b in axes[:i]))
+        raise ValueError(
+            f"{fn}: argument 'shape' names axis {dup} more than once: {_fmt(axes)}; axis names must be unique"
+        )
+    return axes
+
+
+def check_key(key: Any, fn: str, arg: str = "key") -> None:
+    """Raise unless ``key`` is one PRNG key: a typed key array of shape ``()`` (`jax.random.key`) or a raw
+    ``uint32`` key of shape ``(n,)`` (`jax.random.PRNGKey`). Tracers are checked by their shape and dtype.
+
+    A wrong kind (None, an int, a float array) is a ``TypeError``, a batch of keys a ``ValueError``; both name
+    ``fn`` and ``key=``. JAX's own messages ("unexpected PRNG key type") name neither. Shared by the layers'
+    ``init`` methods, hence the plain name (internal: not in ``__all__``).
+    """
+    fix = "pass one key, e.g. key=jax.random.PRNGKey(0) or key=jax.random.key(0)"
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is None or shape is None or isinstance(key, NamedArray):
+        if key is None:
+            shown = "None"
+        elif isinstance(key, (int, float, complex, str, bytes)):
+            shown = f"the {type(key).__name__} {key!r}"
+        else:
+            shown = f"a {type(key).__name__}"
+        raise TypeError(f"{fn}: {arg}= must be a PRNG key, got {shown}; {fix}")
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if tuple(shape) != ():
+            raise ValueError(
+                f"{fn}: {arg}= must be a single PRNG key, got an array of keys with shape {tuple(shape)}; "
+                "index one (keys[0]) or split a single key"
+            )
+        return
+    if dtype != jnp.uint32:
+        raise TypeError(
+            f"{fn}: {arg}= must be a PRNG key, got an array of dtype {dtype} with shape {tuple(shape)}; {fix}"
+        )
+    if len(shape) != 1:
+        raise ValueError(
+            f"{fn}: {arg}= must be a single raw PRNG key of shape (2,), got uint32 shape {tuple(shape)}; "
+            "a stack of keys from jax.random.split needs indexing (keys[0])"
+        )
 
 
 def _fmt(axes: tuple[Axis, ...]) -> str:
@@ -112,6 +159,7 @@ def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
         bound.apply_defaults()
         params = dict(bound.arguments)
         key, axes = params.pop("key"), _axes(name, params.pop("shape"))
+        check_key(key, name)
         raw = {k: _param(name, k, v, axes) for k, v in params.items()}
         return _out(jfn(key, **raw, shape=tuple(a.size for a in axes)), axes)
 
@@ -430,6 +478,7 @@ def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float)
         >>> hax.random.ball(jax.random.PRNGKey(0), B, D).shape
         {'B': 4, 'D': 3}
     """
+    check_key(key, "ball")
     axes = _axes("ball", shape)
     if not isinstance(D, Axis):
         raise TypeError(f"ball: argument 'D' must be an Axis (its size is the dimension), got {D!r}")
@@ -475,6 +524,7 @@ def choice(
         >>> hax.random.choice(jax.random.PRNGKey(0), S, hax.arange((Y, Z)), "Z").axes
         (Axis(name='S', size=5), Axis(name='Y', size=3))
     """
+    check_key(key, "choice")
     _check_named("choice", "a", a)
     axes = _axes("choice", shape)
     i = locate_axis(a.axes, axis, "choice", "a")
@@ -517,6 +567,7 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
         >>> hax.random.categorical(jax.random.PRNGKey(0), hax.zeros((B, V)), V).axes
         (Axis(name='B', size=4),)
     """
+    check_key(key, "categorical")
     _check_named("categorical", "logits", logits)
     i = locate_axis(logits.axes, axis, "categorical", "logits")
     cat = logits.axes[i]
@@ -554,6 +605,7 @@ def permutation(key: Any, x: NamedArray, axis: AxisSelector, independent: bool =
         >>> sorted(hax.random.permutation(jax.random.PRNGKey(0), hax.arange(X), X).tolist())
         [0, 1, 2, 3, 4]
     """
+    check_key(key, "permutation")
     _check_named("permutation", "x", x)
     i = locate_axis(x.axes, axis, "permutation", "x")
     return _out(jax.random.permutation(key, x.array, axis=i, independent=independent), x.axes)

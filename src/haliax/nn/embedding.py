@@ -14,8 +14,9 @@ from ..axis import Axis, AxisIndexError, AxisSpec, concat_axes
 from ..core import NamedArray
 from ..ops.linalg import dot
 from ..partitioning import auto_sharded
+from ..random import check_key
 from ..tree_util import resize_axis
-from .layer_utils import check_has_axes, truncated_normal_init
+from .layer_utils import check_has_axes, init_axes, truncated_normal_init
 from .mup import AbstractEmbeddingReparam, EmbeddingStandardParam, ReparamEnabled
 
 __all__ = ["Embedding"]
@@ -94,7 +95,9 @@ class Embedding(eqx.Module, ReparamEnabled):
             reparam_cls: the reparameterisation (`haliax.nn.mup`).
 
         Raises:
-            ValueError: if ``Vocab`` and ``Embed`` share an axis name.
+            ValueError: if ``Vocab`` and ``Embed`` share an axis name, ``Embed`` names an axis twice, or ``Embed``
+                has size 0 (the initial scale divides by it; Haliax raises ``ZeroDivisionError`` there).
+            TypeError: if ``key`` is not a PRNG key.
 
         Examples:
             >>> import jax
@@ -107,6 +110,8 @@ class Embedding(eqx.Module, ReparamEnabled):
         if initializer_range is not None:
             warnings.warn("initializer_range is deprecated. Use init_scale instead.", DeprecationWarning, stacklevel=2)
             init_scale = initializer_range
+        check_key(key, "Embedding.init")
+        init_axes("Embedding.init", {"Vocab": Vocab, "Embed": Embed}, nonzero=("Embed",))
         all_axes = concat_axes(Vocab, Embed)
         weight = truncated_normal_init(key, all_axes, init_scale * reparam_cls.init_scale(Vocab, Embed))
         return Embedding(weight=weight, Vocab=Vocab, Embed=Embed, _reparam_cls=reparam_cls)

@@ -1,17 +1,18 @@
-"""Helpers shared by the layer modules of `haliax.nn`: parameter initialisation, input-axis checks, padding specs.
+"""Helpers shared by the layer modules of `haliax.nn`: parameter initialisation (and the checks of ``init``
+arguments), input-axis checks, padding specs.
 
 Not part of the public API (no ``__all__`` entries); the layers import these by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 
 from .. import random
-from ..axis import AxisSpec, axis_not_found_error, axis_spec_to_tuple, locate_axis, lookup_axis
+from ..axis import Axis, AxisSpec, axes_str, axis_not_found_error, axis_spec_to_tuple, locate_axis, lookup_axis
 from ..core import NamedArray
 
 __all__: list[str] = []
@@ -33,6 +34,55 @@ def truncated_normal_init(
         upper: the upper truncation bound, in standard deviations.
     """
     return random.truncated_normal(key, axes, lower, upper) * scale
+
+
+def init_axes(fn: str, roles: Mapping[str, AxisSpec], nonzero: Sequence[str] = ()) -> dict[str, tuple[Axis, ...]]:
+    """Each role's axes (``{"In": In, "Out": Out}`` → tuples of Axis), checked for a layer's ``init``.
+
+    A spec that is not an Axis, a sequence of Axis or a shape dict is a ``TypeError``; an axis name used twice,
+    within one role or by two roles, is a ``ValueError`` naming ``fn`` and the roles (Haliax's message names
+    neither); a role listed in ``nonzero`` whose total size is 0 is a ``ValueError`` (its initialisation
+    divides by that size).
+
+    Args:
+        fn: the calling function, e.g. ``"Linear.init"``.
+        roles: ``{role: spec}`` in argument order.
+        nonzero: the roles whose total size must be positive.
+    """
+    out: dict[str, tuple[Axis, ...]] = {}
+    owner: dict[str, str] = {}
+    for role, spec in roles.items():
+        try:
+            axes = axis_spec_to_tuple(spec)
+        except TypeError as e:
+            raise TypeError(f"{fn}: argument {role!r} must be an Axis, a tuple of Axis or a shape dict: {e}") from None
+        for a in axes:
+            prev = owner.get(a.name)
+            if prev == role:
+                raise ValueError(f"{fn}: argument {role!r} names axis {a.name} more than once: {axes_str(axes)}")
+            if prev is not None:
+                # the phrases "specified twice" / "AxisSpecs overlap!" are Haliax's, kept for code that matches them
+                if len(axes) == 1 and len(out[prev]) == 1:
+                    what = f"Axis {a.name} specified twice"
+                else:
+                    shared = [b.name for b in axes if b.name in {c.name for c in out[prev]}]
+                    what = f"AxisSpecs overlap! {shared} appear in both"
+                raise ValueError(
+                    f"{fn}: {what}: as {prev} {axes_str(out[prev])} and as {role} {axes_str(axes)}; the weight needs "
+                    f"a distinct name for each, e.g. {role}=hax.Axis({a.name + '_' + role.lower()!r}, {a.size})"
+                )
+            owner[a.name] = role
+        out[role] = axes
+    for role in nonzero:
+        n = 1
+        for a in out[role]:
+            n *= a.size
+        if n == 0:
+            raise ValueError(
+                f"{fn}: argument {role!r} has total size 0 {axes_str(out[role])}; the initial scale divides by it, "
+                "so it needs at least one element"
+            )
+    return out
 
 
 def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None:

@@ -23,6 +23,7 @@ from ..ops.creation import zeros
 from ..ops.linalg import dot
 from ..ops.shape import flatten_axes, rearrange, unflatten_axis
 from ..partitioning import auto_sharded
+from ..random import check_key
 from ..state_dict import (
     ModuleWithStateDictSerialization,
     StateDict,
@@ -31,7 +32,7 @@ from ..state_dict import (
     to_state_dict,
     with_prefix,
 )
-from .layer_utils import check_has_axes, truncated_normal_init
+from .layer_utils import check_has_axes, init_axes, truncated_normal_init
 from .mup import (
     AbstractLinearReparam,
     HiddenLinearMup,
@@ -139,7 +140,9 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             reparam_cls: the reparameterisation (`haliax.nn.mup`).
 
         Raises:
-            ValueError: if ``In`` and ``Out`` share an axis name.
+            ValueError: if ``In`` and ``Out`` share an axis name, either names an axis twice, or ``In`` has size 0
+                (the initial scale divides by it; Haliax raises ``ZeroDivisionError`` there).
+            TypeError: if ``key`` is not a PRNG key, or ``In``/``Out`` is not an axis spec.
 
         Examples:
             >>> import jax
@@ -149,6 +152,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             >>> hnn.Linear.init(In, Out, key=jax.random.PRNGKey(0), out_first=False).weight.axes == (In, Out)
             True
         """
+        check_key(key, "Linear.init")
+        init_axes("Linear.init", {"In": In, "Out": Out}, nonzero=("In",))
         joint = concat_axes(Out, In) if out_first else concat_axes(In, Out)
         weight = truncated_normal_init(key, joint, init_scale * reparam_cls.init_scale(In, Out))
         bias = zeros(Out) if use_bias else None
@@ -357,6 +362,8 @@ class MoELinear(eqx.Module):
         """
         if use_gmm:
             raise NotImplementedError("MoELinear: use_gmm=True (Pallas grouped matmul) is not supported")
+        check_key(key, "MoELinear.init")
+        init_axes("MoELinear.init", {"Experts": Experts, "In": In, "Out": Out}, nonzero=("In",))
         axes = (Experts, Out, In) if out_first else (Experts, In, Out)
         weight = truncated_normal_init(key, axes, init_scale / axis_size(In) ** 0.5)
         bias = zeros(Out) if use_bias else None

@@ -10,7 +10,9 @@ import jax
 from ..axis import Axis, AxisSpec
 from ..core import NamedArray
 from ..dot_general import DotGeneralOp
+from ..random import check_key
 from .activations import relu
+from .layer_utils import init_axes
 from .linear import Linear
 
 __all__ = ["MLP"]
@@ -85,7 +87,11 @@ class MLP(eqx.Module):
             init_scale: passed to every layer.
 
         Raises:
-            ValueError: if ``depth`` is negative.
+            ValueError: if ``depth`` is negative, ``width`` is not positive, or two axes a layer maps between
+                share a name (``Input`` and ``width``, the last hidden axis and ``Output``, or ``Input`` and
+                ``Output`` when ``depth == 0``). The message names these roles; Haliax's names the inner
+                ``Linear`` only.
+            TypeError: if ``key`` is not a PRNG key.
 
         Examples:
             >>> import jax
@@ -95,10 +101,27 @@ class MLP(eqx.Module):
             >>> len(hnn.MLP.init(In, Out, width=4, depth=0, key=jax.random.PRNGKey(0)).layers)
             1
         """
+        if isinstance(depth, bool) or not isinstance(depth, int):
+            raise TypeError(f"MLP.init: argument 'depth' must be an int, got {depth!r}")
         if depth < 0:
             raise ValueError(f"MLP.init: argument 'depth' must be >= 0, got {depth}")
-        W = width if isinstance(width, Axis) else Axis(DEFAULT_WIDTH_NAME, width)
+        if isinstance(width, Axis):
+            W = width
+        elif isinstance(width, int) and not isinstance(width, bool):
+            if width <= 0:
+                raise ValueError(f"MLP.init: argument 'width' must be positive, got {width}")
+            W = Axis(DEFAULT_WIDTH_NAME, width)
+        else:
+            raise TypeError(f"MLP.init: argument 'width' must be an int or an Axis, got {width!r}")
         W2 = W.alias(W.name + "2")
+        check_key(key, "MLP.init")
+        # the axes each Linear maps between must differ; name them by MLP.init's arguments, not Linear's
+        if depth == 0:
+            init_axes("MLP.init", {"Input": Input, "Output": Output}, nonzero=("Input",))
+        else:
+            init_axes("MLP.init", {"Input": Input, "width": W}, nonzero=("Input", "width"))
+            last, label = (W, "width") if depth % 2 == 1 else (W2, f"the last hidden axis {W2.name} (width renamed)")
+            init_axes("MLP.init", {label: last, "Output": Output})
         keys = jax.random.split(key, depth + 1)
         common = dict(out_first=out_first, dot_general=dot_general, init_scale=init_scale)
         layers: list[Linear] = []

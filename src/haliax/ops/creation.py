@@ -1,6 +1,8 @@
 """Creation routines: ``zeros``, ``ones``, ``full``, ``*_like``, ``arange``, ``linspace``, ...
 
-Shapes accept a single Axis, a sequence of Axis, or a shape dict ``{name: size}``.
+Shapes accept a single Axis, a sequence of Axis, or a shape dict ``{name: size}``. A shape that names an axis twice
+is a ``ValueError`` naming the function, the argument and the axis (Haliax leaves it to the ``NamedArray``
+constructor, whose message names neither).
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ def _shape(shape: AxisSpec, fn: str, arg: str = "shape") -> tuple[tuple[Axis, ..
         axes = axis_spec_to_tuple(shape)
     except TypeError as e:
         raise TypeError(f"{fn}: argument {arg!r}: {e}") from None
+    seen: set[str] = set()
+    for a in axes:
+        if a.name in seen:
+            # Haliax lets NamedArray's constructor complain, naming neither the function nor the argument
+            raise ValueError(
+                f"{fn}: argument {arg!r} names axis {a.name} more than once: ({', '.join(str(b) for b in axes)}); "
+                "axis names in an array must be unique"
+            )
+        seen.add(a.name)
     return axes, tuple(a.size for a in axes)
 
 
