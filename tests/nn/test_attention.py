@@ -276,3 +276,69 @@ def test_works_with_equinox_filters_and_masks_as_arguments():
     m = AttentionMask.causal(1) & AttentionMask.sliding_window(3)
     g = eqx.filter_grad(loss)(q, k, v, m)
     assert g.axes == q.axes and np.isfinite(np.asarray(g.array)).all()
+
+
+# ---------------------------------------------------------------------------------------------- mask kinds
+
+
+def _additive_mask(dtype=jnp.float32):
+    """A causal additive mask (0 allowed, -1e9 not) over (Pos, KPos): what belongs in `bias=`."""
+    allowed = causal_mask(Pos, KPos).array
+    return hax.named(jnp.where(allowed, 0.0, -1e9).astype(dtype), (Pos, KPos))
+
+
+@pytest.mark.parametrize("implementation", ["dense", "blockwise", "jax"])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_float_mask_is_type_error_pointing_to_bias(implementation, dtype):
+    q, k, v = _qkv()
+    with pytest.raises(
+        TypeError,
+        match=rf"dot_product_attention: argument 'mask' must be boolean \(True = may attend\), got dtype "
+        rf"{jnp.dtype(dtype).name} with axes \('pos\(5\)', 'kpos\(6\)'\)\. An additive mask .* goes in bias=",
+    ):
+        dot_product_attention(KPos, D, q, k, v, mask=_additive_mask(dtype), implementation=implementation)
+
+
+def test_float_mask_in_weights_is_type_error():
+    q, k, _ = _qkv()
+    with pytest.raises(TypeError, match=r"dot_product_attention_weights: argument 'mask' must be boolean.*bias="):
+        dot_product_attention_weights(D, KPos, q, k, mask=_additive_mask())
+
+
+def test_float_mask_inside_attention_mask_is_type_error():
+    q, k, v = _qkv()
+    with pytest.raises(TypeError, match=r"dot_product_attention: argument 'mask' must be boolean"):
+        dot_product_attention(KPos, D, q, k, v, mask=AttentionMask.causal() & _additive_mask(), QPos=Pos)
+    with pytest.raises(TypeError, match=r"dot_product_attention: argument 'mask' must be boolean"):
+        dot_product_attention(KPos, D, q, k, v, mask=AttentionMask.explicit(_additive_mask()))
+
+
+def test_float_mask_in_multihead_module_is_type_error():
+    import haliax.nn as hnn
+
+    Embed, H, HD = hax.make_axes(embed=8, heads=2, head_size=4)
+    P2, K2 = hax.make_axes(position=5, key_position=5)
+    mha = hnn.MultiHeadAttention.init(Embed, H, HD, key=jax.random.PRNGKey(0))
+    x = hax.random.normal(jax.random.PRNGKey(1), (P2, Embed))
+    additive = hax.named(jnp.where(causal_mask(P2, K2).array, 0.0, -1e9), (P2, K2))
+    with pytest.raises(TypeError, match=r"argument 'mask' must be boolean.*bias="):
+        mha(x, additive)
+    # the same positions as a boolean mask work, and agree with the structured causal mask
+    out = mha(x, causal_mask(P2, K2))
+    np.testing.assert_allclose(out.array, mha(x, AttentionMask.causal()).array, atol=1e-5)
+
+
+def test_additive_mask_as_bias_equals_boolean_mask():
+    q, k, v = _qkv()
+    with_bias = dot_product_attention(KPos, D, q, k, v, bias=_additive_mask(), implementation="dense")
+    with_mask = dot_product_attention(KPos, D, q, k, v, mask=causal_mask(Pos, KPos), implementation="dense")
+    np.testing.assert_allclose(with_bias.array, with_mask.array, atol=1e-6)
+
+
+def test_integer_01_mask_is_read_as_boolean():
+    q, k, v = _qkv()
+    m = causal_mask(Pos, KPos)
+    as_int = hax.named(m.array.astype(jnp.int32), m.axes)
+    a = dot_product_attention(KPos, D, q, k, v, mask=as_int, implementation="dense")
+    b = dot_product_attention(KPos, D, q, k, v, mask=m, implementation="dense")
+    np.testing.assert_array_equal(a.array, b.array)
