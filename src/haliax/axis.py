@@ -620,8 +620,10 @@ def _rearrange_cached(partial_order: tuple[Any, ...], axes: tuple[AxisSelector, 
         slot_of_name[n] = p
     missing = [n for n in slot_of_name if n not in idx]
     if missing:
+        hint = closest_name(str(missing[0]), [_name_of(a) for a in axes])
         raise ValueError(
             f"The following axes are not present in output: {missing}. Axes present: {tuple(str(a) for a in axes)}"
+            + (f". Did you mean {hint!r}?" if hint is not None and hint != missing[0] else "")
         )
     for item in partial_order:
         if isinstance(item, Axis):
@@ -756,7 +758,11 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
         i = pos.get(n)
         if i is None or i in removed:
             if strict:
-                raise ValueError(f"{fn}: argument 'to_remove': Axis {n} not present in axis spec {kept()}")
+                hint = closest_name(n, [m for j, (m, _) in enumerate(items) if j not in removed])
+                raise ValueError(
+                    f"{fn}: argument 'to_remove': Axis {n} not present in axis spec {kept()}"
+                    + (f". Did you mean {hint!r}?" if hint is not None and hint != n else "")
+                )
             continue
         size = items[i][1] if is_dict else getattr(items[i][1], "size", None)
         if isinstance(r, Axis) and size is not None and size != r.size and not allow_mismatch:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .abstract_stacked import AbstractStacked
-from .axis import Axis, AxisSelector, lookup_axis
+from .axis import Axis, AxisSelector, axis_not_found_error, closest_name, lookup_axis
 from .core import NamedArray, is_named_array
 from .hof import vmap
 from .jax_utils import maybe_rng_split
@@ -175,6 +175,8 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
     where ``tn`` is a truncated standard normal and the mean/std are taken along ``axis`` (one value per position of
     the other axes); without a key, every new entry equals that mean. Statistics are computed in at least float32 and
     cast back. Arrays without the axis and non-NamedArray leaves are untouched. The key is split once per leaf.
+    When no array has the axis but one has a similar name (a typo), it raises the "axis not found ... Did you
+    mean" ``ValueError`` (Haliax returns the tree unchanged).
 
     Args:
         tree: a pytree of NamedArrays (and other leaves).
@@ -198,11 +200,16 @@ def resize_axis(tree: Any, axis: AxisSelector, new_size: int, key: Any = None) -
     leaves, treedef = tree_flatten(tree)
     keys = maybe_rng_split(key, len(leaves)) if leaves else []
     out = []
+    found = False
     for leaf, k in zip(leaves, keys, strict=True):
         i = lookup_axis(leaf.axes, name, "resize_axis", "axis") if isinstance(leaf, NamedArray) else None
         if i is not None:
-            leaf = _resize_one(leaf, i, new_size, k)
+            leaf, found = _resize_one(leaf, i, new_size, k), True
         out.append(leaf)
+    if not found:  # nothing to resize: a typo of an axis the tree has is an error, not a silent no-op
+        present = {ax.name: ax for leaf in leaves if isinstance(leaf, NamedArray) for ax in leaf.axes}
+        if closest_name(name, list(present)) is not None:
+            raise axis_not_found_error(name, tuple(present.values()), "resize_axis", "axis")
     return jax.tree_util.tree_unflatten(treedef, out)
 
 

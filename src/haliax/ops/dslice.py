@@ -6,11 +6,48 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
+
+import numpy as np
 
 from ..axis import Axis
 
 __all__ = ["dslice", "ds", "dblock"]
+
+
+def _check_start(start: Any) -> None:
+    """A start is an integer (Python, NumPy, or an integer array, possibly traced): ``TypeError`` otherwise."""
+    dtype = getattr(start, "dtype", None)
+    ok = (
+        np.issubdtype(dtype, np.integer)
+        if dtype is not None and not isinstance(start, bool)
+        else isinstance(start, int) and not isinstance(start, bool)
+    )
+    if not ok:
+        raise TypeError(
+            f"dslice: argument 'start' must be an integer (or an integer array, possibly traced), got {start!r} of "
+            f"type {type(start).__name__}"
+        )
+
+
+def _check_length(length: Any) -> int:
+    """A length is a non-negative integer: ``TypeError``/``ValueError`` otherwise (no silent truncation of 2.5)."""
+    if isinstance(length, bool) or not hasattr(length, "__index__"):
+        raise TypeError(
+            f"dslice: argument 'length' must be an int or an Axis (the size is static), got {length!r} of type "
+            f"{type(length).__name__}"
+        )
+    try:
+        n = operator.index(length)
+    except TypeError:  # a traced or non-scalar integer array
+        raise TypeError(
+            f"dslice: argument 'length' must be a static int or an Axis (a traced size cannot shape an array), got "
+            f"{length!r}"
+        ) from None
+    if n < 0:
+        raise ValueError(f"dslice: argument 'length' must be >= 0, got {n}")
+    return n
 
 
 class dslice:
@@ -29,9 +66,10 @@ class dslice:
     __slots__ = ("start", "size")
 
     def __init__(self, start: Any, length: int | Axis):
+        _check_start(start)
         self.start = start
         # an Axis gives its size; a NumPy/JAX integer is an integer (its own .size would be 1)
-        self.size = int(length.size if isinstance(length, Axis) else length)
+        self.size = length.size if isinstance(length, Axis) else _check_length(length)
 
     @staticmethod
     def block(idx: Any, size: int) -> dslice:

@@ -161,6 +161,32 @@ def wrap_elemwise_unary(f: Callable[..., Any], a: Any, *args: Any, **kwargs: Any
     return f(a, *args, **kwargs)
 
 
+def is_array_or_number(x: Any) -> bool:
+    """Whether ``x`` is something the elementwise functions accept: a NamedArray, an array (``.shape`` and
+    ``.dtype``: JAX, NumPy, tracers) or a number."""
+    return (
+        isinstance(x, (NamedArray, int, float, complex, bool, np.generic))
+        or (hasattr(x, "shape") and hasattr(x, "dtype"))
+        or hasattr(x, "__jax_array__")
+    )
+
+
+def operand_type_error(fname: str, arg: str, x: Any) -> TypeError:
+    """The ``TypeError`` for an operand that is not an array or a number, naming the function and argument.
+
+    Examples:
+        >>> from haliax.ops.elementwise import operand_type_error
+        >>> str(operand_type_error("exp", "a", "x"))
+        "exp: argument 'a' must be a NamedArray, an array or a number, got 'x' of type str"
+    """
+    hint = " (convert it with jnp.asarray(...) and name it with hax.named(...))" if isinstance(x, (list, tuple)) else ""
+    shown = repr(x) if len(repr(x)) <= 40 else repr(x)[:37] + "..."
+    return TypeError(
+        f"{fname}: argument {arg!r} must be a NamedArray, an array or a number, got {shown} of type "
+        f"{type(x).__name__}{hint}"
+    )
+
+
 def _is_scalarish(x: Any) -> bool:
     if isinstance(x, (int, float, complex, bool, np.generic)):
         return True
@@ -206,6 +232,8 @@ def wrap_elemwise_binary(
         if a_named:
             if _is_scalarish(b):
                 return wrap(op(a.array, b), a.axes)
+            if not is_array_or_number(b):
+                raise operand_type_error(fname, "b", b)
             if not a.axes:
                 return op(a.array, b)
             raise ValueError(
@@ -215,6 +243,8 @@ def wrap_elemwise_binary(
         if b_named:
             if _is_scalarish(a):
                 return wrap(op(a, b.array), b.axes)
+            if not is_array_or_number(a):
+                raise operand_type_error(fname, "a", a)
             if not b.axes:
                 return op(a, b.array)
             raise ValueError(
@@ -252,6 +282,8 @@ def _unary(fname: str, jfn: Callable[..., Any], x: str, out: str) -> Callable[..
     def fn(a: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(a, NamedArray):
             return from_validated(jfn(a.array, *args, **kwargs), a.axes)
+        if not is_array_or_number(a):
+            raise operand_type_error(fname, "a", a)
         return jfn(a, *args, **kwargs)
 
     ref = f"jax.numpy.{fname}" if getattr(jnp, fname, None) is jfn else f"{jfn.__module__}.{jfn.__name__}"
@@ -457,17 +489,25 @@ def divmod(a: Any, b: Any) -> Any:  # noqa: A001
 
 def clip(array: Any, a_min: Any, a_max: Any) -> Any:
     """Clip to ``[a_min, a_max]``; bounds may be scalars, None (no bound) or NamedArrays (broadcast by name
-    with the strict rule).
+    with the strict rule). A bound that does not broadcast raises a ``ValueError`` naming ``clip`` and the bound.
 
     Examples:
         >>> import haliax as hax
         >>> hax.clip(hax.arange(hax.Axis("X", 5)), 1, 3).tolist()
         [1, 1, 2, 3, 3]
     """
-    if a_min is not None:
-        array = maximum(array, a_min)
-    if a_max is not None:
-        array = minimum(array, a_max)
+    if not is_array_or_number(array):
+        raise operand_type_error("clip", "array", array)
+    for arg, bound, op in (("a_min", a_min, maximum), ("a_max", a_max, minimum)):
+        if bound is None:
+            continue
+        if not is_array_or_number(bound):
+            raise operand_type_error("clip", arg, bound)
+        try:
+            array = op(array, bound)
+        except ValueError as e:  # a bound that does not broadcast: say clip and which bound
+            msg = str(e).removeprefix(f"{op.__name__}: ").replace(f"apply {op.__name__} to", "apply clip to")
+            raise type(e)(f"clip: argument {arg!r}: {msg}") from None
     return array
 
 

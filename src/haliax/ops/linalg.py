@@ -16,9 +16,12 @@ from ..axis import (
     Axis,
     AxisSelection,
     AxisSelector,
+    axes_str,
     axis_size_mismatch_error,
+    closest_name,
     locate_axes,
     rearrange_for_partial_order,
+    to_selectors,
 )
 from ..core import NamedArray, from_validated
 from ..partitioning import auto_sharded, explicit_out_sharding
@@ -35,7 +38,11 @@ def _sel_names(axis: AxisSelection) -> tuple[tuple[str, int | None], ...]:
         return ((axis, None),)
     if isinstance(axis, Mapping):
         return tuple(axis.items())
-    return tuple((a.name, a.size) if isinstance(a, Axis) else (a, None) for a in axis)
+    sels = to_selectors(axis, "dot", "axis")
+    for a in sels:
+        if not isinstance(a, (str, Axis)):
+            raise TypeError(f"dot: argument 'axis': expected axis names or Axis objects, got {a!r}")
+    return tuple((a.name, a.size) if isinstance(a, Axis) else (a, None) for a in sels)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -67,13 +74,20 @@ def contraction_plan(
     """
     letters: dict[str, str] = {}
     sizes: dict[str, int] = {}
+    first_in: dict[str, int] = {}  # the operand where each axis first appears (for the multiple-sizes message)
     order: list[Axis] = []
-    for axes in axes_list:
+    for k, axes in enumerate(axes_list):
         for ax in axes:
             if ax.name in sizes:
                 if sizes[ax.name] != ax.size:
-                    raise ValueError(f"{fn}: Axis {ax.name} has multiple sizes: {sizes[ax.name]} and {ax.size}")
+                    j = first_in[ax.name]
+                    raise ValueError(
+                        f"{fn}: Axis {ax.name} has multiple sizes: {sizes[ax.name]} and {ax.size} (arrays[{j}] has "
+                        f"{Axis(ax.name, sizes[ax.name])}, arrays[{k}] has {ax}; operand axes "
+                        f"{', '.join(axes_str(a) for a in axes_list)})"
+                    )
             else:
+                first_in[ax.name] = k
                 if len(letters) >= len(_LETTERS):
                     raise ValueError(f"{fn}: too many distinct axes ({len(letters) + 1} > {len(_LETTERS)})")
                 sizes[ax.name] = ax.size
@@ -86,7 +100,9 @@ def contraction_plan(
         for name, size in contract:
             if name not in sizes:
                 present = tuple(tuple(str(a) for a in axes) for axes in axes_list)
-                raise ValueError(f"{fn}: Axis {name} not present in axis spec of any argument: {present}")
+                msg = f"{fn}: Axis {name} not present in axis spec of any argument: {present} (argument 'axis')"
+                hint = closest_name(name, list(sizes))
+                raise ValueError(msg + (f". Did you mean {hint!r}?" if hint is not None else ""))
             if size is not None and sizes[name] != size:
                 raise axis_size_mismatch_error(Axis(name, size), Axis(name, sizes[name]), order, fn, "axis")
             if name not in contracted:
@@ -94,7 +110,10 @@ def contraction_plan(
     contracted_set = set(contracted)
     result_axes = tuple(ax for ax in order if ax.name not in contracted_set)
     if out_axes is not None:
-        result_axes = rearrange_for_partial_order(out_axes, result_axes)
+        try:
+            result_axes = rearrange_for_partial_order(out_axes, result_axes)
+        except ValueError as e:
+            raise type(e)(f"{fn}: argument 'out_axes': {e}") from None
     lhs = ",".join("".join(letters[a.name] for a in axes) for axes in axes_list)
     rhs = "".join(letters[a.name] for a in result_axes)
     scope = f"contract {' '.join(contracted)} -> {' '.join(a.name for a in result_axes)}"

@@ -10,7 +10,7 @@ transpose lowers to one ``transpose``; a split or merge to ``reshape`` (+ ``tran
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -136,6 +136,17 @@ def _axis_name(fn: str, axis: Any, arg: str = "axis") -> str:
     raise TypeError(f"{fn}: argument {arg!r} must be an axis name or an Axis, got {axis!r}")
 
 
+def _array_list(fn: str, arrays: Any) -> list[Any]:
+    """``arrays`` as a list; a single NamedArray or a non-sequence is a ``TypeError`` naming ``fn``."""
+    if isinstance(arrays, NamedArray) or not isinstance(arrays, Iterable) or isinstance(arrays, (str, Mapping)):
+        got = f"a NamedArray with axes {axes_str(arrays.axes)}" if isinstance(arrays, NamedArray) else repr(arrays)
+        raise TypeError(
+            f"{fn}: argument 'arrays' must be a sequence of NamedArrays, got {got}; pass a list, e.g. "
+            f"hax.{fn}(axis, [a, b])"
+        )
+    return list(arrays)
+
+
 def _same_axes(fn: str, arrays: Sequence[Any], template: tuple[Axis, ...], axis: str | None) -> list[Any]:
     """Raw arrays of ``arrays`` transposed to ``template``'s order (sizes along ``axis`` may differ)."""
     raws = []
@@ -169,7 +180,7 @@ def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
         ['X(6)', 'Y(3)']
     """
     name = _axis_name("concatenate", axis)
-    arrays = list(arrays)
+    arrays = _array_list("concatenate", arrays)
     if not arrays:
         raise ValueError("concatenate: argument 'arrays' is empty; need at least one array")
     first = _check_named("concatenate", arrays[0], "arrays[0]")
@@ -196,7 +207,7 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
         ['L(2)', 'X(2)', 'Y(3)']
     """
     name = _axis_name("stack", axis)
-    arrays = list(arrays)
+    arrays = _array_list("stack", arrays)
     if not arrays:
         raise ValueError("stack: argument 'arrays' is empty; need at least one array")
     if isinstance(axis, Axis) and axis.size != len(arrays):
@@ -223,6 +234,11 @@ def split(a: NamedArray, axis: AxisSelector, new_axes: Sequence[Axis]) -> list[N
     """
     _check_named("split", a, "a")
     (i,) = locate_axes(a.axes, axis, "split")
+    if isinstance(new_axes, Axis) or not isinstance(new_axes, Iterable) or isinstance(new_axes, (str, Mapping)):
+        raise TypeError(
+            f"split: argument 'new_axes' must be a sequence of Axis objects whose sizes add up to {a.axes[i]}, got "
+            f"{new_axes!r} (e.g. [{a.axes[i].name}.resize(k), {a.axes[i].name}.resize({a.axes[i].size} - k)])"
+        )
     new_axes = list(new_axes)
     for ax in new_axes:
         if not isinstance(ax, Axis):

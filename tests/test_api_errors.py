@@ -1,0 +1,399 @@
+"""The core API as a new user gets it wrong: each mistake raises ValueError/TypeError naming the function, the
+argument, the axes and (for a typo) the closest name; never a raw JAX, KeyError or AttributeError."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haliax as hax
+from haliax.axis import AxisSizeMismatchError
+
+X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+
+
+@pytest.fixture
+def x():
+    return hax.ones((X, Y))
+
+
+@pytest.fixture
+def y():
+    return hax.ones((Y, Z))
+
+
+# --------------------------------------------------------------------------------------------------
+# dot
+
+
+def test_dot_axis_typo_suggests(x, y):
+    with pytest.raises(
+        ValueError,
+        match=r"dot: Axis y not present in axis spec of any argument: .*\(argument 'axis'\)\. "
+        r"Did you mean 'Y'\?",
+    ):
+        hax.dot(x, y, axis="y")
+
+
+def test_dot_unknown_axis_no_suggestion(x, y):
+    with pytest.raises(ValueError, match=r"dot: Axis Q not present in axis spec of any argument: .*'axis'\)$"):
+        hax.dot(x, y, axis="Q")
+
+
+def test_dot_multiple_sizes_names_operands(x):
+    with pytest.raises(
+        ValueError,
+        match=r"dot: Axis Y has multiple sizes: 3 and 5 \(arrays\[0\] has Y\(3\), arrays\[1\] "
+        r"has Y\(5\); operand axes \(X\(2\), Y\(3\)\), \(Y\(5\)\)\)",
+    ):
+        hax.dot(x, hax.ones(Y.resize(5)), axis="Y")
+
+
+def test_dot_axis_of_wrong_size(x, y):
+    with pytest.raises(
+        AxisSizeMismatchError,
+        match=r"dot: argument 'axis': Found axis with same name but different "
+        r"size: asked for Y\(7\), the array has Y\(3\)",
+    ):
+        hax.dot(x, y, axis=Y.resize(7))
+
+
+def test_dot_axis_of_wrong_type(x, y):
+    with pytest.raises(TypeError, match=r"dot: argument 'axis': expected axis names or Axis objects, got 1"):
+        hax.dot(x, y, axis=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"dot: argument 'axis': expected axis names or Axis objects, got 0"):
+        hax.dot(x, y, axis=("Y", 0))  # type: ignore[arg-type]
+
+
+def test_dot_out_axes_typo(x, y):
+    with pytest.raises(
+        ValueError,
+        match=r"dot: argument 'out_axes': The following axes are not present in output: "
+        r"\['z'\]\. Axes present: \('X\(2\)', 'Z\(4\)'\)\. Did you mean 'Z'\?",
+    ):
+        hax.dot(x, y, axis="Y", out_axes=("z", ...))
+
+
+def test_dot_plain_array_operand(x):
+    with pytest.raises(TypeError, match=r"dot: argument arrays\[1\] must be a NamedArray, got ArrayImpl"):
+        hax.dot(x, jnp.ones((3, 4)), axis="Y")
+
+
+def test_dot_missing_axis_keyword(x, y):
+    with pytest.raises(ValueError, match=r"Must provide an axis to dot"):
+        hax.dot(x, y)
+
+
+# --------------------------------------------------------------------------------------------------
+# eliminate_axes
+
+
+def test_eliminate_axes_typo_suggests():
+    with pytest.raises(
+        ValueError,
+        match=r"eliminate_axes: argument 'to_remove': Axis x not present in axis spec .*"
+        r"Did you mean 'X'\?",
+    ):
+        hax.eliminate_axes((X, Y), "x")
+
+
+def test_eliminate_axes_unknown_no_suggestion():
+    with pytest.raises(
+        ValueError,
+        match=r"eliminate_axes: argument 'to_remove': Axis Q not present in axis spec "
+        r"\(Axis\(name='X', size=2\), Axis\(name='Y', size=3\)\)$",
+    ):
+        hax.eliminate_axes((X, Y), "Q")
+
+
+def test_eliminate_axes_shape_dict_typo():
+    with pytest.raises(ValueError, match=r"Axis Yy not present in axis spec \{'X': 2, 'Y': 3\}\. Did you mean 'Y'\?"):
+        hax.eliminate_axes({"X": 2, "Y": 3}, "Yy")
+
+
+def test_eliminate_axes_wrong_size():
+    with pytest.raises(AxisSizeMismatchError, match=r"eliminate_axes: argument 'to_remove': .*asked for X\(5\)"):
+        hax.eliminate_axes((X, Y), X.resize(5))
+
+
+# --------------------------------------------------------------------------------------------------
+# elementwise and broadcasting
+
+
+def test_unary_on_a_string():
+    with pytest.raises(
+        TypeError,
+        match=r"exp: argument 'a' must be a NamedArray, an array or a number, got 'a' of "
+        "type str",
+    ):
+        hax.exp("a")
+
+
+def test_unary_on_a_list():
+    with pytest.raises(
+        TypeError,
+        match=r"sqrt: argument 'a' must be .* got \[1, 2\] of type list \(convert it with "
+        r"jnp\.asarray",
+    ):
+        hax.sqrt([1, 2])
+
+
+def test_binary_with_a_string(x):
+    with pytest.raises(TypeError, match=r"add: argument 'b' must be a NamedArray, an array or a number, got 's'"):
+        x + "s"
+    with pytest.raises(TypeError, match=r"multiply: argument 'a' must be .* got None of type NoneType"):
+        hax.multiply(None, x)
+
+
+def test_binary_with_a_list(x):
+    with pytest.raises(TypeError, match=r"add: argument 'b' .* got \[1, 2, 3\] of type list"):
+        hax.add(x, [1, 2, 3])
+
+
+def test_binary_with_a_plain_array(x):
+    with pytest.raises(
+        ValueError,
+        match=r"subtract: Cannot apply subtract to a NamedArray and a non-scalar array of "
+        r"shape \(3,\); wrap it with hax\.named",
+    ):
+        x - jnp.ones(3)
+
+
+def test_binary_conflicting_sizes(x):
+    with pytest.raises(
+        ValueError,
+        match=r"maximum: Cannot broadcast .* axis X has conflicting sizes: 2 \(first "
+        r"operand\), 5 \(second operand\)",
+    ):
+        hax.maximum(x, hax.ones(X.resize(5)))
+
+
+def test_binary_plain_operands_still_work():
+    assert hax.add(1, 2) == 3
+    np.testing.assert_array_equal(hax.add(np.ones(2), jnp.ones(2)), np.full(2, 2.0))
+    assert float(hax.exp(0.0)) == 1.0
+
+
+def test_clip_bound_conflict_names_clip_and_bound(x):
+    with pytest.raises(ValueError, match=r"^clip: argument 'a_min': Cannot broadcast .*Y has conflicting sizes"):
+        hax.clip(x, hax.zeros(Y.resize(4)), 1.0)
+    with pytest.raises(ValueError, match=r"^clip: argument 'a_max': Cannot broadcast"):
+        hax.clip(x, None, hax.zeros(Y.resize(4)))
+
+
+def test_clip_plain_array_bound(x):
+    with pytest.raises(
+        ValueError,
+        match=r"^clip: argument 'a_min': Cannot apply clip to a NamedArray and a non-scalar "
+        r"array of shape \(3,\)",
+    ):
+        hax.clip(x, jnp.zeros(3), 1.0)
+
+
+def test_clip_wrong_kinds(x):
+    with pytest.raises(TypeError, match=r"^clip: argument 'array' must be .* got \[1, 2\] of type list"):
+        hax.clip([1, 2], 0, 1)
+    with pytest.raises(TypeError, match=r"^clip: argument 'a_max' must be .* got 'high' of type str"):
+        hax.clip(x, 0, "high")
+
+
+def test_clip_wrong_size_axis_bound_is_size_error(x):
+    with pytest.raises(ValueError, match=r"^clip: argument 'a_min': "):
+        hax.clip(x, hax.zeros(X.resize(3)), None)
+
+
+def test_broadcast_to_wrong_size(x):
+    with pytest.raises(
+        AxisSizeMismatchError,
+        match=r"broadcast_to: argument 'axes': Found axis with same name but "
+        r"different size: asked for X\(3\), the array has X\(2\)",
+    ):
+        hax.broadcast_to(x, (X.resize(3), Y))
+
+
+def test_broadcast_to_missing_axis(x):
+    with pytest.raises(ValueError, match=r"broadcast_to: Cannot broadcast array with axes .* extra axes present"):
+        hax.broadcast_to(x, (X, Z))
+
+
+def test_broadcast_axis_needs_sizes(x):
+    with pytest.raises(TypeError, match=r"broadcast_axis: argument 'axis': expected Axis objects \(sizes are needed\)"):
+        hax.broadcast_axis(x, "Q")
+
+
+# --------------------------------------------------------------------------------------------------
+# concatenate / stack / split
+
+
+def test_concatenate_a_single_array(x):
+    with pytest.raises(
+        TypeError,
+        match=r"concatenate: argument 'arrays' must be a sequence of NamedArrays, got a "
+        r"NamedArray with axes \(X\(2\), Y\(3\)\); pass a list",
+    ):
+        hax.concatenate("X", x)
+
+
+def test_concatenate_typo(x):
+    with pytest.raises(ValueError, match=r"concatenate: argument 'arrays\[0\]': axis x not found .*Did you mean 'X'\?"):
+        hax.concatenate("x", [x, x])
+
+
+def test_concatenate_other_axes(x):
+    with pytest.raises(
+        ValueError,
+        match=r"concatenate: arrays\[1\] has axes \(X\(2\), Z\(4\)\), which differ from "
+        r"arrays\[0\]'s \(X\(2\), Y\(3\)\)",
+    ):
+        hax.concatenate("X", [x, hax.ones((X, Z))])
+
+
+def test_concatenate_empty_and_wrong_axis_kind(x):
+    with pytest.raises(ValueError, match=r"concatenate: argument 'arrays' is empty"):
+        hax.concatenate("X", [])
+    with pytest.raises(TypeError, match=r"concatenate: argument 'axis' must be an axis name or an Axis, got 0"):
+        hax.concatenate(0, [x, x])  # type: ignore[arg-type]
+
+
+def test_stack_a_single_array(x):
+    with pytest.raises(
+        TypeError, match=r"stack: argument 'arrays' must be a sequence of NamedArrays, got a NamedArray"
+    ):
+        hax.stack("S", x)
+
+
+def test_stack_mismatched_arrays(x, y):
+    with pytest.raises(ValueError, match=r"stack: arrays\[1\] has axes \(Y\(3\), Z\(4\)\), which differ"):
+        hax.stack("S", [x, y])
+
+
+def test_split_with_an_int(x):
+    with pytest.raises(
+        TypeError,
+        match=r"split: argument 'new_axes' must be a sequence of Axis objects whose sizes add "
+        r"up to Y\(3\), got 3",
+    ):
+        hax.split(x, "Y", 3)  # type: ignore[arg-type]
+
+
+def test_split_with_an_axis(x):
+    with pytest.raises(TypeError, match=r"split: argument 'new_axes' must be a sequence of Axis objects"):
+        hax.split(x, "Y", Y)  # type: ignore[arg-type]
+
+
+def test_split_sizes_do_not_add_up(x):
+    with pytest.raises(
+        ValueError,
+        match=r"split: the sizes of new_axes \['Y\(1\)', 'Y\(1\)'\] add up to 2, but axis "
+        r"Y\(3\)",
+    ):
+        hax.split(x, "Y", [Y.resize(1), Y.resize(1)])
+
+
+def test_split_typo(x):
+    with pytest.raises(ValueError, match=r"split: argument 'axis': axis y not found .*Did you mean 'Y'\?"):
+        hax.split(x, "y", [Y.resize(1), Y.resize(2)])
+
+
+# --------------------------------------------------------------------------------------------------
+# dslice
+
+
+def test_dslice_float_start():
+    with pytest.raises(TypeError, match=r"dslice: argument 'start' must be an integer .* got 0\.5 of type float"):
+        hax.dslice(0.5, 2)
+
+
+def test_dslice_float_array_start():
+    with pytest.raises(TypeError, match=r"dslice: argument 'start' must be an integer"):
+        hax.ds(jnp.array(1.0), 2)
+
+
+def test_dslice_float_length():
+    with pytest.raises(TypeError, match=r"dslice: argument 'length' must be an int or an Axis .* got 2\.5"):
+        hax.dslice(0, 2.5)  # type: ignore[arg-type]
+
+
+def test_dslice_negative_length():
+    with pytest.raises(ValueError, match=r"dslice: argument 'length' must be >= 0, got -1"):
+        hax.dslice(0, -1)
+
+
+def test_dslice_traced_length():
+    with pytest.raises(TypeError, match=r"dslice: argument 'length' must be a static int"):
+        jax.jit(lambda n: hax.dslice(0, n))(2)
+
+
+def test_dslice_valid_starts():
+    i = np.int32(1)
+    assert hax.dslice(i, np.int64(2)).size == 2
+    out = jax.jit(lambda i: hax.arange(hax.Axis("X", 5))["X", hax.ds(i, 2)].array)(jnp.int32(1))
+    assert out.tolist() == [1, 2]
+
+
+def test_dslice_index_typo(x):
+    with pytest.raises(ValueError, match=r"argument 'index': axis y not found .*Did you mean 'Y'\?"):
+        x["y", hax.dslice(0, 2)]
+
+
+# --------------------------------------------------------------------------------------------------
+# einsum, where, tree_util and other core functions
+
+
+def test_einsum_unbound_output(x, y):
+    with pytest.raises(ValueError, match=r"einsum: Identifier q on the rhs is not bound on the lhs"):
+        hax.einsum("x y, y z -> x q", x, y)
+
+
+def test_einsum_sizes(x):
+    with pytest.raises(ValueError, match=r"einsum: axis Y has conflicting sizes: 3 \(arrays\[0\]\), 5 \(arrays\[1\]\)"):
+        hax.einsum("X Y, Y Z -> X Z", x, hax.ones((Y.resize(5), Z)))
+
+
+def test_where_plain_condition(x):
+    with pytest.raises(ValueError, match=r"where: cannot combine NamedArrays with non-scalar plain arrays"):
+        hax.where(jnp.ones((2, 3), bool), x, x)
+
+
+def test_resize_axis_typo_suggests(x):
+    with pytest.raises(
+        ValueError,
+        match=r"resize_axis: argument 'axis': axis x not found in \(X\(2\), Y\(3\)\)\. Did "
+        r"you mean 'X'\?",
+    ):
+        hax.tree_util.resize_axis({"a": x}, "x", 4)
+
+
+def test_resize_axis_absent_axis_is_a_no_op(x):
+    out = hax.tree_util.resize_axis({"a": x}, "Vocab", 4)
+    assert out["a"].axes == (X, Y)
+
+
+def test_sum_with_an_int_axis(x):
+    with pytest.raises(TypeError, match=r"sum: argument 'axis': expected axis names or Axis objects, got 0"):
+        x.sum(0)
+
+
+def test_rename_typo(x):
+    with pytest.raises(ValueError, match=r"rename: argument 'renames': axis x not found .*Did you mean 'X'\?"):
+        x.rename({"x": "W"})
+
+
+def test_take_float_index(x):
+    with pytest.raises(ValueError, match=r"take: Index must be an integer array, got dtype float32"):
+        hax.take(x, "Y", hax.named(jnp.array([0.5]), "Q"))
+
+
+def test_trace_typo(x):
+    with pytest.raises(ValueError, match=r"trace: argument 'axis': axis x not found .*Did you mean 'X'\?"):
+        hax.trace(x, "x", "Y")
+
+
+def test_top_k_too_large(x):
+    with pytest.raises(ValueError, match=r"top_k: k=5 must be between 0 and the size of axis Y\(3\)"):
+        hax.top_k(x, "Y", 5)
+
+
+def test_cumsum_typo(x):
+    with pytest.raises(ValueError, match=r"cumsum: argument 'axis': axis y not found .*Did you mean 'Y'\?"):
+        hax.cumsum(x, "y")
