@@ -343,7 +343,9 @@ class AxisIndexError(IndexError, ValueError):
 
     It is an ``IndexError`` (what Python and Haliax raise for an index out of range) and a ``ValueError``
     (a bad argument), so either ``except`` clause catches it. The message names the function, the axis, its
-    size and the index; negative indices count from the end, as in Python.
+    size and the index; negative indices count from the end, as in Python. It covers Python and NumPy integers
+    (and lists of them); array indices, traced or not, follow JAX (clamped reads, dropped writes), since
+    checking them would need their values on the host.
 
     Examples:
         >>> import haliax as hax

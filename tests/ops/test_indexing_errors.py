@@ -1,6 +1,7 @@
 """Indexing a NamedArray with a concrete integer outside its axis raises AxisIndexError naming the axis."""
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import haliax as hax
@@ -53,3 +54,13 @@ def test_at_update_out_of_range():
 def test_message_names_the_function():
     with pytest.raises(AxisIndexError, match=r"^NamedArray indexing: "):
         _x()["X", 4]
+
+
+def test_take_with_int_out_of_range():
+    with pytest.raises(AxisIndexError, match=r"^take: index 7 is out of bounds for axis X with size 4"):
+        hax.take(_x(), "X", 7)
+
+
+def test_numpy_integer_index_out_of_range():
+    with pytest.raises(AxisIndexError, match="index 5 is out of bounds for axis X"):
+        _x()["X", np.int64(5)]
