@@ -401,3 +401,23 @@ def test_gpt_char_trains_on_explicit_mesh_like_one_device(mesh):
         want = tuple(pspec_for_axis(axes, mapping))
         assert spec == want + (None,) * (len(axes) - len(want)), (name, axes, spec)
     assert any(s[0] == "data" for _, _, s in seen)
+
+
+@pytest.mark.slow
+def test_gpt_char_example_runs_with_explicit_mesh(tmp_path, monkeypatch):
+    """`examples/gpt_char.py --mesh data=2,model=4 --explicit` in a tiny configuration: same losses as one device."""
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    mod = _load_gpt()
+    data = tmp_path / "data.txt"
+    data.write_text("def f(x):\n    return x + 1\n" * 200)
+    common = ["--data", str(data), "--tiny", "--eval-every", "3", "--steps", "3", "--sample-len", "4"]
+    single = mod.main(common + ["--out", str(tmp_path / "a")])
+    explicit = mod.main(common + ["--out", str(tmp_path / "b"), "--mesh", "data=2,model=4", "--explicit"])
+    for (s1, l1, v1), (s2, l2, v2) in zip(single["history"], explicit["history"], strict=True):
+        assert s1 == s2 and abs(l1 - l2) <= 1e-5 * max(1.0, abs(l1)), (s1, l1, l2)
+        assert (v1 is None) == (v2 is None) and (v1 is None or abs(v1 - v2) <= 1e-5 * max(1.0, abs(v1)))
+    assert isinstance(explicit["sample"], str)
+    leaves = [x for x in jax.tree_util.tree_leaves(explicit["model"]) if isinstance(x, jax.Array)]
+    assert any("model" in str(jax.typeof(x)) for x in leaves)
+    with pytest.raises(SystemExit, match="--explicit needs --mesh"):
+        mod.main(common + ["--out", str(tmp_path / "c"), "--explicit"])
