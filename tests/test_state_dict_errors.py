@@ -7,6 +7,7 @@ import struct
 
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 import pytest
 import safetensors
@@ -212,3 +213,23 @@ def test_save_string_array_names_the_key(tmp_path):
 def test_save_non_string_metadata(tmp_path):
     with pytest.raises(TypeError, match=r"save_state_dict: argument 'metadata'.*'step': 10"):
         save_state_dict({"w": jnp.ones(2)}, str(tmp_path / "m.safetensors"), metadata={"step": 10})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, ml_dtypes.int4, object])
+def test_save_unstorable_dtype_names_the_key(tmp_path, dtype):
+    with pytest.raises(TypeError, match=r"value of key 'v' has dtype \S+, which safetensors cannot store.*cast it"):
+        save_state_dict({"ok": np.ones(2), "v": np.zeros(2, dtype)}, str(tmp_path / "m.safetensors"))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("path", [None, 3])
+def test_path_of_wrong_type(path):
+    with pytest.raises(TypeError, match=r"save_state_dict: argument 'path' must be a str or os.PathLike"):
+        save_state_dict({"w": jnp.ones(2)}, path)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"load_state_dict: argument 'path' must be a str or os.PathLike"):
+        load_state_dict(path)  # type: ignore[arg-type]
+
+
+def test_pathlib_paths_work(tmp_path):
+    save_state_dict({"w": jnp.ones(2)}, tmp_path / "m.safetensors")  # type: ignore[arg-type]
+    assert load_state_dict(tmp_path / "m.safetensors")["w"].tolist() == [1.0, 1.0]  # type: ignore[arg-type]

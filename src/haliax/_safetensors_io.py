@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import uuid
@@ -25,7 +26,14 @@ import numpy as np
 
 from .state_dict_errors import StateDictFileError, StateDictPathError
 
-__all__ = ["CHECKSUM_KEY", "to_numpy", "tensor_checksums", "atomic_write_safetensors", "read_safetensors"]
+__all__ = [
+    "CHECKSUM_KEY",
+    "to_numpy",
+    "tensor_checksums",
+    "unsupported_dtype",
+    "atomic_write_safetensors",
+    "read_safetensors",
+]
 
 CHECKSUM_KEY = "haliax.crc32"
 """The header metadata entry holding ``{tensor name: CRC-32 of its bytes as 8 hex digits}`` (JSON)."""
@@ -55,6 +63,16 @@ def _import_safetensors() -> Any:
     except ImportError as e:  # pragma: no cover - safetensors is a hard dependency
         raise ImportError("haliax.state_dict: saving and loading files requires the safetensors package") from e
     return safetensors
+
+
+@functools.lru_cache(maxsize=64)
+def unsupported_dtype(dtype: np.dtype) -> str | None:
+    """Why safetensors cannot store ``dtype`` (its own message), or None when it can (probed on an empty array)."""
+    try:
+        _import_safetensors().numpy.save({"probe": np.zeros((0,), dtype)})
+    except Exception as e:  # SafetensorError: Unknown dtype "...". Supported dtypes: ...
+        return str(e)
+    return None
 
 
 def _write_safetensors(arrays: dict[str, np.ndarray], path: str, metadata: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ This module is the public face. The walking lives in ``haliax._state_dict_walk``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -30,7 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._safetensors_io import atomic_write_safetensors, read_safetensors, tensor_checksums, to_numpy
+from ._safetensors_io import (
+    atomic_write_safetensors,
+    read_safetensors,
+    tensor_checksums,
+    to_numpy,
+    unsupported_dtype,
+)
 from ._state_dict_check import check_state_dict_arg, checked_load, loader_name, strict_method
 from ._state_dict_walk import (
     StateDict as StateDict,
@@ -348,6 +355,8 @@ def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, 
         >>> {k: str(v.dtype) for k, v in load_state_dict(path).items()}
         {'w': 'bfloat16'}
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save_state_dict: argument 'path' must be a str or os.PathLike, got {type(path).__name__}")
     if not isinstance(state_dict, Mapping):
         raise TypeError(
             f"save_state_dict: argument 'state_dict' must be a dict of arrays keyed by dotted names, got "
@@ -370,10 +379,11 @@ def save_state_dict(state_dict: StateDict, path: str, *, metadata: Mapping[str, 
             v = v.array  # stored as its raw array, in the NamedArray's axis order
         v = to_numpy(v)
         if isinstance(v, (np.ndarray, np.generic)):
-            if v.dtype.kind in "OUS":
+            why = unsupported_dtype(v.dtype)
+            if why is not None:
                 raise TypeError(
                     f"save_state_dict: argument 'state_dict': value of key {k!r} has dtype {v.dtype}, which "
-                    "safetensors cannot store; only numeric and bool arrays are written"
+                    f"safetensors cannot store ({why}); cast it first, e.g. v.astype(jnp.float32)"
                 )
             arrays[k] = np.asarray(v, order="C")  # (np.ascontiguousarray would turn 0-d arrays into 1-d)
     error: Exception | None = None
@@ -431,6 +441,8 @@ def load_state_dict(
         >>> load_state_dict(path, {"w": hax.zeros(hax.Axis("D", 3), dtype=int)})["w"].tolist()
         [0, 1, 2]
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_state_dict: argument 'path' must be a str or os.PathLike, got {type(path).__name__}")
     sd = read_safetensors(path)
     if template is None:
         return sd
