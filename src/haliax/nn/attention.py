@@ -12,20 +12,28 @@ float32 rounding (outputs and gradients):
   over KPos in float32, cast back, weight the values). Holds the `[QPos, KPos]` scores. Its VJP is hand-written
   (same values as autodiff, fewer passes over the scores: see `haliax.nn.blockwise_attention.dense_attention`).
 * `"blockwise"`: tiles queries and keys (`block_size`), online softmax, and a custom VJP that recomputes scores in
-  the backward pass, so neither pass holds a `[QPos, KPos]` array. Blocks that an `AttentionMask` proves fully
-  masked (causal, sliding window, prefix-LM) are skipped. See `haliax.nn.blockwise_attention`.
+  the backward pass, so neither pass holds a `[QPos, KPos]` array. Blocks that the mask proves fully masked
+  (causal, sliding window, prefix-LM) are skipped. The mask may be an `AttentionMask` or an array built by
+  `causal_mask`, `prefix_lm_mask`, `sliding_window_mask` (or `combine_masks_and`/`_or` of them, or
+  `AttentionMask.materialize`): such an array remembers its rule until it is transformed (sliced, combined with
+  `&`/`|`, renamed, passed through a `jit` boundary, ...), after which it is an ordinary array whose every tile is
+  computed. See `haliax.nn.blockwise_attention`.
 * `"jax"`: `jax.nn.dot_product_attention` (cuDNN on GPUs that support the call, else its XLA version). It needs one
   dtype for query, key and value, equal key and value head sizes, and no `precision`; otherwise it raises a
   `ValueError` that says which. Masks that it has no flag for are materialized and passed as `mask`.
 * `"auto"` (default), the rule:
     1. on a GPU, when cuDNN can serve the call (bf16/f16, equal head sizes that are a multiple of 8 and at most
        128, no bias, and a mask that is None, causal or a sliding window): `"jax"` with cuDNN;
-    2. else, when the score matrix has at least `AUTO_BLOCKWISE_MIN_SCORES[backend]` entries (batch x heads x
-       QPos x KPos; 2**19 on CPU, where blockwise is already faster than dense from there since its blocks stay in
-       cache, and 2**26 (256 MiB of float32 scores) on other backends, where it is chosen for memory):
-       `"blockwise"`;
-    3. else `"dense"`.
-  The choice is logged at DEBUG level on the `haliax.nn.attention` logger, once per trace.
+    2. else, on CPU, when the mask lets blockwise skip tiles (it has a causal, sliding-window or prefix-LM rule,
+       possibly combined with other masks by "and") and the keys span at least 8 key blocks: `"blockwise"`
+       (measured with bench/attention.py: skipping the empty tiles beats the dense kernel from there, and without
+       tiles to skip, or with fewer blocks, the dense kernel is faster);
+    3. else, when the score matrix has at least `AUTO_BLOCKWISE_MIN_SCORES[backend]` entries (batch x heads x
+       QPos x KPos; 2**26, i.e. 256 MiB of float32 scores): `"blockwise"`, for memory;
+    4. else `"dense"`.
+  The default tile is the largest of 512, 256 and 128 that keeps one block of float32 scores (batch x heads x
+  tile x tile) near 1 MiB, and never below 128 (smaller tiles halve the matmul throughput on CPU). The choice and
+  its reason are logged at DEBUG level on the `haliax.nn.attention` logger, once per trace.
 
 ## Grouped-query attention and axis roles
 
@@ -71,6 +79,7 @@ from .attention_masks import (
     forgetful_causal_mask as forgetful_causal_mask,
     mask_to_bias as mask_to_bias,
     prefix_lm_mask as prefix_lm_mask,
+    sliding_window_mask as sliding_window_mask,
 )
 from .blockwise_attention import blockwise_attention, dense_attention, dense_weights
 
@@ -83,6 +92,7 @@ __all__ = [
     "AttentionMask",
     "causal_mask",
     "prefix_lm_mask",
+    "sliding_window_mask",
     "combine_masks_and",
     "combine_masks_or",
     "forgetful_causal_mask",
@@ -92,9 +102,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AUTO_BLOCKWISE_MIN_SCORES: dict[str, int] = {"cpu": 2**19, "default": 2**26}
-"""`implementation="auto"` uses blockwise attention from this many score entries (batch x heads x QPos x KPos),
-per backend (`jax.default_backend()`; "default" for the others). Measured on CPU with bench/attention.py."""
+AUTO_BLOCKWISE_MIN_SCORES: dict[str, int] = {"cpu": 2**26, "default": 2**26}
+"""`implementation="auto"` uses blockwise attention, for memory, from this many score entries (batch x heads x
+QPos x KPos; 2**26 float32 scores are 256 MiB), per backend (`jax.default_backend()`; "default" for the others).
+Below it, CPU picks blockwise only when the mask lets it skip tiles and the keys span at least 8 key blocks."""
+_AUTO_MIN_KEY_BLOCKS = 8
+"""On CPU, `implementation="auto"` picks blockwise when the mask lets it skip tiles (causal, sliding window,
+prefix-LM, including the arrays `causal_mask` & co. build) and the keys span at least this many key blocks.
+Measured with bench/attention.py: with fewer blocks, or without tiles to skip, the dense kernel is faster."""
+_MIN_BLOCK = 128  # smaller tiles run the matmuls at about half the throughput on CPU
 _IMPLEMENTATIONS = ("auto", "dense", "blockwise", "jax")
 
 
@@ -328,11 +344,35 @@ def _jax(
     return jnp.swapaxes(out, 1, 2)
 
 
+def _skips_tiles(plan: Any) -> bool:
+    """Whether blockwise attention can prove some tiles of this mask plan empty (a positional rule under "and")."""
+    if plan is None:
+        return False
+    if plan[0] == "and":
+        return _skips_tiles(plan[1]) or _skips_tiles(plan[2])
+    if plan[0] == "or":
+        return _skips_tiles(plan[1]) and _skips_tiles(plan[2])
+    return plan[0] in ("causal", "window", "prefix")
+
+
+def _auto_choice(plan: Any, scores: int, K: int, bk: int) -> tuple[str, str]:
+    """The `"auto"` rule after the cuDNN case: (implementation, reason)."""
+    backend = jax.default_backend()
+    limit = AUTO_BLOCKWISE_MIN_SCORES.get(backend, AUTO_BLOCKWISE_MIN_SCORES["default"])
+    skips = _skips_tiles(plan)
+    if backend == "cpu" and skips and K >= _AUTO_MIN_KEY_BLOCKS * bk:
+        return "blockwise", f"CPU, the mask skips tiles and {K} keys span >= {_AUTO_MIN_KEY_BLOCKS} blocks of {bk}"
+    if scores >= limit:
+        return "blockwise", f"{scores} score entries >= {limit} (memory)"
+    why = "no tiles to skip" if not skips else f"{K} keys < {_AUTO_MIN_KEY_BLOCKS} blocks of {bk}"
+    return "dense", f"{scores} score entries < {limit}; on {backend}: {why}"
+
+
 def _block_sizes(block_size: Any, rows: int, fn: str) -> tuple[int, int]:
     if block_size is None:
-        # keep one block of float32 scores (rows x bq x bk) around 1 MiB, in [64, 512]
+        # keep one block of float32 scores (rows x bq x bk) around 1 MiB, in [_MIN_BLOCK, 512]
         b = 512
-        while b > 64 and rows * b * b * 4 > 2**20:
+        while b > _MIN_BLOCK and rows * b * b * 4 > 2**20:
             b //= 2
         return b, b
     if isinstance(block_size, int) and block_size >= 1:
@@ -514,9 +554,7 @@ def dot_product_attention(
         if _cudnn_ok(q, v, b, plan, arrays, precision, k):
             impl, reason = "jax", "GPU with cuDNN support for this call"
         else:
-            limit = AUTO_BLOCKWISE_MIN_SCORES.get(jax.default_backend(), AUTO_BLOCKWISE_MIN_SCORES["default"])
-            impl = "blockwise" if B * G * Q * K >= limit else "dense"
-            reason = f"{B * G * Q * K} score entries, blockwise from {limit} on {jax.default_backend()}"
+            impl, reason = _auto_choice(plan, B * G * Q * K, K, bk)
     logger.debug("%s: implementation=%s (%s)", fn, impl, reason)
     if impl == "dense":
         out = dense_attention(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))

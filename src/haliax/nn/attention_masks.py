@@ -15,6 +15,7 @@ The rest of this module is internal: `AttentionLayout` says which named axes of 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -22,15 +23,19 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..axis import Axis, axis_spec_to_tuple, conflicting_sizes_error, lookup_axis
-from ..core import NamedArray
+from ..core import NamedArray, from_validated
 from ..ops.broadcast import broadcast_axis, broadcast_to
+
+logger = logging.getLogger("haliax.nn.attention")
 
 __all__ = [
     "AttentionMask",
     "causal_mask",
     "prefix_lm_mask",
+    "sliding_window_mask",
     "combine_masks_and",
     "combine_masks_or",
     "forgetful_causal_mask",
@@ -200,7 +205,8 @@ class AttentionMask(eqx.Module):
         m = evaluate_plan(plan, arrays, 0, QPos.size, 0, KPos.size)
         nb = math.prod(a.size for a in batch)
         m = jnp.broadcast_to(m, (nb, 1, QPos.size, KPos.size))
-        return NamedArray(jnp.reshape(m, tuple(a.size for a in batch) + (QPos.size, KPos.size)), (*batch, QPos, KPos))
+        out = jnp.reshape(m, tuple(a.size for a in batch) + (QPos.size, KPos.size))
+        return StructuredMaskArray(out, (*batch, QPos, KPos), self, QPos, KPos)
 
     def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
         """Internal: append the canonical arrays this mask needs to `arrays`; return a static plan."""
@@ -326,6 +332,106 @@ class _Or(AttentionMask):
 
     def _compile(self, layout: AttentionLayout, arrays: list[jax.Array], fn: str) -> Plan:
         return ("or", self.a._compile(layout, arrays, fn), self.b._compile(layout, arrays, fn))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# dense mask arrays that remember the rule that built them
+
+
+class StructuredMaskArray(NamedArray):
+    """A boolean mask NamedArray that remembers the `AttentionMask` rule it was built from.
+
+    `causal_mask`, `prefix_lm_mask`, `sliding_window_mask`, `combine_masks_and`/`combine_masks_or` (of such
+    masks) and `AttentionMask.materialize` return one. It is a NamedArray in every respect (its array is the
+    dense mask); in addition `dot_product_attention` reads `structure` to skip the tiles the rule proves empty.
+
+    The structure holds only for this very object, which is immutable: any operation on it (slicing, `&`, `|`,
+    `~`, renaming, `tree_map`, passing it through a `jit` boundary as an argument, ...) returns a plain
+    NamedArray, so a transformed mask is used as the array it is, never as a stale rule. `QPos`/`KPos` are the
+    axes the rule's positions run along; the rule is used only when the attention call's query and key position
+    axes are exactly these.
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import causal_mask
+        >>> m = causal_mask(hax.Axis("q", 3), hax.Axis("k", 3))
+        >>> type(m).__name__, type(m["q", 1:]).__name__
+        ('StructuredMaskArray', 'NamedArray')
+    """
+
+    __slots__ = ("structure", "QPos", "KPos")
+    structure: AttentionMask
+    QPos: Axis
+    KPos: Axis
+
+    def __init__(self, array: Any, axes: Any, structure: AttentionMask, QPos: Axis, KPos: Axis):
+        super().__init__(array, axes)
+        object.__setattr__(self, "structure", structure)
+        object.__setattr__(self, "QPos", QPos)
+        object.__setattr__(self, "KPos", KPos)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NamedArray, (self.array, self.axes))  # a copy is a plain mask
+
+
+# flattening and unflattening (jit arguments, tree_map, ...) gives a plain NamedArray: the leaves may have changed
+def _flatten_structured(x: StructuredMaskArray) -> tuple[tuple[Any], tuple[Axis, ...]]:
+    return (x.array,), x.axes
+
+
+def _unflatten_plain(axes: tuple[Axis, ...], children: Any) -> Any:
+    return from_validated(children[0], axes)
+
+
+jax.tree_util.register_pytree_node(StructuredMaskArray, _flatten_structured, _unflatten_plain)
+
+
+def mask_structure(mask: Any, layout: AttentionLayout, fn: str) -> AttentionMask | None:
+    """Internal: the rule of a `StructuredMaskArray` if it applies to this call's layout (else None, logged)."""
+    if not isinstance(mask, StructuredMaskArray):
+        if isinstance(mask, NamedArray):
+            logger.debug(
+                "%s: the mask is a plain NamedArray (no rule known: masks from causal_mask & co. lose theirs once "
+                "transformed); every tile is computed",
+                fn,
+            )
+        return None
+    if layout.qpos != mask.QPos or layout.kpos != (mask.KPos,):
+        logger.debug(
+            "%s: the mask's rule runs along (%s, %s) but the call's positions are (%s, %s); using its array",
+            fn,
+            mask.QPos,
+            mask.KPos,
+            layout.qpos,
+            ", ".join(map(str, layout.kpos)),
+        )
+        return None
+    return mask.structure
+
+
+def _static_int(x: Any) -> int | None:
+    """``x`` as a Python int if it is an int or a concrete 0-d integer array, else None."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (jax.Array, np.ndarray)) and x.ndim == 0 and jnp.issubdtype(x.dtype, jnp.integer):
+        try:
+            return int(x)
+        except (jax.errors.TracerIntegerConversionError, jax.errors.ConcretizationTypeError):
+            return None
+    return None
+
+
+def _scalar_int(x: Any) -> Any:
+    """``x`` if it is an int or a 0-d integer array (possibly traced), else None."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (jax.Array, np.ndarray)) and x.ndim == 0 and jnp.issubdtype(x.dtype, jnp.integer):
+        return x
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -457,6 +563,9 @@ def compile_mask(mask: Any, layout: AttentionLayout, fn: str) -> tuple[Plan | No
     """Internal: a mask argument (None, NamedArray or AttentionMask) as a static plan and its canonical arrays."""
     if mask is None:
         return None, []
+    structure = mask_structure(mask, layout, fn)
+    if structure is not None:
+        mask = structure
     arrays: list[jax.Array] = []
     plan = _as_mask(mask, "mask")._compile(layout, arrays, fn)
     return plan, arrays
@@ -496,7 +605,11 @@ def causal_mask(QPos: Axis, KPos: Axis, q_start: int | NamedArray = 0, k_start: 
     qr, qaxes = _start_range(q_start, QPos)
     kr, kaxes = _start_range(k_start, KPos)
     if len(qaxes) == 1 and len(kaxes) == 1:
-        return NamedArray(qr[:, None] >= kr[None, :], (QPos, KPos))
+        dense = qr[:, None] >= kr[None, :]
+        qs, ks = _scalar_int(q_start), _scalar_int(k_start)
+        if qs is not None and ks is not None:  # remember the rule: j <= i + (q_start - k_start)
+            return StructuredMaskArray(dense, (QPos, KPos), _Causal(qs - ks), QPos, KPos)
+        return NamedArray(dense, (QPos, KPos))
     batch: list[Axis] = []
     for a in kaxes[:-1] + qaxes[:-1]:
         if all(a.name != b.name for b in batch):
@@ -530,7 +643,49 @@ def prefix_lm_mask(QSeqLen: Axis, KSeqLen: Axis, prefix_len: int, q_start: int =
         raise ValueError(f"prefix_lm_mask: prefix_len must be >= 0, got {prefix_len}")
     causal = causal_mask(QSeqLen, KSeqLen, q_start, k_start)
     prefix = NamedArray(jnp.arange(KSeqLen.size) < prefix_len, (KSeqLen,))
-    return causal | prefix
+    dense = causal | prefix
+    offset = _static_int(q_start - k_start) if isinstance(q_start, int) and isinstance(k_start, int) else None
+    p = _scalar_int(prefix_len)
+    if offset is not None and offset >= 0 and p is not None and dense.axes == (QSeqLen, KSeqLen):
+        # (j <= i + offset) | (j < p); prefix_lm's own (j <= i) term adds nothing when offset >= 0
+        rule: AttentionMask = _PrefixLM(p) if offset == 0 else _Or(_Causal(offset), _PrefixLM(p))
+        return StructuredMaskArray(dense.array, dense.axes, rule, QSeqLen, KSeqLen)
+    return dense
+
+
+def sliding_window_mask(QPos: Axis, KPos: Axis, window: int, q_start: int = 0, k_start: int = 0) -> NamedArray:
+    """A materialized causal sliding-window mask: query `i` sees key `j` iff `0 <= qi - kj < window`, where
+    `qi = q_start + i` and `kj = k_start + j` (itself and the `window - 1` keys before it).
+
+    The array remembers its rule, so `dot_product_attention` skips the tiles outside the window (as with
+    `AttentionMask.sliding_window`). A `window` below 1 raises `ValueError`.
+
+    Args:
+        QPos: the query-position axis.
+        KPos: the key-position axis.
+        window: the number of keys each query sees (itself included).
+        q_start: the position of the first query.
+        k_start: the position of the first key.
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.nn.attention import sliding_window_mask
+        >>> sliding_window_mask(hax.Axis("q", 4), hax.Axis("k", 4), 2).array.astype(int).tolist()
+        [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
+    """
+    for name, x in (("window", window), ("q_start", q_start), ("k_start", k_start)):
+        if _scalar_int(x) is None:
+            raise TypeError(f"sliding_window_mask: {name} must be an int or a 0-d integer array, got {x!r}")
+    if isinstance(window, int) and window < 1:
+        raise ValueError(f"sliding_window_mask: window must be >= 1, got {window}")
+    qi = jnp.asarray(q_start) + jnp.arange(QPos.size)
+    kj = jnp.asarray(k_start) + jnp.arange(KPos.size)
+    d = qi[:, None] - kj[None, :]
+    dense = (d >= 0) & (d < window)
+    offset = _static_int(q_start - k_start) if isinstance(q_start, int) and isinstance(k_start, int) else None
+    if offset == 0:
+        return StructuredMaskArray(dense, (QPos, KPos), _SlidingWindow(window), QPos, KPos)
+    return NamedArray(dense, (QPos, KPos))
 
 
 def _combine(m1: Any, m2: Any, op: str) -> Any:
@@ -540,8 +695,22 @@ def _combine(m1: Any, m2: Any, op: str) -> Any:
         return m1
     if isinstance(m1, AttentionMask) or isinstance(m2, AttentionMask):
         return (m1 & m2) if op == "and" else (m1 | m2)
-    m2 = broadcast_axis(m2, m1.axes)
-    return (m1 & m2) if op == "and" else (m1 | m2)
+    b2 = broadcast_axis(m2, m1.axes)
+    out = (m1 & b2) if op == "and" else (m1 | b2)
+    # the combination of a rule with another rule or a plain array keeps a rule (both run along the same positions)
+    s = m1 if isinstance(m1, StructuredMaskArray) else m2 if isinstance(m2, StructuredMaskArray) else None
+    if s is None or not isinstance(out, NamedArray):
+        return out
+    rules = []
+    for m in (m1, m2):
+        if isinstance(m, StructuredMaskArray):
+            if (m.QPos, m.KPos) != (s.QPos, s.KPos):
+                return out
+            rules.append(m.structure)
+        else:
+            rules.append(_Explicit(m))
+    rule = _And(rules[0], rules[1]) if op == "and" else _Or(rules[0], rules[1])
+    return StructuredMaskArray(out.array, out.axes, rule, s.QPos, s.KPos)
 
 
 def combine_masks_and(mask1: NamedArray | None, mask2: NamedArray | None) -> NamedArray | None:
