@@ -397,3 +397,104 @@ def test_top_k_too_large(x):
 def test_cumsum_typo(x):
     with pytest.raises(ValueError, match=r"cumsum: argument 'axis': axis y not found .*Did you mean 'Y'\?"):
         hax.cumsum(x, "y")
+
+
+# --------------------------------------------------------------------------------------------------
+# second round: dtype, ddof, where=, k, shift, unroll, check_shape
+
+
+def test_astype_bad_dtype(x):
+    with pytest.raises(TypeError, match=r"astype: argument 'dtype': data type 'floaty' not understood"):
+        x.astype("floaty")
+
+
+def test_astype_axis_as_dtype(x):
+    with pytest.raises(TypeError, match=r"astype: argument 'dtype': .* got Axis\(name='X', size=2\)"):
+        x.astype(X)
+
+
+def test_reduction_bad_dtype(x):
+    with pytest.raises(TypeError, match=r"mean: argument 'dtype': data type 'floaty' not understood"):
+        hax.mean(x, dtype="floaty")
+
+
+def test_reduction_bad_ddof(x):
+    with pytest.raises(TypeError, match=r"std: argument 'ddof' must be an int, got 'a' of type str"):
+        hax.std(x, "X", ddof="a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"var: argument 'ddof' must be an int, got 1\.5"):
+        hax.var(x, "X", ddof=1.5)  # type: ignore[arg-type]
+
+
+def test_reduction_where_wrong_size(x):
+    with pytest.raises(
+        AxisSizeMismatchError,
+        match=r"^sum: argument 'where' has axes \(Y\(5\)\), which do not "
+        r"broadcast to the array's \(X\(2\), Y\(3\)\)",
+    ):
+        hax.sum(x, where=hax.ones(Y.resize(5), dtype=bool))
+
+
+def test_reduction_where_extra_axis(x):
+    with pytest.raises(ValueError, match=r"^mean: argument 'where' has axes \(Z\(4\)\), which do not broadcast"):
+        hax.mean(x, where=hax.ones(Z, dtype=bool))
+
+
+def test_argmax_int_axis(x):
+    with pytest.raises(TypeError, match=r"argmax: argument 'axis': expected axis names or Axis objects, got 0"):
+        hax.argmax(x, 0)  # type: ignore[arg-type]
+
+
+def test_top_k_float_k(x):
+    with pytest.raises(TypeError, match=r"top_k: argument 'k' must be an int, got 1\.5 of type float"):
+        hax.top_k(x, "Y", 1.5)  # type: ignore[arg-type]
+
+
+def test_roll_float_shift(x):
+    with pytest.raises(TypeError, match=r"roll: argument 'shift' must be an int \(or integer array\), got 1\.5"):
+        hax.roll(x, 1.5, "X")
+    with pytest.raises(TypeError, match=r"roll: argument 'shift' must be an int"):
+        hax.roll(x, (1, 0.5), ("X", "Y"))
+
+
+def test_roll_integer_shifts_still_work(x):
+    assert hax.roll(hax.arange(X), np.int32(1), "X").tolist() == [1, 0]
+    assert hax.roll(hax.arange(X), jnp.array(1), "X").tolist() == [1, 0]
+
+
+def test_unflatten_axis_name_for_new_axes(x):
+    with pytest.raises(
+        TypeError,
+        match=r"unflatten_axis: argument 'new_axes': Expected an Axis or a sequence of Axis, "
+        r"got the name 'Y' \(a size is needed\)",
+    ):
+        hax.unflatten_axis(x, "Y", "Y")  # type: ignore[arg-type]
+
+
+def test_allclose_names_itself(x):
+    with pytest.raises(
+        ValueError, match=r"^allclose: Cannot broadcast .*Y has conflicting sizes: 3 \(first operand\), 5"
+    ):
+        hax.allclose(x, hax.ones(Y.resize(5)))
+
+
+def test_scan_bad_unroll(x):
+    with pytest.raises(TypeError, match=r"scan: argument 'unroll' must be a non-negative int or a bool, got 'a'"):
+        hax.scan(lambda c, v: (c, v), "X", unroll="a")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"fold: argument 'unroll' must be a non-negative int or a bool, got -1"):
+        hax.fold(lambda c, v: c, "X", unroll=-1)
+
+
+def test_check_shape_given_an_array(x):
+    with pytest.raises(
+        TypeError,
+        match=r"check_shape: argument 'jnp_shape' must be a shape \(a sequence of ints\), got a "
+        r"NamedArray with axes \(X\(2\), Y\(3\)\); pass an array's `\.shape`",
+    ):
+        hax.check_shape(x, (X, Y))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"check_shape: argument 'jnp_shape' must be a shape"):
+        hax.check_shape(jnp.ones((2, 3)), (X, Y))  # type: ignore[arg-type]
+
+
+def test_check_shape_mismatch():
+    with pytest.raises(ValueError, match=r"check_shape: Shape mismatch: jnp_shape=\(2, 3\)"):
+        hax.check_shape((2, 3), (X, Z))

@@ -269,7 +269,13 @@ class NamedArray(_Methods):
         """
         if dtype is None:
             dtype = jnp.result_type(float)
-        return NamedArray(self.array.astype(dtype), self.axes)
+        try:
+            out = self.array.astype(dtype)
+        except TypeError as e:
+            raise TypeError(
+                f"astype: argument 'dtype': {e} (expected a dtype such as jnp.float32 or 'bfloat16', got {dtype!r})"
+            ) from None
+        return NamedArray(out, self.axes)
 
     # --------------------------------------------------------------------------------------------
     # axis queries
@@ -511,6 +517,16 @@ def check_shape(jnp_shape: Sequence[int], hax_axes: AxisSelection) -> tuple[Axis
         (Axis(name='X', size=2), Axis(name='Y', size=3))
     """
     sels = to_selectors(hax_axes, "check_shape", "hax_axes")
+    if isinstance(jnp_shape, NamedArray) or hasattr(jnp_shape, "dtype") or not isinstance(jnp_shape, Sequence):
+        got = (
+            f"a NamedArray with axes {axes_str(jnp_shape.axes)}"
+            if isinstance(jnp_shape, NamedArray)
+            else repr(jnp_shape)
+        )
+        raise TypeError(
+            f"check_shape: argument 'jnp_shape' must be a shape (a sequence of ints), got {got}; pass an array's "
+            "`.shape` (to name an array, use hax.named(array, axes))"
+        )
     shape = tuple(jnp_shape)
     if len(sels) != len(shape):
         raise ValueError(f"check_shape: Shape mismatch: jnp_shape={shape} hax_axes={hax_axes}")

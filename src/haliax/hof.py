@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeGuard, cast
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .axis import (
     Axis,
@@ -516,6 +517,10 @@ def _scanner(
     `_scan_call` of ``f`` (error paths name the parameters of ``names_from``, skipping ``offset`` leading ones)."""
     _check_callable(names_from, fn_name, "f" if fn_name == "scan" else "fn")
     _check_axis(axis, fn_name)
+    if not isinstance(unroll, (int, np.integer)):
+        raise TypeError(f"{fn_name}: argument 'unroll' must be a non-negative int or a bool, got {unroll!r}")
+    if unroll < 0:
+        raise ValueError(f"{fn_name}: argument 'unroll' must be a non-negative int or a bool, got {unroll}")
     policy = ScanCheckpointPolicy.from_bool_or_str(remat)
     pred = _make_is_scanned(is_scanned, fn_name, "is_mapped" if fn_name == "map" else "is_scanned")
     return functools.partial(_scan_call, fn_name, f, names_from, offset, axis, policy, reverse, unroll, pred)

@@ -548,7 +548,8 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
         >>> hax.allclose(hax.ones(X), hax.ones(X) * 1.01), hax.allclose(hax.ones(X), 1.0)
         (False, True)
     """
-    return bool(jnp.all(unwrap_namedarrays(isclose(a, b, rtol, atol, equal_nan))[0]))
+    close = wrap_elemwise_binary(functools.partial(jnp.isclose, rtol=rtol, atol=atol, equal_nan=equal_nan), "allclose")
+    return bool(jnp.all(unwrap_namedarrays(close(a, b))[0]))
 
 
 def array_equal(a: NamedArray, b: NamedArray) -> bool:

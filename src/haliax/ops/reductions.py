@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..axis import Axis, AxisSelection, AxisSelector, axes_str, locate_axes, to_selectors
 from ..core import NamedArray, from_validated
@@ -125,6 +126,32 @@ def _check_identity(name: str, axes: tuple[Axis, ...], ax_arg: Any, kw: dict) ->
     raise ValueError(msg)
 
 
+def _where_mask(name: str, where: NamedArray, axes: tuple[Axis, ...]) -> Any:
+    """``where`` broadcast (strictly) to ``axes``; one that does not fit raises naming the reduction and ``where``."""
+    if where.axes == axes:
+        return where.array
+    try:
+        return broadcast_to(where, axes).array
+    except ValueError as e:
+        raise type(e)(
+            f"{name}: argument 'where' has axes {axes_str(where.axes)}, which do not broadcast to the array's "
+            f"{axes_str(axes)} (its axes must be a subset of the array's, with the same sizes): {e}"
+        ) from None
+
+
+def _check_kw(name: str, kw: dict) -> None:
+    """Reject a non-integer ``ddof`` and a ``dtype`` that is not one, naming the reduction and the argument."""
+    ddof = kw.get("ddof")
+    integral = isinstance(ddof, (int, np.integer)) or np.issubdtype(getattr(ddof, "dtype", np.float32), np.integer)
+    if ddof is not None and (isinstance(ddof, bool) or not integral):
+        raise TypeError(f"{name}: argument 'ddof' must be an int, got {ddof!r} of type {type(ddof).__name__}")
+    if "dtype" in kw:
+        try:
+            jnp.dtype(kw["dtype"])
+        except TypeError as e:
+            raise TypeError(f"{name}: argument 'dtype': {e} (expected a dtype such as jnp.float32)") from None
+
+
 def _reduce_named(
     fn: Callable[..., Any], name: str, x: NamedArray, axis: Any, where: Any, single: bool, kw: dict, wrap: Any
 ) -> NamedArray:
@@ -133,7 +160,7 @@ def _reduce_named(
             raise TypeError(
                 f"{name}: argument 'where' must be a NamedArray when the input is one, got {type(where).__name__}"
             )
-        kw = {**kw, "where": broadcast_to(where, x.axes).array}
+        kw = {**kw, "where": _where_mask(name, where, x.axes)}
     ax_arg, kept = _reduction_plan(x.axes, axis, name, single)
     if name in _NO_IDENTITY:
         _check_identity(name, x.axes, ax_arg, kw)
@@ -143,6 +170,8 @@ def _reduce_named(
 def _reduction(
     fn: Callable[..., Any], name: str, a: Any, axis: Any, where: Any, single: bool, kw: dict, wrap: Any
 ) -> Any:
+    if kw:
+        _check_kw(name, kw)
     if isinstance(a, NamedArray):
         return _reduce_named(fn, name, a, axis, where, single, kw, wrap)
 
@@ -347,7 +376,7 @@ nanvar = _make_reduction("nanvar", *REDUCTIONS["nanvar"])
 def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     def fn(array: Any, axis: AxisSelector | None = None) -> Any:
         if axis is not None and not isinstance(axis, (str, Axis)):
-            if len(tuple(axis)) != 1:
+            if len(to_selectors(axis, name, "axis")) != 1:
                 raise ValueError(f"{name} only supports a single axis")
         return _reduction(jfn, name, array, axis, None, True, {}, from_validated)
 
@@ -444,6 +473,8 @@ def top_k(
         ([4, 3], [4, 3])
     """
     (i,) = locate_axes(arr.axes, axis, "top_k")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"top_k: argument 'k' must be an int, got {k!r} of type {type(k).__name__}")
     if not 0 <= k <= arr.axes[i].size:
         raise ValueError(f"top_k: k={k} must be between 0 and the size of axis {arr.axes[i]}")
     if new_axis is None:

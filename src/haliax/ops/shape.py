@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
 from ..axis import (
     Axis,
@@ -354,7 +355,10 @@ def unflatten_axis(array: NamedArray, axis: AxisSelector, new_axes: AxisSpec) ->
     """
     _check_named("unflatten_axis", array)
     (i,) = locate_axes(array.axes, axis, "unflatten_axis")
-    new = axis_spec_to_tuple(new_axes)
+    try:
+        new = axis_spec_to_tuple(new_axes)
+    except TypeError as e:
+        raise TypeError(f"unflatten_axis: argument 'new_axes': {e}") from None
     size = math.prod(a.size for a in new)
     if size != array.axes[i].size:
         raise ValueError(
@@ -471,6 +475,11 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
         return NamedArray(jnp.take_along_axis(array.array, gather, axis=i), array.axes)
     if isinstance(shift, NamedArray):
         shift = shift.array
+    for s in shift if isinstance(shift, (tuple, list)) else (shift,):
+        dtype = getattr(s, "dtype", None)
+        integral = np.issubdtype(dtype, np.integer) if dtype is not None else isinstance(s, int)
+        if isinstance(s, bool) or not integral:
+            raise TypeError(f"roll: argument 'shift' must be an int (or integer array), got {s!r}")
     return NamedArray(jnp.roll(array.array, shift, axis=idx), array.axes)
 
 
