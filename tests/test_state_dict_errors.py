@@ -233,3 +233,15 @@ def test_path_of_wrong_type(path):
 def test_pathlib_paths_work(tmp_path):
     save_state_dict({"w": jnp.ones(2)}, tmp_path / "m.safetensors")  # type: ignore[arg-type]
     assert load_state_dict(tmp_path / "m.safetensors")["w"].tolist() == [1.0, 1.0]  # type: ignore[arg-type]
+
+
+def test_from_state_dict_accepts_named_array_values():
+    x = hax.arange(D).astype(jnp.float32)
+    out = from_state_dict({"w": hax.zeros(D)}, {"w": x})
+    assert bool((out["w"] == x).all())
+
+
+@pytest.mark.parametrize("prefix", [3, ["enc"]])
+def test_from_state_dict_prefix_of_wrong_type(prefix):
+    with pytest.raises(TypeError, match=r"from_state_dict: argument 'prefix' must be a str or None"):
+        from_state_dict({"w": hax.zeros(D)}, {"w": jnp.ones(3)}, prefix=prefix)

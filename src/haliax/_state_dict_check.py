@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._state_dict_walk import NONE_FIELD, is_array_like, marking_none_fields, to_state_dict
+from .core import NamedArray
 from .state_dict_errors import KeyMismatch, LoadReport, StateDictMismatchError
 
 __all__ = ["compare_state_dicts", "check_state_dict_arg", "checked_load", "loader_name", "strict_method"]
@@ -133,7 +134,7 @@ def checked_load(
     """
     if _LOADING.get():
         return load(template, state_dict, prefix)
-    check_state_dict_arg(template, state_dict, where)
+    state_dict = check_state_dict_arg(template, state_dict, where, prefix)
     report = compare_state_dicts(_expected_entries(template, prefix), state_dict, prefix)
     if strict and not report.ok:
         raise StateDictMismatchError(report.describe(where, prefix), report)
@@ -147,12 +148,15 @@ def checked_load(
     return out if strict else (out, report)
 
 
-def check_state_dict_arg(template: Any, state_dict: Any, where: str) -> None:
-    """Raise ``TypeError`` naming ``where`` unless ``state_dict`` is a mapping with string keys.
+def check_state_dict_arg(template: Any, state_dict: Any, where: str, prefix: Any = None) -> dict[str, Any]:
+    """``state_dict`` with `NamedArray` values replaced by their raw arrays, after checking that it is a mapping
+    with string keys and that ``prefix`` is None or a string (``TypeError`` naming ``where`` otherwise).
 
     Haliax fails with an ``AttributeError`` (``'list' object has no attribute 'get'``) for a non-dict; the
     most likely mistake, the template and the state dict swapped, is pointed out.
     """
+    if prefix is not None and not isinstance(prefix, str):
+        raise TypeError(f"{where}: argument 'prefix' must be a str or None, got {prefix!r}")
     if not isinstance(state_dict, Mapping):
         swapped = (
             " (the arguments look swapped: the template comes first, the state dict second)"
@@ -169,6 +173,9 @@ def check_state_dict_arg(template: Any, state_dict: Any, where: str) -> None:
                 f"{where}: argument 'state_dict': key {k!r} is a {type(k).__name__}, but keys must be str "
                 "(dotted names such as 'fc.weight')"
             )
+    if any(isinstance(v, NamedArray) for v in state_dict.values()):  # as save_state_dict: store the raw array
+        return {k: v.array if isinstance(v, NamedArray) else v for k, v in state_dict.items()}
+    return state_dict if isinstance(state_dict, dict) else dict(state_dict)
 
 
 def loader_name(mod: Any) -> str:

@@ -150,7 +150,10 @@ def from_state_dict(tree: Any, state_dict: StateDict, prefix: str | None = None,
 
     NamedArray leaves take ``state_dict[key]`` with the template's axes (NumPy values are put on device and
     sharded per the active axis mapping); plain array leaves become JAX arrays; None stays None; other
-    leaves (e.g. Python bools) take ``state_dict.get(key, template_value)``.
+    leaves (e.g. Python bools) take ``state_dict.get(key, template_value)``. `NamedArray` values in
+    ``state_dict`` count as their raw arrays (as in `save_state_dict`). A ``state_dict`` that is not a dict,
+    has a non-``str`` key, or a ``prefix`` that is not a ``str`` is a ``TypeError`` naming the argument (Haliax
+    fails with an ``AttributeError`` or a bare ``TypeError``).
 
     **Strict** (default): the dict must have exactly the template's array keys (``to_state_dict(template,
     prefix)``), with the same shapes and dtypes (compared after JAX's canonicalisation, so float64 NumPy
@@ -310,7 +313,7 @@ def from_torch_compatible_state_dict(
             return jnp.zeros(x.shape, x.dtype)
         return x
 
-    check_state_dict_arg(t, state_dict, "from_torch_compatible_state_dict")
+    state_dict = check_state_dict_arg(t, state_dict, "from_torch_compatible_state_dict", prefix)
     t = jax.tree.map(materialise, t)
     if not unflatten:
         return from_state_dict(t, state_dict, prefix, strict=strict)
