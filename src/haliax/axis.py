@@ -775,7 +775,8 @@ def _remove(spec: AxisSelection, to_remove: AxisSelection, strict: bool, allow_m
 
 
 def eliminate_axes(spec: AxisSelection, to_remove: AxisSelection) -> Any:
-    """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError``.
+    """Remove axes from a spec. A missing axis or a size mismatch raises ``ValueError`` (a missing one that is
+    a typo of an axis of the spec adds "Did you mean ...", which Haliax does not).
 
     Examples:
         >>> import haliax as hax

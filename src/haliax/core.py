@@ -405,7 +405,8 @@ class NotScalarError(TypeError, ValueError):
     """``float``/``int``/``bool``/``complex``/``item`` of a NamedArray that is not a scalar.
 
     A ``TypeError`` (as JAX raises for ``float`` of an array) and a ``ValueError`` (as NumPy raises for ``bool``
-    and ``item`` of several elements), so code catching either keeps working; the message lists the axes.
+    and ``item`` of several elements), so code catching either keeps working; the message lists the axes
+    (Haliax lets JAX's message, which names neither, through).
 
     Examples:
         >>> import haliax as hax
@@ -509,7 +510,8 @@ def check_shape(jnp_shape: Sequence[int], hax_axes: AxisSelection) -> tuple[Axis
     """Name a positional shape: string entries take their size from ``jnp_shape``; Axis entries must match it.
 
     A length or size mismatch raises ``ValueError("Shape mismatch: jnp_shape=... hax_axes=...")``; an entry
-    that is neither a str nor an Axis raises ``ValueError("Invalid axis spec: ...")``.
+    that is neither a str nor an Axis raises ``ValueError("Invalid axis spec: ...")``; an array (or NamedArray)
+    given instead of a shape is a ``TypeError`` (Haliax fails while iterating it).
 
     Examples:
         >>> import haliax as hax

@@ -553,6 +553,10 @@ def scan(
       ``"scan(<axis>)__input"`` (without one the tag is unused and would make autodiff store a copy of the inputs).
     * ``reverse``, ``unroll`` (int or bool) are passed to `jax.lax.scan`. Runs under the named scope
       ``"scan(<axis>)"``.
+    * A step that returns a carry with other axes, dtype, shape or structure than it received raises a
+      ``TypeError`` naming ``scan``, ``f`` and the carry path (``carry.w``) with both versions (Haliax lets JAX's
+      raw scan error through); a weakly typed ``init`` (a Python number) may take the step's dtype, as in JAX.
+      An axis given by name that no input has is reported with "Did you mean" when it is a typo of one.
 
     Args:
         f: the step function ``f(carry, *xs, **kxs) -> (carry, y)``.
@@ -590,6 +594,9 @@ def fold(
     is_scanned: Any = is_jax_or_hax_array_like,
 ) -> Callable[..., Any]:
     """`scan` for ``fn(carry, *xs, **kxs) -> carry``: returns only the final carry.
+
+    Errors name ``fold``: a step that changes the carry's axes, dtype, shape or structure raises a ``TypeError``
+    with the carry path and both versions (Haliax lets JAX's raw scan error through).
 
     Args:
         fn: the step function ``fn(carry, *xs, **kxs) -> carry``.

@@ -54,7 +54,8 @@ class dslice:
     """A dynamic slice: ``size`` elements starting at ``start`` (which may be traced; the size is static).
 
     Used as an index (``x["X", hax.ds(i, 4)]``): reads out of range are filled with 0, writes out of range
-    are dropped. ``ds`` is a short alias.
+    are dropped. ``ds`` is a short alias. A float or bool ``start`` and a float, negative or traced length are
+    rejected (``TypeError``/``ValueError`` naming the argument); Haliax truncates ``dslice(0, 2.5)`` silently.
 
     Examples:
         >>> import haliax as hax

@@ -203,7 +203,8 @@ def wrap_elemwise_binary(
     the result takes the larger operand's order (the left one's when the sets are equal). Otherwise a
     ``ValueError`` names the op, both axis tuples and any size mismatch. A NamedArray combines with a Python
     scalar or 0-d array (same axes), not with a non-scalar plain array (``ValueError``); a 0-d NamedArray with
-    a plain array gives the plain result.
+    a plain array gives the plain result. An operand that is not an array or a number (a ``str``, ``None``, a
+    list) is a ``TypeError`` naming the op and the argument (Haliax passes it on to JAX).
 
     Examples:
         >>> import jax.numpy as jnp

@@ -288,6 +288,8 @@ def dot(
     order (may hold ``...``) for the result. ``precision``, ``preferred_element_type`` and ``dot_general``
     (any callable with `jax.lax.dot_general`'s signature, including a stateful Module holding arrays) are
     passed on. The old spelling ``dot(axis, *arrays)`` still works with a ``DeprecationWarning``.
+    A misspelt axis in ``axis`` or ``out_axes`` keeps Haliax's message and adds "Did you mean ...", and
+    "has multiple sizes" names the two operands.
 
     Eagerly a call is one jitted dispatch (plans are cached by the operands' axes), and under ``jit`` the
     program is exactly `jax.numpy.einsum`'s, inside a named scope ``"contract <axes> -> <out axes>"``.

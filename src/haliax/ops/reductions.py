@@ -311,7 +311,7 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
     ``axis=None`` reduces every axis and gives a 0-d NamedArray; otherwise the reduced axes are removed and
     the others keep their order. Keywords: {params}{"" if where_ok else " (``where`` unsupported)"}.
     ``where`` must be a NamedArray whose axes are a subset of the input's. ``keepdims``/``out`` are not
-    accepted (``TypeError``). Pytrees of NamedArrays are reduced leaf by leaf.
+    accepted (``TypeError``). Pytrees of NamedArrays are reduced leaf by leaf.{_EMPTY_DOC if name in _WITH_INITIAL else ""}
 
     Args:
         array: the array (or a pytree of NamedArrays) to reduce.
@@ -326,6 +326,10 @@ def _make_reduction(name: str, jfn: Callable[..., Any], where_ok: bool, extra: t
     """
     return fn
 
+
+_EMPTY_DOC = """
+    Over a size-0 axis (no identity) it raises a ``ValueError`` naming the axis and suggesting ``initial=``,
+    as it does for ``where`` without ``initial`` (Haliax lets JAX's raw error through)."""
 
 # name -> (jnp function, supports where, extra keyword parameters)
 REDUCTIONS: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
@@ -385,7 +389,8 @@ def _make_arg(name: str, jfn: Callable[..., Any]) -> Callable[..., Any]:
     fn.__doc__ = f"""Index of the {name[3:]} along one named axis (the axis is removed).
 
     ``axis=None`` gives the flat index over all axes, as a 0-d NamedArray. Several axes raise
-    ``ValueError("{name} only supports a single axis")``.
+    ``ValueError("{name} only supports a single axis")``; a size-0 axis raises a ``ValueError`` naming it
+    (Haliax lets JAX's "attempt to get {name} of an empty sequence" through).
 
     Examples:
         >>> import haliax as hax
