@@ -241,6 +241,28 @@ def test_attention_dense_and_blockwise(mesh):
             np.testing.assert_allclose(np.asarray(g.array), np.asarray(r.array), rtol=1e-4, atol=1e-5)
 
 
+def test_fused_cross_entropy_with_sharded_vocab_and_embed(mesh):
+    Pos, V = hax.Axis("position", 8), hax.Axis("vocab", 32)
+    x0, w0 = _rand(0, (B, Pos, E)), _rand(1, (V, E))
+    t0 = hax.random.randint(jax.random.PRNGKey(2), (B, Pos), 0, 32)
+
+    def loss(x, w, t):
+        return hnn.fused_cross_entropy_loss(x, w, E, V, t, block_size=8)
+
+    def ref(x, w, t):
+        return hnn.cross_entropy_loss(hax.dot(x, w, axis=E), V, hnn.one_hot(t, V))
+
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model", "vocab": "model"}):
+        x, w, t = _on_mesh(mesh, x0, w0, t0)
+        _check(loss(x, w, t), ref(x0, w0, t0).array)
+        per_token = jax.jit(lambda x, w, t: hnn.fused_cross_entropy_loss(x, w, E, V, t, reduction=None))(x, w, t)
+        _check(per_token, hnn.cross_entropy_loss(hax.dot(x0, w0, axis=E), V, hnn.one_hot(t0, V), reduction=None).array)
+        gx, gw = jax.jit(jax.grad(lambda x, w, t: loss(x, w, t).scalar(), argnums=(0, 1)))(x, w, t)
+    rx, rw = jax.grad(lambda x, w, t: ref(x, w, t).scalar(), argnums=(0, 1))(x0, w0, t0)
+    np.testing.assert_allclose(np.asarray(gx.array), np.asarray(rx.array), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(gw.array), np.asarray(rw.array), rtol=1e-4, atol=1e-5)
+
+
 def test_named_jit_in_and_out_axis_resources(mesh):
     x0 = _rand(0, (B, E))
 

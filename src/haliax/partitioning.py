@@ -516,15 +516,16 @@ def explicit_merged_sharding(groups: Sequence[Sequence[Axis]], fn: str = "explic
 
 
 def explicit_auto_axes(
-    f: Callable[..., NamedArray], out_axes: Sequence[Axis], fn: str = "explicit_auto_axes"
-) -> Callable[..., NamedArray]:
+    f: Callable[..., Any], out_axes: Sequence[Any], fn: str = "explicit_auto_axes"
+) -> Callable[..., Any]:
     """On an explicit mesh, ``f`` run with the mesh axes treated as Auto inside, its output typed by its names.
 
     For kernels written on raw canonical arrays (attention's merged layouts and hand-written VJPs, the fused
     cross-entropy's blocks), where JAX would ask for an output sharding at every reshape: inside, JAX's
     partitioner chooses as on an Auto mesh (and `shard` uses sharding constraints), and the result, a
     NamedArray with ``out_axes``, gets the spec `explicit_out_sharding` gives for them
-    (``jax.sharding.auto_axes``). Elsewhere ``f`` itself is returned.
+    (``jax.sharding.auto_axes``); for an ``f`` returning a tuple of NamedArrays, ``out_axes`` is a tuple of their
+    axes. Elsewhere ``f`` itself is returned.
 
     Examples:
         >>> import jax
@@ -539,21 +540,26 @@ def explicit_auto_axes(
         ...     jax.typeof(y.array).sharding.spec
         P('data', 'model')
     """
-    spec = explicit_out_sharding(out_axes, fn)
-    if spec is None:
+    several = bool(out_axes) and not isinstance(out_axes[0], (Axis, str))
+    groups = tuple(tuple(g) for g in out_axes) if several else (tuple(out_axes),)
+    specs = tuple(explicit_out_sharding(g, fn) for g in groups)
+    if specs[0] is None:
         return f
-    axes = tuple(out_axes)
 
     def raw(*args: Any) -> Any:
         out = f(*args)
-        if out.axes != axes:
-            raise AssertionError(f"{fn}: expected output axes {axes_str(axes)}, got {axes_str(out.axes)}")
-        return out.array
+        outs = tuple(out) if several else (out,)
+        got = tuple(o.axes for o in outs)
+        if got != groups:
+            raise AssertionError(f"{fn}: expected output axes {groups}, got {got}")
+        return tuple(o.array for o in outs)
 
-    inner = jax.sharding.auto_axes(raw, out_sharding=spec)
+    inner = jax.sharding.auto_axes(raw, out_sharding=specs)
 
-    def call(*args: Any) -> NamedArray:
-        return NamedArray(inner(*args), axes)
+    def call(*args: Any) -> Any:
+        raws: Any = inner(*args)
+        outs = tuple(NamedArray(a, g) for a, g in zip(raws, groups, strict=True))
+        return outs if several else outs[0]
 
     return call
 

@@ -16,6 +16,7 @@ from jax.core import Tracer
 from ..axis import Axis, AxisIndexError, AxisSelection, AxisSelector, locate_axis, to_selectors
 from ..core import NamedArray
 from ..jax_utils import custom_vjp
+from ..partitioning import explicit_auto_axes, explicit_out_sharding
 from ..util import UNSPECIFIED
 from .loss import reduce_loss_as
 
@@ -192,6 +193,22 @@ def fused_cross_entropy_loss_and_log_normalizers(
                 f"{fn}: argument 'targets' has ids out of bounds for axis {Vax.name} with size {V} (valid: 0 to "
                 f"{V - 1}); got min {int(ids.min())}, max {int(ids.max())}"
             )
+    if explicit_out_sharding(targets.axes, fn) is not None:  # an explicit mesh: the blocked kernel runs on Auto axes
+
+        def inner(embeddings: NamedArray, unembed_weight: NamedArray, targets: NamedArray) -> Any:
+            return fused_cross_entropy_loss_and_log_normalizers(
+                embeddings,
+                unembed_weight,
+                Embed,
+                Vocab,
+                targets,
+                block_size=block_size,
+                label_smoothing=label_smoothing,
+                dtype=dtype,
+            )
+
+        run = explicit_auto_axes(inner, (targets.axes, targets.axes), fn)
+        return run(embeddings, unembed_weight, targets)
     n = targets.size
     e = 1
     for i in e_pos:
