@@ -498,3 +498,32 @@ def test_check_shape_given_an_array(x):
 def test_check_shape_mismatch():
     with pytest.raises(ValueError, match=r"check_shape: Shape mismatch: jnp_shape=\(2, 3\)"):
         hax.check_shape((2, 3), (X, Z))
+
+
+def test_where_string_condition(x):
+    with pytest.raises(
+        TypeError,
+        match=r"where: argument 'condition' must be a NamedArray, an array or a number, got "
+        "'a'",
+    ):
+        hax.where("a", x, x)
+
+
+def test_where_list_branch(x):
+    with pytest.raises(TypeError, match=r"where: argument 'y' must be .* got \[0, 1\] of type list"):
+        hax.where(x > 0, x, [0, 1])
+
+
+def test_updated_slice_float_start(x):
+    with pytest.raises(
+        TypeError,
+        match=r"updated_slice: argument 'start': the start for axis Y must be an integer, got "
+        r"0\.5",
+    ):
+        hax.updated_slice(x, {"Y": 0.5}, hax.ones((X, Y)))
+
+
+def test_updated_slice_traced_int_start_still_works():
+    x = hax.zeros(Z, dtype=int)
+    out = jax.jit(lambda s: hax.updated_slice(x, {"Z": s}, hax.ones(Z.resize(2), dtype=int)))(jnp.int32(1))
+    assert out.tolist() == [0, 1, 1, 0]

@@ -36,6 +36,7 @@ from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_uns
 from ..util import is_static_int
 from . import _indexing_exec as _x, _indexing_plan as _p
 from .broadcast import align_to
+from .elementwise import is_array_or_number, operand_type_error
 
 __all__ = ["index", "take", "slice", "updated_slice", "where", "nonzero"]
 
@@ -440,6 +441,9 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         st[array.axes[locate_axis(array.axes, k, fn, "start")].name] = v
     batch: list[Axis] = []
     for nm, v in st.items():
+        integral = np.issubdtype(v.dtype, np.integer) if hasattr(v, "dtype") else is_static_int(v)
+        if not isinstance(v, NamedArray) and not integral:
+            raise TypeError(f"{fn}: argument 'start': the start for axis {nm} must be an integer, got {v!r}")
         if isinstance(v, NamedArray):
             if not jnp.issubdtype(v.dtype, jnp.integer):
                 raise ValueError(f"{fn}: the start for axis {nm} must be an integer array, got dtype {v.dtype}")
@@ -569,6 +573,9 @@ def where(
     if fill_value is not None or new_axis is not None:
         raise ValueError("where: fill_value and new_axis only apply to the one-argument form")
     args = (condition, x, y)
+    for arg, v in zip(("condition", "x", "y"), args, strict=True):
+        if not is_array_or_number(v):
+            raise operand_type_error("where", arg, v)
     named = [a for a in args if isinstance(a, NamedArray)]
     if not named:
         return jnp.where(condition, x, y)
