@@ -352,6 +352,11 @@ class MoELinear(eqx.Module):
             init_scale: a factor on the weight's standard deviation.
             use_gmm: use a grouped-matmul kernel; not supported (raises ``NotImplementedError``).
 
+        Raises:
+            ValueError: if two of ``Experts``, ``In``, ``Out`` share a name (the message names the roles), or
+                ``In`` has size 0 (Haliax raises ``ZeroDivisionError`` from ``1/sqrt(In.size)``).
+            TypeError: if ``key`` is not a PRNG key.
+
         Examples:
             >>> import jax
             >>> import haliax as hax
