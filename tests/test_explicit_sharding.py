@@ -153,6 +153,22 @@ def test_flatten_and_unflatten_sharded_axes(mesh, jit):
         _check(merged, x0.array.reshape(4, 128))
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_rearrange_splits_and_merges_sharded_axes(mesh, jit):
+    x0 = _rand(0, (B, H.resize(8), M))
+    wrap = jax.jit if jit else (lambda f: f)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "heads": "model", "hm": "data", "k": "model"}):
+        (x,) = _on_mesh(mesh, x0)
+        ref = np.asarray(x0.array)
+        _check(wrap(lambda a: hax.rearrange(a, "b h m -> m b h"))(x), ref.transpose(2, 0, 1))
+        out = wrap(lambda a: hax.rearrange(a, "b h m -> (hm: h m) b"))(x)
+        _check(out, ref.transpose(1, 2, 0).reshape(128, 4))
+        assert _spec(out) == ("data", None)  # batch also maps to data: the first axis wins
+        out = wrap(lambda a: hax.rearrange(a, "b (k r) m -> b r k m", k=4))(x)
+        _check(out, ref.reshape(4, 4, 2, 16).transpose(0, 2, 1, 3))
+        assert _spec(out) == ("data", None, "model", None)
+
+
 def test_concatenate_along_sharded_axis(mesh):
     a0, b0 = _rand(0, (B, E)), _rand(1, (B, E))
     with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):

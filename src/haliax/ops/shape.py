@@ -30,7 +30,7 @@ from ..axis import (
     to_selectors,
 )
 from ..core import NamedArray
-from ..partitioning import auto_sharded, explicit_out_sharding
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding
 from ._parse import normalize_bindings
 from ._rearrange import sequence_plan, string_plan
 from .broadcast import align_to
@@ -122,6 +122,11 @@ def rearrange(array: NamedArray, *args: Any, **bindings: Any) -> NamedArray:
         plan = sequence_plan(to_selectors(order, "rearrange", "axes"), array.axes)
     if plan.out_axes == array.axes and plan.perm is None and plan.out_shape is None:
         return array
+    reshapes = plan.split_shape is not None or plan.out_shape is not None
+    if reshapes and explicit_out_sharding(plan.out_axes, "rearrange") is not None:
+        # an explicit mesh: the split/merge reshapes run on Auto axes, the result is typed by its names
+        run = explicit_auto_axes(lambda a: NamedArray(plan.apply(a.array), plan.out_axes), plan.out_axes, "rearrange")
+        return run(array)
     return auto_sharded(NamedArray(plan.apply(array.array), plan.out_axes))
 
 
