@@ -527,3 +527,77 @@ def test_updated_slice_traced_int_start_still_works():
     x = hax.zeros(Z, dtype=int)
     out = jax.jit(lambda s: hax.updated_slice(x, {"Z": s}, hax.ones(Z.resize(2), dtype=int)))(jnp.int32(1))
     assert out.tolist() == [0, 1, 1, 0]
+
+
+# --------------------------------------------------------------------------------------------------
+# third round: dtypes and options passed through to JAX, top_k's new axis, plain leaves in a pytree
+
+
+def test_dot_bad_preferred_element_type(x, y):
+    with pytest.raises(TypeError, match=r"dot: argument 'preferred_element_type': data type 'floaty' not understood"):
+        hax.dot(x, y, axis="Y", preferred_element_type="floaty")
+
+
+def test_dot_three_operands_multiple_sizes(x, y):
+    with pytest.raises(
+        ValueError,
+        match=r"dot: Axis Z has multiple sizes: 4 and 9 \(arrays\[1\] has Z\(4\), arrays\[2\] "
+        r"has Z\(9\)",
+    ):
+        hax.dot(x, y, hax.ones(Z.resize(9)), axis="Y")
+
+
+def test_trace_float_offset():
+    with pytest.raises(TypeError, match=r"trace: argument 'offset' must be an int, got 0\.5 of type float"):
+        hax.trace(hax.ones((X, X.alias("X2"))), "X", "X2", offset=0.5)  # type: ignore[arg-type]
+
+
+def test_isclose_bad_tolerance(x):
+    with pytest.raises(TypeError, match=r"isclose: argument 'rtol' must be .* got 'a' of type str"):
+        hax.isclose(x, x, rtol="a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"allclose: argument 'atol' must be .* got None"):
+        hax.allclose(x, x, atol=None)  # type: ignore[arg-type]
+
+
+def test_cumulative_bad_dtype(x):
+    with pytest.raises(TypeError, match=r"cumprod: argument 'dtype': data type 'floaty' not understood"):
+        hax.cumprod(x, "X", dtype="floaty")
+
+
+def test_reduction_plain_leaf_named_axis(x):
+    with pytest.raises(
+        TypeError,
+        match=r"mean: argument 'axis': a plain \(unnamed\) array of shape \(3,\) in the input "
+        r"cannot be reduced over the named axis 'X'; name it with hax\.named",
+    ):
+        hax.mean({"a": x, "b": jnp.ones(3)}, "X")
+
+
+def test_top_k_new_axis_clashes(x):
+    with pytest.raises(
+        ValueError,
+        match=r"top_k: argument 'new_axis': X is already another axis of the array "
+        r"\(X\(2\), Y\(3\)\); choose a new name",
+    ):
+        hax.top_k(x, "Y", 2, new_axis="X")
+
+
+def test_top_k_new_axis_wrong_kind(x):
+    with pytest.raises(TypeError, match=r"top_k: argument 'new_axis' must be an axis name or an Axis, got 3"):
+        hax.top_k(x, "Y", 2, new_axis=3)  # type: ignore[arg-type]
+
+
+def test_vmap_specs_of_wrong_kind():
+    with pytest.raises(
+        TypeError,
+        match=r"vmap: argument 'kwargs' must be a mapping from keyword names to specs, got "
+        r"\[0\]",
+    ):
+        hax.vmap(lambda a: a, X, kwargs=[0])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"vmap: argument 'args' must be a sequence of specs .* got 0"):
+        hax.vmap(lambda a: a, X, args=0)  # type: ignore[arg-type]
+
+
+def test_vmap_spec_gives_a_float():
+    with pytest.raises(TypeError, match=r"vmap: spec for a gave 3\.5, expected an int or None"):
+        hax.vmap(lambda a: a, X, default=3.5)(jnp.ones(2))

@@ -222,6 +222,12 @@ def vmap(
         True
     """
     _check_callable(fn, "vmap", "fn")
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise TypeError(f"vmap: argument 'kwargs' must be a mapping from keyword names to specs, got {kwargs!r}")
+    if isinstance(args, (Mapping, str)) or not isinstance(args, Sequence):
+        raise TypeError(
+            f"vmap: argument 'args' must be a sequence of specs (one per positional argument), got {args!r}"
+        )
     several = _several_axes(axis)
     if several is not None:
         out = fn

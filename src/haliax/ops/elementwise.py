@@ -528,9 +528,16 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan:
         >>> hax.isclose(hax.ones(X), hax.ones(X) + 1e-9).tolist()
         [True, True]
     """
+    _check_tolerances("isclose", rtol, atol)
     return wrap_elemwise_binary(functools.partial(jnp.isclose, rtol=rtol, atol=atol, equal_nan=equal_nan), "isclose")(
         a, b
     )
+
+
+def _check_tolerances(fname: str, rtol: Any, atol: Any) -> None:
+    for arg, v in (("rtol", rtol), ("atol", atol)):
+        if not is_array_or_number(v):
+            raise operand_type_error(fname, arg, v)
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
@@ -549,6 +556,7 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
         >>> hax.allclose(hax.ones(X), hax.ones(X) * 1.01), hax.allclose(hax.ones(X), 1.0)
         (False, True)
     """
+    _check_tolerances("allclose", rtol, atol)
     close = wrap_elemwise_binary(functools.partial(jnp.isclose, rtol=rtol, atol=atol, equal_nan=equal_nan), "allclose")
     return bool(jnp.all(unwrap_namedarrays(close(a, b))[0]))
 

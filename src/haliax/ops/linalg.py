@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.core import Tracer
 
 from ..axis import (
@@ -334,6 +335,13 @@ def dot(
         axes_list = tuple([a.axes for a in arrays])
     if isinstance(precision, list):
         precision = tuple(precision)
+    if preferred_element_type is not None:
+        try:
+            jnp.dtype(preferred_element_type)
+        except TypeError as e:
+            raise TypeError(
+                f"dot: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
+            ) from None
     options = (precision, preferred_element_type, dot_general)
     result_axes, work = _plan(axes_list, axis, out_axes, options)
     if work is None:
@@ -364,6 +372,8 @@ def trace(
         [3.0, 3.0]
     """
     i, j = locate_axes(array.axes, (axis1, axis2), "trace")
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+        raise TypeError(f"trace: argument 'offset' must be an int, got {offset!r} of type {type(offset).__name__}")
     out = jnp.trace(array.array, offset=offset, axis1=i, axis2=j, dtype=dtype)
     return NamedArray(out, tuple(a for k, a in enumerate(array.axes) if k not in (i, j)))
 

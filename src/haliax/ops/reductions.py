@@ -12,6 +12,7 @@ import numpy as np
 
 from ..axis import Axis, AxisSelection, AxisSelector, axes_str, locate_axes, to_selectors
 from ..core import NamedArray, from_validated
+from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 from .broadcast import broadcast_to
 
 __all__ = [
@@ -178,6 +179,11 @@ def _reduction(
     def one(x: Any) -> Any:
         if isinstance(x, NamedArray):
             return _reduce_named(fn, name, x, axis, where, single, kw, wrap)
+        if axis is not None and not isinstance(axis, int):
+            raise TypeError(
+                f"{name}: argument 'axis': a plain (unnamed) array of shape {jnp.shape(x)} in the input cannot be "
+                f"reduced over the named axis {axis!r}; name it with hax.named(...) first"
+            )
         if where is not None:
             return fn(x, axis=axis, where=where, **kw)
         return fn(x, axis=axis, **kw)
@@ -245,16 +251,20 @@ def wrap_axiswise_call(
         [[0, 1, 3], [3, 7, 12]]
     """
     name = getattr(fn, "__name__", "op")
+    if kwargs:
+        _check_kw(name, kwargs)
     if not isinstance(a, NamedArray):
         return fn(a, axis=axis, **kwargs)
     if axis is None:
         return fn(a.array, axis=None, **kwargs)
     idx = locate_axes(a.axes, axis, name)
-    if single_axis_only:
-        if len(idx) != 1:
-            raise ValueError(f"{name} only supports a single axis")
-        return NamedArray(fn(a.array, axis=idx[0], **kwargs), a.axes)
-    return NamedArray(fn(a.array, axis=idx, **kwargs), a.axes)
+    if single_axis_only and len(idx) != 1:
+        raise ValueError(f"{name} only supports a single axis")
+    raw = explicit_unshard_dims(a.array, idx)  # an explicit mesh: JAX scans and sorts along unsharded dims only
+    out = fn(raw, axis=idx[0] if single_axis_only else idx, **kwargs)
+    if raw is not a.array:  # back to the sharding the names give
+        out = explicit_reshard(out, explicit_out_sharding(a.axes, name))
+    return NamedArray(out, a.axes)
 
 
 # the Args lines of the generated docstrings for ``where`` and the extra keyword parameters
@@ -486,11 +496,20 @@ def top_k(
         out_ax = arr.axes[i].resize(k)
     elif isinstance(new_axis, str):
         out_ax = Axis(new_axis, k)
+    elif not isinstance(new_axis, Axis):
+        raise TypeError(f"top_k: argument 'new_axis' must be an axis name or an Axis, got {new_axis!r}")
     else:
         if new_axis.size != k:
             raise ValueError(f"top_k: new_axis {new_axis} must have size k={k}")
         out_ax = new_axis
-    x = jnp.moveaxis(arr.array, i, -1)
+    if out_ax.name in [ax.name for j, ax in enumerate(arr.axes) if j != i]:
+        raise ValueError(
+            f"top_k: argument 'new_axis': {out_ax.name} is already another axis of the array {axes_str(arr.axes)}; "
+            "choose a new name"
+        )
+    x = jnp.moveaxis(explicit_unshard_dims(arr.array, (i,)), i, -1)  # explicit meshes: top_k needs it unsharded
     vals, idx = jax.lax.top_k(x, k)
     axes = arr.axes[:i] + (out_ax,) + arr.axes[i + 1 :]
-    return NamedArray(jnp.moveaxis(vals, -1, i), axes), NamedArray(jnp.moveaxis(idx, -1, i), axes)
+    spec = explicit_out_sharding(axes, "top_k")  # None unless the mesh is explicit
+    vals, idx = explicit_reshard(jnp.moveaxis(vals, -1, i), spec), explicit_reshard(jnp.moveaxis(idx, -1, i), spec)
+    return NamedArray(vals, axes), NamedArray(idx, axes)
