@@ -228,3 +228,15 @@ def test_fold_bad_is_scanned():
 def test_scan_axis_size_conflict_with_axis():
     with pytest.raises(ValueError, match=r"scan got `length` argument of 4 but .*x has leading dimension 3"):
         hax.scan(lambda c, x: (c, x), T)(0.0, hax.ones(T.resize(3)))
+
+
+def test_scan_step_not_returning_a_pair_suggests_fold():
+    def step(c, x):
+        return c + x
+
+    with pytest.raises(
+        ValueError,
+        match=r"scan: the scanned function 'step' must return a pair \(new_carry, output\), "
+        r"got NamedArray; use hax\.fold",
+    ):
+        hax.scan(step, T)(hax.zeros(E), hax.ones((T, E)))

@@ -496,7 +496,8 @@ def _scan_call(
         out = f(carry, *a, **kw)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ValueError(
-                f"scan: the scanned function must return a pair (new_carry, output), got {type(out).__name__}"
+                f"scan: the scanned function {getattr(names_from, '__name__', '')!r} must return a pair (new_carry, "
+                f"output), got {type(out).__name__}; use hax.fold for a function that returns only the carry"
             )
         new_carry, y = out
         check_carry(carry, new_carry, fn_name, names_from)
