@@ -270,3 +270,69 @@ def test_moe_linear_errors():
         moe(_x((B, H)), jnp.array([2]))
     with pytest.raises(NotImplementedError):
         hnn.MoELinear.init(Ex, H, O, key=KEY, use_gmm=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the eager fast path: one cached jitted call for scale, matmul and bias (same values under jit, grad and
+# after eqx.tree_at rebuilt the layer)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("reparam", [LinearStandardParam, HiddenLinearMup])
+def test_linear_fast_path_matches_jnp(use_bias, reparam):
+    Bx, In1, In2, Out1, Out2 = hax.make_axes(Bx=3, In1=4, In2=2, Out1=5, Out2=3)
+    lin = hnn.Linear.init((In1, In2), (Out1, Out2), key=KEY, use_bias=use_bias, reparam_cls=reparam)
+    if use_bias:
+        lin = eqx.tree_at(lambda m: m.bias, lin, hax.random.normal(jax.random.PRNGKey(3), (Out1, Out2)))
+    x = hax.random.normal(jax.random.PRNGKey(1), (In2, Bx, In1))  # In axes out of order, batch in the middle
+    scale = reparam(lin.In, lin.Out).active_scale
+    ref = jnp.einsum("jbi,pqij->bpq", x.array, lin.weight.array) * scale
+    if use_bias:
+        ref = ref + lin.bias.array[None]
+    out = lin(x)
+    assert out.axes == (Bx, Out1, Out2)
+    np.testing.assert_allclose(out.array, ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda m, a: m(a).array)(lin, x), ref, rtol=1e-5, atol=1e-6)
+    rebuilt = eqx.tree_at(lambda m: m.weight, lin, lin.weight * 1.0)
+    assert rebuilt.dot_general is not lin.dot_general  # tree_at rebuilt every node
+    np.testing.assert_allclose(rebuilt(x).array, ref, rtol=1e-5, atol=1e-6)
+    rebuilt2 = jax.tree_util.tree_map(lambda a: a, lin)
+    np.testing.assert_allclose(rebuilt2(x).array, ref, rtol=1e-5, atol=1e-6)
+
+    def loss(m, a):
+        return jnp.sum(jnp.sin(m(a).array))
+
+    b0 = lin.bias.array if use_bias else jnp.zeros((Out1.size, Out2.size))
+
+    def raw_loss(w, b, a):
+        return jnp.sum(jnp.sin(jnp.einsum("jbi,pqij->bpq", a, w) * scale + b[None]))
+
+    g = jax.grad(loss, argnums=(0, 1))(lin, x)
+    gw, gb, gx = jax.grad(raw_loss, argnums=(0, 1, 2))(lin.weight.array, b0, x.array)
+    np.testing.assert_allclose(g[0].weight.array, gw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g[1].array, gx, rtol=1e-5, atol=1e-6)
+    if use_bias:
+        np.testing.assert_allclose(g[0].bias.array, gb, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_fast_path_errors_are_not_cached():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    with pytest.raises(ValueError, match="Linear"):
+        lin(_x((B, D)))
+    with pytest.raises(ValueError, match="Linear"):  # the same input again: still an error, never a cached plan
+        lin(_x((B, D)))
+    with pytest.raises(ValueError):
+        lin(_x((B, H.resize(H.size + 1))))
+    assert lin(_x((B, H))).axes == (B, O)
+
+
+def test_linear_default_op_instances_and_lax_dot_general_agree():
+    lin = hnn.Linear.init(H, O, key=KEY)
+    x = _x((B, H))
+    want = lin(x).array
+    for op in (DefaultDotGeneralOp(), jax.lax.dot_general):
+        other = hnn.Linear(lin.weight, lin.bias, lin.In, lin.Out, dot_general=op)
+        np.testing.assert_array_equal(other(x).array, want)
+    np.testing.assert_array_equal(
+        hax.dot(x, lin.weight, axis=H, dot_general=DefaultDotGeneralOp()).array, hax.dot(x, lin.weight, axis=H).array
+    )

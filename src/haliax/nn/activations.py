@@ -11,6 +11,7 @@ the input dtype, so bfloat16/float16 inputs do not lose precision in the reducti
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec, locate_axes
-from ..core import NamedArray
+from ..core import NamedArray, from_validated
 from ..ops.broadcast import broadcast_to
 from ..ops.elementwise import wrap_elemwise_unary
 from ..ops.reductions import wrap_axiswise_call, wrap_reduction_call
@@ -177,18 +178,38 @@ def compute_dtype(dtype: Any) -> Any:
 
 
 def _upcasting(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a raw-array ``fn(x, axis=...)`` to compute in at least float32 and cast floats back."""
+    """Wrap a raw-array ``fn(x, axis=...)`` to compute in at least float32 and cast floats back.
+
+    The upcast, ``fn`` and the downcast are one jitted function per ``axis`` (cached; inlined when traced, so a
+    traced program is unchanged): eagerly a call is one dispatch, where the separate ``astype`` calls and the
+    un-jitted ``jax.nn`` function cost more than the work at small sizes."""
+    cache: dict[Any, Callable[..., Any]] = {}
+
+    def run(x: Any, axis: Any) -> Any:
+        in_dtype = x.dtype
+        out = fn(x.astype(compute_dtype(in_dtype)), axis=axis)
+        return out.astype(in_dtype) if jnp.issubdtype(in_dtype, jnp.inexact) else out
 
     def wrapped(x: Any, axis: Any = None, **kw: Any) -> Any:
-        x = jnp.asarray(x)
-        in_dtype = x.dtype
-        out = fn(x.astype(compute_dtype(in_dtype)), axis=axis, **kw)
-        if jnp.issubdtype(in_dtype, jnp.inexact):
-            out = out.astype(in_dtype)
-        return out
+        if not isinstance(x, jax.Array):
+            x = jnp.asarray(x)
+        if kw:
+            return _run_kw(fn, x, axis, kw)
+        if isinstance(axis, list):
+            axis = tuple(axis)
+        f = cache.get(axis)
+        if f is None:
+            f = cache[axis] = jax.jit(lambda y: run(y, axis), inline=True)
+        return f(x)
 
     wrapped.__name__ = fn.__name__
     return wrapped
+
+
+def _run_kw(fn: Callable[..., Any], x: Any, axis: Any, kw: dict[str, Any]) -> Any:
+    in_dtype = x.dtype
+    out = fn(x.astype(compute_dtype(in_dtype)), axis=axis, **kw)
+    return out.astype(in_dtype) if jnp.issubdtype(in_dtype, jnp.inexact) else out
 
 
 _logsumexp = _upcasting(jax.nn.logsumexp)
@@ -228,6 +249,8 @@ def softmax(a: A, axis: AxisSelection | None = None) -> A:
         >>> hnn.softmax(hax.zeros((B, L)), L).array[0].tolist()
         [0.25, 0.25, 0.25, 0.25]
     """
+    if type(a) is NamedArray and axis is not None:  # the eager fast path: one cached jitted call
+        return from_validated(_softmax(a.array, axis=locate_axes(a.axes, axis, "softmax")), a.axes)
     return wrap_axiswise_call(_softmax, a, axis, single_axis_only=False)
 
 
@@ -243,6 +266,8 @@ def log_softmax(a: A, axis: AxisSelection | None = None) -> A:
         >>> [round(v, 4) for v in hnn.log_softmax(hax.zeros(L), L).tolist()]
         [-0.6931, -0.6931]
     """
+    if type(a) is NamedArray and axis is not None:  # the eager fast path: one cached jitted call
+        return from_validated(_log_softmax(a.array, axis=locate_axes(a.axes, axis, "log_softmax")), a.axes)
     return wrap_axiswise_call(_log_softmax, a, axis, single_axis_only=False)
 
 
@@ -282,16 +307,27 @@ def standardize(
     w = None
     if where is not None:
         w = broadcast_to(where, x.axes, enforce_no_extra_axes=True).array
-    raw = x.array
-    if mean is None:
+    m = None if mean is None else _bcast("mean", mean, x)
+    v = None if variance is None else _bcast("variance", variance, x)
+    try:
+        f = _standardize_fn(idx, epsilon)
+    except TypeError:  # a traced (unhashable) epsilon
+        return NamedArray(_standardize(x.array, m, v, w, idx, epsilon), x.axes)
+    return from_validated(f(x.array, m, v, w), x.axes)
+
+
+def _standardize(raw: Any, m: Any, v: Any, w: Any, idx: tuple[int, ...], epsilon: Any) -> Any:
+    if m is None:
         m = jnp.mean(raw, axis=idx, keepdims=True, where=w)
-    else:
-        m = _bcast("mean", mean, x)
-    if variance is None:
+    if v is None:
         v = jnp.mean(jnp.square(raw - m), axis=idx, keepdims=True, where=w)
-    else:
-        v = _bcast("variance", variance, x)
-    return NamedArray((raw - m) * jax.lax.rsqrt(v + epsilon), x.axes)
+    return (raw - m) * jax.lax.rsqrt(v + epsilon)
+
+
+@functools.lru_cache(maxsize=1024)
+def _standardize_fn(idx: tuple[int, ...], epsilon: float) -> Callable[..., Any]:
+    """`_standardize` as one jitted call per (axes, epsilon); inlined when traced."""
+    return jax.jit(lambda raw, m, v, w: _standardize(raw, m, v, w, idx, epsilon), inline=True)
 
 
 def _bcast(arg: str, stat: Any, x: NamedArray) -> Any:

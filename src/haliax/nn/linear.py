@@ -17,12 +17,12 @@ from ..axis import (
     concat_axes,
     locate_axis,
 )
-from ..core import NamedArray
-from ..dot_general import DotGeneralOp
+from ..core import NamedArray, from_validated
+from ..dot_general import DefaultDotGeneralOp, DotGeneralOp
 from ..ops.creation import zeros
-from ..ops.linalg import dot
+from ..ops.linalg import contraction_fn, contraction_plan, dot
 from ..ops.shape import flatten_axes, rearrange, unflatten_axis
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_out_sharding
 from ..random import check_key
 from ..state_dict import (
     ModuleWithStateDictSerialization,
@@ -71,6 +71,48 @@ def _effective_weight(layer: Linear) -> NamedArray:
     if scale == 1 or layer.weight.array is None:
         return layer.weight
     return layer.weight * scale
+
+
+_LINEAR_PLANS: dict[tuple[Any, ...], tuple[tuple[Axis, ...], Any] | None] = {}
+
+
+def _linear_plan(
+    inputs: NamedArray, w_axes: tuple[Axis, ...], b_axes: tuple[Axis, ...] | None, In: AxisSpec, scale: float
+) -> tuple[tuple[Axis, ...], Any] | None:
+    """(output axes, jitted ``fn(x, w, b)``) of a default Linear call, cached by the axes (one dict lookup per
+    call); None when the layer's bias does not fit the plain pattern (the general path handles it)."""
+    key = (inputs.axes, w_axes, b_axes, In, scale)
+    try:
+        return _LINEAR_PLANS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable spec
+        return None
+    check_has_axes(inputs, In, "Linear", "inputs", "In")  # errors are raised, never cached
+    contract = tuple((a.name, a.size) for a in axis_spec_to_tuple(In))
+    spec, out_axes, _ = contraction_plan((inputs.axes, w_axes), contract, None)
+    plan: tuple[tuple[Axis, ...], Any] | None = None
+    names = [a.name for a in out_axes]
+    if b_axes is None or all(a in out_axes for a in b_axes):
+        product = contraction_fn(spec, None, None, jax.lax.dot_general)
+        if b_axes is None:
+            bias_perm, bias_shape = None, None
+        else:
+            pos = [names.index(a.name) for a in b_axes]
+            bias_perm = tuple(sorted(range(len(pos)), key=lambda i: pos[i]))
+            bias_shape = tuple(a.size if a in b_axes else 1 for a in out_axes)
+
+        def run(x: Any, w: Any, b: Any) -> Any:
+            out = product(x, w * scale if scale != 1 else w)
+            if b is not None:
+                out = out + jnp.reshape(jnp.transpose(b, bias_perm), bias_shape)
+            return out
+
+        plan = (out_axes, jax.jit(run, inline=True))
+    if len(_LINEAR_PLANS) >= 4096:
+        _LINEAR_PLANS.clear()
+    _LINEAR_PLANS[key] = plan
+    return plan
 
 
 class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
@@ -171,10 +213,25 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             ValueError: if ``inputs`` lacks an ``In`` axis (or has it with another size).
         """
         del key
-        check_has_axes(inputs, self.In, "Linear", "inputs", "In")
+        weight, bias, In, op = self.weight, self.bias, self.In, self.dot_general  # each field read once
+        if (
+            (op is jax.lax.dot_general or type(op) is DefaultDotGeneralOp)
+            and type(inputs) is NamedArray
+            and type(weight) is NamedArray
+            and weight.array is not None
+            and (bias is None or type(bias) is NamedArray)
+        ):
+            # the default product: one cached jitted call doing the scale, the matmul and the bias add
+            scale = _active_scale(self._reparam_cls, In, self.Out)
+            plan = _linear_plan(inputs, weight.axes, None if bias is None else bias.axes, In, scale)
+            if plan is not None and explicit_out_sharding(plan[0], "Linear") is None:
+                out_axes, fn = plan
+                raw = fn(inputs.array, weight.array, None if bias is None else bias.array)
+                return auto_sharded(from_validated(raw, out_axes))
+        check_has_axes(inputs, In, "Linear", "inputs", "In")
         # module-level helper: an Equinox method access builds a bound-method Module, which costs as much as an
         # eager 32x32 matmul
-        out = dot(inputs, _effective_weight(self), axis=self.In, dot_general=self.dot_general)
+        out = dot(inputs, _effective_weight(self), axis=In, dot_general=op)
         out = auto_sharded(out)
         if self.bias is not None:
             out = auto_sharded(out + self.bias)

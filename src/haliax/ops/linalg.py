@@ -25,6 +25,7 @@ from ..axis import (
     to_selectors,
 )
 from ..core import NamedArray, from_validated
+from ..dot_general import DefaultDotGeneralOp
 from ..partitioning import auto_sharded, explicit_out_sharding
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
@@ -342,6 +343,8 @@ def dot(
             raise TypeError(
                 f"dot: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
             ) from None
+    if dot_general is not jax.lax.dot_general and type(dot_general) is DefaultDotGeneralOp:
+        dot_general = jax.lax.dot_general  # the same product; keys the plan cache by identity, never tree_equal
     options = (precision, preferred_element_type, dot_general)
     result_axes, work = _plan(axes_list, axis, out_axes, options)
     if work is None:
