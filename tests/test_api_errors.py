@@ -601,3 +601,65 @@ def test_vmap_specs_of_wrong_kind():
 def test_vmap_spec_gives_a_float():
     with pytest.raises(TypeError, match=r"vmap: spec for a gave 3\.5, expected an int or None"):
         hax.vmap(lambda a: a, X, default=3.5)(jnp.ones(2))
+
+
+# --------------------------------------------------------------------------------------------------
+# fourth round: methods and the small elementwise helpers
+
+
+def test_resolve_axis_and_axis_size_wrong_kind(x):
+    with pytest.raises(
+        TypeError,
+        match=r"NamedArray\.resolve_axis: argument 'sel': expected axis names or Axis objects, "
+        "got 3",
+    ):
+        x.resolve_axis(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"NamedArray\.axis_size: argument 'sel': expected axis names or Axis objects"):
+        x.axis_size(3)  # type: ignore[arg-type]
+
+
+def test_scalar_of_non_scalar(x):
+    with pytest.raises(
+        ValueError,
+        match=r"scalar: Expected scalar, got 2-dimensional array with axes \('X\(2\)', "
+        r"'Y\(3\)'\); reduce it first",
+    ):
+        x.scalar()
+
+
+def test_reduction_non_boolean_where(x):
+    with pytest.raises(ValueError, match=r"sum: argument 'where' must be a boolean NamedArray, got dtype float32"):
+        x.sum(where=x)
+
+
+def test_round_bad_decimals(x):
+    with pytest.raises(TypeError, match=r"round: argument 'decimals' must be an int, got 1\.5 of type float"):
+        hax.round(x, decimals=1.5)  # type: ignore[arg-type]
+
+
+def test_frexp_of_a_string():
+    with pytest.raises(TypeError, match=r"frexp: argument 'a' must be a NamedArray, an array or a number, got 'a'"):
+        hax.frexp("a")
+
+
+def test_divmod_names_itself(x):
+    with pytest.raises(
+        ValueError, match=r"^divmod: Cannot broadcast .*Y has conflicting sizes: 3 \(first operand\), 4"
+    ):
+        hax.divmod(x, hax.ones(Y.resize(4)))
+
+
+def test_array_equal_with_a_non_named(x):
+    with pytest.raises(TypeError, match=r"array_equal: argument 'b' must be a NamedArray, got str"):
+        hax.array_equal(x, "a")  # type: ignore[arg-type]
+
+
+def test_array_equiv_with_a_string(x):
+    with pytest.raises(TypeError, match=r"array_equiv: argument 'b' must be a NamedArray, an array or a number"):
+        hax.array_equiv(x, "a")  # type: ignore[arg-type]
+    assert hax.array_equiv(x, hax.ones(Y)) and not hax.array_equiv(x, hax.ones(Y.resize(4)))
+
+
+def test_comparison_with_none(x):
+    with pytest.raises(TypeError, match=r"less: argument 'b' must be a NamedArray, an array or a number, got None"):
+        x < None  # noqa: B015

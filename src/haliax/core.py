@@ -239,7 +239,8 @@ class NamedArray(_Methods):
         """
         if self.axes:
             raise ValueError(
-                f"Expected scalar, got {len(self.axes)}-dimensional array with axes {tuple(str(a) for a in self.axes)}"
+                f"scalar: Expected scalar, got {len(self.axes)}-dimensional array with axes "
+                f"{tuple(str(a) for a in self.axes)}; reduce it first (e.g. `x.sum()`) or pick one element"
             )
         return self.array
 
@@ -330,7 +331,9 @@ class NamedArray(_Methods):
         fn = "NamedArray.resolve_axis"
         if isinstance(sel, (Axis, str)):
             return self.axes[locate_axis(self.axes, sel, fn, "sel", capitalize=True)]
-        found = tuple(self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)] for s in to_selectors(sel))
+        found = tuple(
+            self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)] for s in to_selectors(sel, fn, "sel")
+        )
         return {a.name: a.size for a in found} if isinstance(sel, Mapping) else found
 
     def axis_size(self, sel: AxisSelection) -> Any:
@@ -345,7 +348,9 @@ class NamedArray(_Methods):
         fn = "NamedArray.axis_size"
         if isinstance(sel, (Axis, str)):
             return self.axes[locate_axis(self.axes, sel, fn, "sel", capitalize=True)].size
-        return tuple(self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)].size for s in to_selectors(sel))
+        return tuple(
+            self.axes[locate_axis(self.axes, s, fn, "sel", capitalize=True)].size for s in to_selectors(sel, fn, "sel")
+        )
 
     # --------------------------------------------------------------------------------------------
     # printing and conversions

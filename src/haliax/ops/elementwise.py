@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core import NamedArray, from_validated
+from ..partitioning import explicit_align, explicit_out_sharding
 from .broadcast import align_to, binary_plan, broadcast_arrays_and_return_axes
 
 __all__ = [
@@ -229,7 +230,11 @@ def wrap_elemwise_binary(
             if not b.axes:
                 return wrap(op(a.array, b.array), a.axes)
             out = binary_plan(a.axes, b.axes, fname)
-            return wrap(op(align_to(a.array, a.axes, out, False), align_to(b.array, b.axes, out, False)), out)
+            ra, rb = align_to(a.array, a.axes, out, False), align_to(b.array, b.axes, out, False)
+            spec = explicit_out_sharding(out, fname)  # an explicit mesh: both operands typed as the output
+            if spec is not None:
+                ra, rb = explicit_align(ra, a.axes, out, spec), explicit_align(rb, b.axes, out, spec)
+            return wrap(op(ra, rb), out)
         if a_named:
             if _is_scalarish(b):
                 return wrap(op(a.array, b), a.axes)
@@ -454,6 +459,12 @@ def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001
         >>> hax.round(hax.arange(hax.Axis("X", 3)) * 0.75).tolist()
         [0.0, 1.0, 2.0]
     """
+    if not is_array_or_number(a):
+        raise operand_type_error("round", "a", a)
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(
+            f"round: argument 'decimals' must be an int, got {decimals!r} of type {type(decimals).__name__}"
+        )
     return wrap_elemwise_unary(jnp.round, a, decimals)
 
 
@@ -473,6 +484,8 @@ def frexp(a: Any) -> Any:
         >>> m.tolist(), e.tolist()
         ([0.5], [4])
     """
+    if not is_array_or_number(a):
+        raise operand_type_error("frexp", "a", a)
     return _pair(jnp.frexp, a)
 
 
@@ -485,7 +498,11 @@ def divmod(a: Any, b: Any) -> Any:  # noqa: A001
         >>> q.tolist(), r.tolist()
         ([0, 0, 0, 1], [0, 1, 2, 0])
     """
-    return floor_divide(a, b), mod(a, b)
+    return _divmod_quotient(a, b), _divmod_remainder(a, b)
+
+
+_divmod_quotient = wrap_elemwise_binary(jnp.floor_divide, "divmod", _trusted=True)
+_divmod_remainder = wrap_elemwise_binary(jnp.mod, "divmod", _trusted=True)
 
 
 def clip(array: Any, a_min: Any, a_max: Any) -> Any:
@@ -571,6 +588,9 @@ def array_equal(a: NamedArray, b: NamedArray) -> bool:
         >>> hax.array_equal(x, hax.named(x.array.T, (Y, X))), hax.array_equal(x, x.sum("Y"))
         (True, False)
     """
+    for arg, v in (("a", a), ("b", b)):
+        if not isinstance(v, NamedArray):
+            raise TypeError(f"array_equal: argument {arg!r} must be a NamedArray, got {type(v).__name__}")
     if set(a.axes) != set(b.axes):
         return False
     (a2, b2), _ = broadcast_arrays_and_return_axes(a, b)
@@ -586,6 +606,9 @@ def array_equiv(a: NamedArray, b: NamedArray) -> bool:
         >>> hax.array_equiv(hax.ones((X, Y)), hax.ones(Y)), hax.array_equiv(hax.ones(X), hax.ones(Y))
         (True, False)
     """
+    for arg, v in (("a", a), ("b", b)):
+        if not is_array_or_number(v):
+            raise operand_type_error("array_equiv", arg, v)
     try:
         return bool(jnp.all(equal(a, b).array))
     except ValueError:

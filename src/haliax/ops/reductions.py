@@ -129,6 +129,11 @@ def _check_identity(name: str, axes: tuple[Axis, ...], ax_arg: Any, kw: dict) ->
 
 def _where_mask(name: str, where: NamedArray, axes: tuple[Axis, ...]) -> Any:
     """``where`` broadcast (strictly) to ``axes``; one that does not fit raises naming the reduction and ``where``."""
+    if where.dtype != jnp.bool_:
+        raise ValueError(
+            f"{name}: argument 'where' must be a boolean NamedArray, got dtype {where.dtype} (compare it first, "
+            "e.g. `mask > 0`)"
+        )
     if where.axes == axes:
         return where.array
     try:
