@@ -663,3 +663,15 @@ def test_array_equiv_with_a_string(x):
 def test_comparison_with_none(x):
     with pytest.raises(TypeError, match=r"less: argument 'b' must be a NamedArray, an array or a number, got None"):
         x < None  # noqa: B015
+
+
+def test_einsum_bad_preferred_element_type(x):
+    with pytest.raises(
+        TypeError, match=r"einsum: argument 'preferred_element_type': data type 'floaty' not understood"
+    ):
+        hax.einsum("X Y -> X", x, preferred_element_type="floaty")
+
+
+def test_einsum_output_typo_suggests(x, y):
+    with pytest.raises(ValueError, match=r"einsum: Axis Zz not present: .*Did you mean 'Z'\?"):
+        hax.einsum("-> Zz", x, y)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jax
+import jax.numpy as jnp
 
 from ..axis import (
     Axis,
@@ -304,6 +305,13 @@ def einsum(
             raise TypeError(f"einsum: argument {i + 1} must be a NamedArray, got {type(a).__name__}")
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
+    if preferred_element_type is not None:
+        try:
+            jnp.dtype(preferred_element_type)
+        except TypeError as e:
+            raise TypeError(
+                f"einsum: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
+            ) from None
     bindings: tuple[Any, ...] = ()
     if aliases:
         by_key = {b[0]: b for b in normalize_bindings("einsum", aliases)}
