@@ -452,7 +452,7 @@ def ndim(a: Any) -> int:
 
 
 def round(a: Any, decimals: int = 0) -> Any:  # noqa: A001
-    """Round to ``decimals`` places, keeping axes.
+    """Round to ``decimals`` places, keeping axes (a non-integer ``decimals`` is a ``TypeError`` naming it).
 
     Examples:
         >>> import haliax as hax
@@ -580,6 +580,8 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
 
 def array_equal(a: NamedArray, b: NamedArray) -> bool:
     """True if the two arrays have the same axes (in any order) and the same values.
+
+    A non-NamedArray argument is a ``TypeError`` naming it (Haliax raises an ``AttributeError``).
 
     Examples:
         >>> import haliax as hax
