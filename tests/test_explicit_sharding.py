@@ -205,6 +205,77 @@ def test_reductions_over_sharded_axes(mesh):
         _check(jax.jit(lambda a: hnn.logsumexp(a, "embed"))(x), jax.nn.logsumexp(x0.array, 1))
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_scans_sorts_and_top_k_along_sharded_axis(mesh, jit):
+    x0 = _rand(0, (B, E))
+    wrap = jax.jit if jit else (lambda f: f)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        (x,) = _on_mesh(mesh, x0)
+        ref = np.asarray(x0.array)
+        _check(wrap(lambda a: hax.cumsum(a, "embed"))(x), np.cumsum(ref, 1))
+        _check(wrap(lambda a: hax.sort(a, "embed"))(x), np.sort(ref, 1))
+        _check(wrap(lambda a: hax.argsort(a, "embed"))(x), np.argsort(ref, 1))
+        vals, idx = wrap(lambda a: hax.top_k(a, "embed", 4))(x)
+        _check(vals, -np.sort(-ref, 1)[:, :4])
+        _check(idx, np.argsort(-ref, 1)[:, :4])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_roll_pad_unbind_trace_along_sharded_axis(mesh, jit):
+    x0 = _rand(0, (B, E))
+    wrap = jax.jit if jit else (lambda f: f)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        (x,) = _on_mesh(mesh, x0)
+        ref = np.asarray(x0.array)
+        _check(wrap(lambda a: hax.roll(a, 3, "embed"))(x), np.roll(ref, 3, 1))
+        _check(wrap(lambda a: hax.pad(a, {"embed": (1, 3)}))(x), np.pad(ref, ((0, 0), (1, 3))))
+        _check(wrap(lambda a: hax.pad(a, {"embed": (1, 1)}))(x), np.pad(ref, ((0, 0), (1, 1))))  # 10: replicated
+        _check(wrap(lambda a: hax.unbind(a, "embed")[5])(x), ref[:, 5])
+        sq = hax.shard(hax.named(jnp.asarray(ref[:, :4]), (B, hax.Axis("embed", 4))))
+        _check(wrap(lambda a: hax.trace(a, "batch", "embed"))(sq), np.trace(ref[:, :4]))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_updates_into_sharded_axis(mesh, jit):
+    x0 = _rand(0, (B, E))
+    upd0 = _rand(1, (B, hax.Axis("embed", 2)))
+    wrap = jax.jit if jit else (lambda f: f)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        (x,) = _on_mesh(mesh, x0)
+        upd = hax.shard(upd0, {"batch": "data"})  # embed(2) cannot be split 4 ways
+        ref = np.asarray(x0.array)
+        want = ref.copy()
+        want[:, 3] = 0.0
+        _check(wrap(lambda a: a.at["embed", 3].set(0.0))(x), want)
+        want = ref.copy()
+        want[:, 2:4] = np.asarray(upd0.array)
+        _check(wrap(lambda a, u: hax.updated_slice(a, {"embed": 2}, u))(x, upd), want)
+        want = ref.copy()
+        want[:, [1, 6]] += 1.0
+        idx = hax.named(jnp.array([1, 6]), "pick")
+        _check(wrap(lambda a, i: a.at["embed", i].add(1.0))(x, idx), want)
+
+
+def test_broadcasting_operands_that_compete_for_a_mesh_axis(mesh):
+    """x(embed, mlp) is typed (model, None) by the names (the first axis wins), y(mlp) is typed (model,): the
+    product has x's axes, and both operands are resharded to its typed sharding (JAX alone rejects it)."""
+    x0, y0 = _rand(0, (E, M)), _rand(1, (M,))
+    with jax.set_mesh(mesh), hax.axis_mapping({"embed": "model", "mlp": "model"}):
+        x, y = _on_mesh(mesh, x0, y0)
+        assert _spec(x) == ("model", None) and _spec(y) == ("model",)
+        _check(x * y, np.asarray(x0.array) * np.asarray(y0.array)[None, :])
+        _check(jax.jit(lambda a, b: b - a)(x, y), np.asarray(y0.array)[None, :] - np.asarray(x0.array))
+
+
+def test_created_axes_the_mesh_does_not_divide_are_replicated(mesh):
+    """Op outputs (here creation, through auto_sharded) replicate an axis its mesh axis does not divide;
+    an explicit `hax.shard` of such an array raises instead (see the error tests)."""
+    Odd = hax.Axis("embed", 6)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        for out in (hax.zeros((B, Odd)), hax.random.normal(jax.random.PRNGKey(0), (B, Odd))):
+            assert _spec(out) == ("data", None)
+
+
 def test_creation_and_random_are_typed(mesh):
     with jax.set_mesh(mesh), hax.axis_mapping(MAPPING):
         for out in (

@@ -51,6 +51,7 @@ __all__ = [
     "explicit_auto_axes",
     "explicit_unshard_dims",
     "explicit_reshard",
+    "explicit_align",
     "PartitioningError",
     "named_jit",
     "fsdp",
@@ -614,6 +615,34 @@ def explicit_reshard(array: Any, spec: PartitionSpec | None) -> Any:
     return jax.sharding.reshard(array, spec)
 
 
+def explicit_align(array: Any, axes: Sequence[Axis], out_axes: Sequence[Axis], spec: PartitionSpec | None) -> Any:
+    """An operand aligned to ``out_axes`` (size-1 dimensions for its missing axes, leading ones possibly omitted)
+    resharded to the output's ``spec``.
+
+    Broadcasting ops call it on an explicit mesh so that both operands agree with the output's typed sharding
+    (from `explicit_out_sharding`): ``x(embed, mlp)`` typed ``(model, None)`` times ``y(mlp)`` typed ``(model,)``
+    would otherwise ask JAX for an array sharded twice over ``model``. ``spec`` None: ``array`` unchanged.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from jax.sharding import AxisType, PartitionSpec as P
+        >>> from haliax.partitioning import explicit_align
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> E, M = hax.make_axes(embed=8, mlp=16)
+        >>> with jax.set_mesh(mesh):
+        ...     y = jnp.zeros((1, 16), out_sharding=P(None, "model"))
+        ...     jax.typeof(explicit_align(y, (M,), (E, M), P("model", None))).sharding.spec
+        P(None, None)
+    """
+    if spec is None:
+        return array
+    names = {a.name for a in axes}
+    entries = tuple(spec) + (None,) * (len(out_axes) - len(tuple(spec)))
+    want = [e if a.name in names else None for a, e in zip(out_axes, entries, strict=True)]
+    return explicit_reshard(array, PartitionSpec(*want[len(want) - array.ndim :]))  # leading dims may be omitted
+
+
 def _all_explicit(mesh: Any, spec: PartitionSpec) -> bool:
     types = dict(zip(mesh.axis_names, getattr(mesh, "axis_types", ()) or ()))
     used = []
@@ -641,11 +670,13 @@ def _leaf_spec(axes: tuple[Axis, ...], mapping: ResourceMapping, mesh: Any, divi
     return spec
 
 
-def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool) -> NamedArray:
+def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool, lenient: bool) -> NamedArray:
     explicit = _is_all_explicit(mesh)
     # JAX rejects a size its mesh axes do not divide outside jit and on explicit meshes (we say so by name);
-    # a sharding constraint on Auto axes inside jit pads instead, as it always has.
-    spec = _leaf_spec(x.axes, mapping, mesh, "raise" if explicit or not in_jit else "ignore")
+    # a sharding constraint on Auto axes inside jit pads instead, as it always has. `auto_sharded` (``lenient``)
+    # on an explicit mesh replicates such an axis, as `explicit_out_sharding` does for op outputs.
+    divisible = "replicate" if explicit and lenient else "raise" if explicit or not in_jit else "ignore"
+    spec = _leaf_spec(x.axes, mapping, mesh, divisible)
     arr = x.array
     if in_jit:
         if explicit or _all_explicit(mesh, spec):
@@ -665,10 +696,13 @@ def _shard_leaf(x: NamedArray, mapping: ResourceMapping, mesh: Any, in_jit: bool
 def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> Any:
     """Shard every NamedArray leaf of ``x`` by its axis names; plain arrays are untouched.
 
-    Outside jit this is a ``device_put``; inside jit a sharding constraint. The mesh is ``mesh``, else the one
-    set with `set_mesh` / ``jax.set_mesh``, else that of an enclosing legacy ``with mesh:`` block (also inside
-    jit, where the constraint then uses that concrete mesh). Without a mapping or a mesh it warns (outside jit) and returns ``x``; inside jit it is
-    silently a no-op.
+    Outside jit this is a ``device_put``; inside jit a sharding constraint, or ``jax.sharding.reshard`` on a mesh
+    whose axes are all Explicit. The mesh is ``mesh``, else the one set with `set_mesh` / ``jax.set_mesh``, else
+    that of an enclosing legacy ``with mesh:`` block (also inside jit, where the constraint then uses that
+    concrete mesh). Without a mapping or a mesh it warns (outside jit) and returns ``x``; inside jit it is
+    silently a no-op. A mapping that names a mesh axis the mesh lacks, or an axis whose size its mesh axes do not
+    divide (outside jit, or on an explicit mesh), raises `PartitioningError` naming the axis, the array's axes,
+    the mapping and the mesh (JAX raises a ``KeyError`` or a message about positions there).
 
     Examples:
         >>> import haliax as hax
@@ -676,25 +710,29 @@ def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> A
         >>> hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged
         True
     """
+    return _shard_tree(x, mapping, mesh, False)
+
+
+def _shard_tree(x: Any, mapping: ResourceMapping | None, mesh: Any, lenient: bool) -> Any:
     in_jit = _tracing_probe()
     if mapping is None:
         mapping = _state.mapping
     if mapping is None:
         if not in_jit:
-            warnings.warn("No resource mapping found. Not sharding.", RuntimeWarning, stacklevel=2)
+            warnings.warn("No resource mapping found. Not sharding.", RuntimeWarning, stacklevel=3)
         return x
     if mesh is None:
         mesh = current_mesh()
     if mesh is None:
         if not in_jit:
-            warnings.warn("No mesh found. Not sharding.", RuntimeWarning, stacklevel=2)
+            warnings.warn("No mesh found. Not sharding.", RuntimeWarning, stacklevel=3)
         return x
     if in_jit and isinstance(mesh, Mesh):
         am = jax.sharding.get_abstract_mesh()
         if not am.empty:
             mesh = am
     return jax.tree_util.tree_map(
-        lambda a: _shard_leaf(a, mapping, mesh, in_jit) if isinstance(a, NamedArray) else a,
+        lambda a: _shard_leaf(a, mapping, mesh, in_jit, lenient) if isinstance(a, NamedArray) else a,
         x,
         is_leaf=lambda a: isinstance(a, NamedArray),
     )
@@ -726,7 +764,7 @@ def auto_sharded(x: Any, mesh: Any = None) -> Any:
         mesh = current_mesh(include_legacy=False)
         if mesh is None:
             return x
-    return shard(x, _state.mapping, mesh)
+    return _shard_tree(x, _state.mapping, mesh, True)
 
 
 def _field_axis_names(module: Any) -> dict[str, tuple[str, ...]]:

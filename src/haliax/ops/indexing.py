@@ -32,7 +32,7 @@ from jax import lax
 from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
-from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
+from ..partitioning import explicit_auto_axes, explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 from ..util import is_static_int
 from . import _indexing_exec as _x, _indexing_plan as _p
 from .broadcast import align_to
@@ -151,15 +151,20 @@ class _IndexUpdateRef:
             raw, vaxes = _x.region_value(plan, value, fn)
         else:
             raw, vaxes = None, ()
-        if plan.slice_path and plan.update_ok:
-            arr = _x.run_slice_update(plan, x.array, dyn, raw, vaxes, op, fn_apply, mode)
-            return NamedArray(arr, x.axes)
         opts = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         drop_ds = plan.has_ds and mode in (None, "drop", "fill")
         if drop_ds:
             opts["mode"] = "drop"
-        arr = _x.run_gather_update(plan, x.array, dyn, drop_ds, op, tuple(sorted(opts.items())), raw, vaxes, fn_apply)
-        return NamedArray(arr, x.axes)
+
+        def run(arr: Any, dyn: list[Any], raw: Any) -> Any:
+            if plan.slice_path and plan.update_ok:
+                return _x.run_slice_update(plan, arr, dyn, raw, vaxes, op, fn_apply, mode)
+            return _x.run_gather_update(plan, arr, dyn, drop_ds, op, tuple(sorted(opts.items())), raw, vaxes, fn_apply)
+
+        if explicit_out_sharding(x.axes, fn) is not None:  # an explicit mesh: the scatter runs on Auto axes
+            named = explicit_auto_axes(lambda a, d, r: NamedArray(run(a.array, d, r), x.axes), x.axes, fn)
+            return named(x, dyn, raw)
+        return NamedArray(run(x.array, dyn, raw), x.axes)
 
     def set(self, value: Any, **kwargs: Any) -> NamedArray:
         """``x[idx] = value``, functionally."""
@@ -476,6 +481,9 @@ def updated_slice(array: NamedArray, start: Mapping[AxisSelector, Any], update: 
         u = update_axis(a.name)
         if u is not None and u.size != a.size:
             raise conflicting_sizes_error(a.name, {"array (a batch axis)": a.size, "update": u.size}, fn, "update")
+    if explicit_out_sharding(array.axes, fn) is not None:  # an explicit mesh: the update runs on Auto axes
+        named = explicit_auto_axes(lambda a, s, u: updated_slice(a, s, u), array.axes, fn)
+        return named(array, dict(start), update)
     dtype = array.dtype
     upd_batch = tuple(a for a in batch if update_axis(a.name) is not None)
     upd_lay = upd_batch + tuple(region)

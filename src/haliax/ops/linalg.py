@@ -26,7 +26,7 @@ from ..axis import (
 )
 from ..core import NamedArray, from_validated
 from ..dot_general import DefaultDotGeneralOp
-from ..partitioning import auto_sharded, explicit_out_sharding
+from ..partitioning import auto_sharded, explicit_out_sharding, explicit_unshard_dims
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
 
@@ -377,7 +377,8 @@ def trace(
     i, j = locate_axes(array.axes, (axis1, axis2), "trace")
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
         raise TypeError(f"trace: argument 'offset' must be an int, got {offset!r} of type {type(offset).__name__}")
-    out = jnp.trace(array.array, offset=offset, axis1=i, axis2=j, dtype=dtype)
+    raw = explicit_unshard_dims(array.array, (i, j))  # an explicit mesh: the diagonal needs both dims whole
+    out = jnp.trace(raw, offset=offset, axis1=i, axis2=j, dtype=dtype)
     return NamedArray(out, tuple(a for k, a in enumerate(array.axes) if k not in (i, j)))
 
 

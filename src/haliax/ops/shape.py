@@ -30,7 +30,13 @@ from ..axis import (
     to_selectors,
 )
 from ..core import NamedArray
-from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding
+from ..partitioning import (
+    auto_sharded,
+    explicit_auto_axes,
+    explicit_out_sharding,
+    explicit_reshard,
+    explicit_unshard_dims,
+)
 from ._parse import normalize_bindings
 from ._rearrange import sequence_plan, string_plan
 from .broadcast import align_to
@@ -273,7 +279,8 @@ def unbind(array: NamedArray, axis: AxisSelector) -> list[NamedArray]:
     _check_named("unbind", array)
     (i,) = locate_axes(array.axes, axis, "unbind")
     rest = array.axes[:i] + array.axes[i + 1 :]
-    return [NamedArray(x, rest) for x in jnp.unstack(array.array, axis=i)]
+    raw = explicit_unshard_dims(array.array, (i,))  # an explicit mesh: JAX unstacks an unsharded dim only
+    return [NamedArray(x, rest) for x in jnp.unstack(raw, axis=i)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -485,7 +492,11 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
         integral = np.issubdtype(dtype, np.integer) if dtype is not None else isinstance(s, int)
         if isinstance(s, bool) or not integral:
             raise TypeError(f"roll: argument 'shift' must be an int (or integer array), got {s!r}")
-    return NamedArray(jnp.roll(array.array, shift, axis=idx), array.axes)
+    raw = explicit_unshard_dims(array.array, idx)  # an explicit mesh: JAX rolls along unsharded dims only
+    out = jnp.roll(raw, shift, axis=idx)
+    if raw is not array.array:
+        out = explicit_reshard(out, explicit_out_sharding(array.axes, "roll"))
+    return NamedArray(out, array.axes)
 
 
 def pad(
@@ -529,8 +540,13 @@ def pad(
         kwargs["constant_values"] = (
             constant_values.array if isinstance(constant_values, NamedArray) else constant_values
         )
-    out = jnp.pad(array.array, widths, mode=mode, **kwargs)
-    return NamedArray(out, tuple(Axis(a.name, n) for a, n in zip(array.axes, out.shape, strict=True)))
+    padded = [k for k, w in enumerate(widths) if tuple(w) != (0, 0)]
+    raw = explicit_unshard_dims(array.array, padded)  # an explicit mesh: JAX pads unsharded dims only
+    out = jnp.pad(raw, widths, mode=mode, **kwargs)
+    out_axes = tuple(Axis(a.name, n) for a, n in zip(array.axes, out.shape, strict=True))
+    if raw is not array.array:
+        out = explicit_reshard(out, explicit_out_sharding(out_axes, "pad"))
+    return NamedArray(out, out_axes)
 
 
 def pad_left(array: NamedArray, axis: AxisSelector, new_axis: Axis, value: Any = 0) -> NamedArray:
