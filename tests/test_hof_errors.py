@@ -240,3 +240,12 @@ def test_scan_step_not_returning_a_pair_suggests_fold():
         r"got NamedArray; use hax\.fold",
     ):
         hax.scan(step, T)(hax.zeros(E), hax.ones((T, E)))
+
+
+def test_scan_axis_present_but_excluded_by_is_scanned():
+    with pytest.raises(
+        ValueError,
+        match=r"scan: argument 'axis': axis 'T' was given by name only, but no input is "
+        r"scanned over it; .*\(the inputs with axis T are not scanned\)",
+    ):
+        hax.scan(lambda c, x: (c, x), "T", is_scanned=False)(0.0, hax.ones((T, E)))

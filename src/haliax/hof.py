@@ -82,6 +82,8 @@ def _name_only_error(name: str, leaves: Iterable[Any], fn: str, what: str, verb:
             for ax in leaf.axes:
                 present.setdefault(ax.name, ax)
     tail = f"axis {name!r} was given by name only, but no {what} is {verb} over it; pass an Axis with a size"
+    if name in present:  # present, but its inputs were excluded (is_scanned / is_mapped)
+        return ValueError(f"{fn}: argument 'axis': {tail} (the {what}s with axis {name} are not {verb})")
     if closest_name(name, list(present)) is not None:
         found = axis_not_found_error(name, tuple(present.values()), fn, "axis")
         return ValueError(f"{found} ({tail})")
