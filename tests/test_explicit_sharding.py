@@ -530,3 +530,16 @@ def test_gpt_char_example_runs_with_explicit_mesh(tmp_path, monkeypatch):
     assert any("model" in str(jax.typeof(x)) for x in leaves)
     with pytest.raises(SystemExit, match="--explicit needs --mesh"):
         mod.main(common + ["--out", str(tmp_path / "c"), "--explicit"])
+
+
+def test_unknown_mesh_axis_in_sharding_helpers(mesh):
+    tree = {"w": hax.zeros((B, E))}
+    with pytest.raises(PartitioningError, match=r"infer_resource_partitions: .*logical axis 'embed'.*'modle'") as e:
+        hax.partitioning.infer_resource_partitions(tree, {"embed": "modle"}, mesh=mesh)
+    assert "Did you mean 'model'?" in str(e.value) and "(batch(4), embed(8))" in str(e.value)
+    with pytest.raises(PartitioningError, match=r"sharding_for_axis: .*logical axis 'batch'.*'dat'"):
+        hax.partitioning.sharding_for_axis((B, E), {"batch": "dat"}, mesh=mesh)
+    with jax.set_mesh(mesh), pytest.raises(PartitioningError, match=r"shard: .*logical axis 'batch'.*'dat'"):
+        hax.named_jit(lambda x: x * 2, out_axis_resources={"batch": "dat"})(hax.zeros(B))
+    # a mapping entry for a mesh axis the mesh lacks is fine as long as no array uses it
+    assert hax.partitioning.sharding_for_axis((E,), {"batch": "dat"}, mesh=mesh).spec == P(None)

@@ -295,7 +295,21 @@ def sharding_for_axis(axes: AxisSelection, mapping: ResourceMapping | None = Non
     mesh = mesh if mesh is not None else current_mesh()
     if mesh is None:
         raise ValueError("No mesh found")
-    return NamedSharding(mesh, pspec_for_axis(axes, mapping))
+    spec = pspec_for_axis(axes, mapping)
+    _check_mesh_axes(spec, to_selectors(axes, "sharding_for_axis", "axes"), mapping, mesh, "sharding_for_axis")
+    return NamedSharding(mesh, spec)
+
+
+def _check_mesh_axes(spec: Any, axes: Sequence[Any] | None, mapping: Any, mesh: Any, fn: str) -> None:
+    """Raise `PartitioningError` if ``spec`` names a mesh axis ``mesh`` lacks (naming the logical axis)."""
+    present = set(mesh.axis_names)
+    for k, e in enumerate(spec):
+        for n in () if e is None else (e,) if isinstance(e, str) else e:
+            if n not in present:
+                ax = axes[k] if axes is not None and k < len(axes) else None
+                logical = ax.name if isinstance(ax, Axis) else ax if ax is not None else f"(dimension {k})"
+                shown = mapping if mapping is not None else _state.mapping
+                raise unknown_mesh_axis_error(fn, str(logical), n, mesh, shown, axes)
 
 
 def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = None) -> Axis:
@@ -879,6 +893,8 @@ def infer_resource_partitions(
         if spec is None:
             arr = x.array if isinstance(x, NamedArray) else x
             return getattr(arr, "sharding", None)
+        axes = x.axes if isinstance(x, NamedArray) else None
+        _check_mesh_axes(spec, axes, resource_mapping, mesh, "infer_resource_partitions")
         return NamedSharding(mesh, spec)
 
     leaves_spec, treedef = jax.tree_util.tree_flatten(
