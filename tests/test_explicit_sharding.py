@@ -543,3 +543,41 @@ def test_unknown_mesh_axis_in_sharding_helpers(mesh):
         hax.named_jit(lambda x: x * 2, out_axis_resources={"batch": "dat"})(hax.zeros(B))
     # a mapping entry for a mesh axis the mesh lacks is fine as long as no array uses it
     assert hax.partitioning.sharding_for_axis((E,), {"batch": "dat"}, mesh=mesh).spec == P(None)
+
+
+def test_stacked_fold_scan_and_grads(mesh):
+    Layers, Pos = hax.Axis("layers", 2), hax.Axis("position", 8)
+    stacked0 = hnn.Stacked.init(Layers, hnn.MLP)(E, E, M, 1, key=jax.random.split(jax.random.PRNGKey(0), 2))
+    x0 = _rand(1, (B, Pos, E))
+
+    def loss(s, x):
+        return hax.mean(s.fold(x) ** 2).scalar()
+
+    ref_out, ref_grads = stacked0.fold(x0), jax.grad(loss)(stacked0, x0)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "mlp": "model"}):
+        stacked = hax.shard(stacked0)
+        (x,) = _on_mesh(mesh, x0)
+        _check(jax.jit(lambda s, x: s.fold(x))(stacked, x), ref_out.array)
+        scanned, _ = jax.jit(lambda s, x: s.scan_via(lambda blk, c: (blk(c), None))(x))(stacked, x)
+        _check(scanned, ref_out.array)
+        grads = jax.jit(jax.grad(loss))(stacked, x)
+        for g, r in zip(
+            jax.tree_util.tree_leaves(grads, is_leaf=hax.is_named_array),
+            jax.tree_util.tree_leaves(ref_grads, is_leaf=hax.is_named_array),
+            strict=True,
+        ):
+            np.testing.assert_allclose(np.asarray(g.array), np.asarray(r.array), rtol=1e-4, atol=1e-6)
+            assert _spec(g) == _names_spec(g), (g.axes, _spec(g))
+
+
+def test_moe_linear(mesh):
+    Experts, Tok = hax.Axis("experts", 4), hax.Axis("tok", 16)
+    moe0 = hnn.MoELinear.init(Experts, E, M, key=jax.random.PRNGKey(0))
+    x0 = _rand(1, (Tok, E))
+    sizes = jnp.array([4, 4, 4, 4])
+    ref = moe0(x0, sizes)
+    with jax.set_mesh(mesh), hax.axis_mapping({"tok": "data", "mlp": "model", "embed": "model"}):
+        moe = hax.shard(moe0)
+        (x,) = _on_mesh(mesh, x0)
+        _check(moe(x, sizes), ref.array)
+        _check(jax.jit(lambda m, x: m(x, sizes))(moe, x), ref.array)

@@ -22,7 +22,7 @@ from ..dot_general import DefaultDotGeneralOp, DotGeneralOp
 from ..ops.creation import zeros
 from ..ops.linalg import contraction_fn, contraction_plan, dot
 from ..ops.shape import flatten_axes, rearrange, unflatten_axis
-from ..partitioning import auto_sharded, explicit_out_sharding
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding
 from ..random import check_key
 from ..state_dict import (
     ModuleWithStateDictSerialization,
@@ -448,6 +448,9 @@ class MoELinear(eqx.Module):
         if sizes.shape != (self.Experts.size,):
             raise ValueError(f"MoELinear: group_sizes must have shape ({self.Experts.size},), got {sizes.shape}")
         i = locate_axis(inputs.axes, self.In, "MoELinear", "inputs")
+        out_axes = inputs.axes[:i] + (self.Out,) + inputs.axes[i + 1 :]
+        if explicit_out_sharding(out_axes, "MoELinear") is not None:  # explicit mesh: ragged_dot runs on Auto axes
+            return explicit_auto_axes(lambda m, x, s: m(x, s), out_axes, "MoELinear")(self, inputs, sizes)
         rows = jnp.moveaxis(inputs.array, i, -1)
         batch_shape = rows.shape[:-1]
         w = self.weight.rearrange((self.Experts, self.In, self.Out)).array
