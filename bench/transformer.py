@@ -194,6 +194,13 @@ def named_loss(model: NamedGPT, tokens: hax.NamedArray, targets: hax.NamedArray)
 # raw JAX (weights in the same layouts as the named model: PyTorch-style (out, in))
 
 
+def raw_layer_norm(x: jax.Array, w: jax.Array, b: jax.Array, eps: float = 1e-5) -> jax.Array:
+    """The raw twin of `hnn.LayerNorm` (not in this model; tests/test_hlo_parity.py compares the two)."""
+    mean = jnp.mean(x, axis=-1, keepdims=True)
+    var = jnp.maximum(jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True), 0.0)
+    return w * ((x - mean) * lax.rsqrt(var + eps)) + b
+
+
 def raw_rms_norm(x: jax.Array, w: jax.Array, eps: float = 1e-5) -> jax.Array:
     var = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
     return w * (x * lax.rsqrt(var + eps))

@@ -123,6 +123,8 @@ def contraction_plan(
 
 
 _FAST_PLANS: dict[Any, Any] = {}
+_DOT_HITS: dict[Any, Any] = {}  # `dot`'s eager cache: identities of (x.axes, y.axes, axis, dot_general) -> plan
+_KEYABLE = (Axis, str, tuple, type(None))  # immutable `axis` kinds (a list could change under the same identity)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -322,10 +324,22 @@ def dot(
             axis, arrays = arrays[0], arrays[1:]
         else:
             raise ValueError("Must provide an axis to dot (a required keyword argument: dot(*arrays, axis=...))")
+    hit_key = None
     if len(arrays) == 2 and type(arrays[0]) is NamedArray and type(arrays[1]) is NamedArray:  # fast path
         x, y = arrays
         raws: Any = (x.array, y.array)
         axes_list: Any = (x.axes, y.axes)
+        if precision is None and preferred_element_type is None and out_axes is None and type(axis) in _KEYABLE:
+            # the eager cache hit: one dict lookup keyed by object identities (the entry holds the objects)
+            hit_key = (id(x.axes), id(y.axes), id(axis), id(dot_general))
+            hit = _DOT_HITS.get(hit_key)
+            if hit is not None and hit[0] is x.axes and hit[1] is y.axes and hit[2] is axis and hit[3] is dot_general:
+                result_axes, scope, fn = hit[4]
+                if explicit_out_sharding(result_axes, "dot") is None:
+                    if isinstance(raws[0], Tracer) or isinstance(raws[1], Tracer):
+                        with jax.named_scope(scope):
+                            return auto_sharded(from_validated(fn(*raws), result_axes))
+                    return auto_sharded(from_validated(fn(*raws), result_axes))
     else:
         if not arrays:
             raise ValueError("dot: at least one array is required")
@@ -343,6 +357,7 @@ def dot(
             raise TypeError(
                 f"dot: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
             ) from None
+    arrays_dot_general = dot_general  # the caller's object (the eager cache checks its identity)
     if dot_general is not jax.lax.dot_general and type(dot_general) is DefaultDotGeneralOp:
         dot_general = jax.lax.dot_general  # the same product; keys the plan cache by identity, never tree_equal
     options = (precision, preferred_element_type, dot_general)
@@ -353,6 +368,10 @@ def dot(
     if sharding is not None:  # an explicit mesh: the output sharding comes from the names
         result_axes, work = _plan(axes_list, axis, out_axes, (*options, sharding))
     scope, fn = work  # type: ignore[misc]
+    if hit_key is not None and sharding is None:
+        if len(_DOT_HITS) >= 4096:
+            _DOT_HITS.clear()
+        _DOT_HITS[hit_key] = (*axes_list, axis, arrays_dot_general, (result_axes, scope, fn))
     return auto_sharded(from_validated(run_contraction(fn, raws, scope), result_axes))
 
 
