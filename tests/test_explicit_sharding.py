@@ -289,6 +289,19 @@ def test_creation_and_random_are_typed(mesh):
             assert _spec(out) == _names_spec(out), (out.axes, _spec(out))
 
 
+@pytest.mark.parametrize("name", ["uniform", "normal", "bernoulli", "randint", "truncated_normal", "gumbel"])
+def test_random_samples_straight_into_the_typed_sharding(mesh, name):
+    """Samplers pass ``out_sharding=``: same numbers as on one device, typed by the names."""
+    f = getattr(hax.random, name)
+    extra = {"bernoulli": (0.3,), "randint": (0, 10), "truncated_normal": (-1.0, 1.0)}.get(name, ())
+    key = jax.random.PRNGKey(3)
+    ref = f(key, (B, E), *extra)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        for out in (f(key, (B, E), *extra), jax.jit(lambda: f(key, (B, E), *extra))()):
+            np.testing.assert_array_equal(np.asarray(out.array), np.asarray(ref.array))
+            assert _spec(out) == ("data", "model")
+
+
 def test_shard_reshards_under_jit(mesh):
     x0 = _rand(0, (B, E))
     with jax.set_mesh(mesh):
@@ -376,7 +389,9 @@ def test_named_jit_in_and_out_axis_resources(mesh):
 def test_unknown_mesh_axis_in_mapping(mesh):
     with jax.set_mesh(mesh), hax.axis_mapping({"batch": "dta"}):
         with pytest.raises(PartitioningError, match=r"shard: .*logical axis 'batch'.*mesh axis 'dta'") as e:
-            hax.shard(hax.zeros(B))
+            hax.shard(hax.named(jnp.zeros(4), (B,)))
+        with pytest.raises(PartitioningError, match=r"zeros: .*logical axis 'batch'.*mesh axis 'dta'"):
+            hax.zeros(B)
         msg = str(e.value)
         assert "'data': 2" in msg and "'model': 4" in msg and "Did you mean 'data'?" in msg
         assert "batch(4)" in msg and "{'batch': 'dta'}" in msg

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from .axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, locate_axis, name_index
 from .core import NamedArray
 from .ops.broadcast import broadcast_axis, broadcast_to
-from .partitioning import auto_sharded
+from .partitioning import auto_sharded, explicit_out_sharding
 
 __all__ = [
     "uniform",
@@ -149,6 +149,7 @@ def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
     name = stub.__name__
     jfn = getattr(jax.random, name)
     sig = inspect.signature(stub)
+    takes_sharding = "out_sharding" in inspect.signature(jfn).parameters
 
     @functools.wraps(stub)
     def sample(*args: Any, **kwargs: Any) -> NamedArray:
@@ -161,6 +162,9 @@ def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
         key, axes = params.pop("key"), _axes(name, params.pop("shape"))
         check_key(key, name)
         raw = {k: _param(name, k, v, axes) for k, v in params.items()}
+        spec = explicit_out_sharding(axes, name) if takes_sharding else None
+        if spec is not None:  # an explicit mesh: sample straight into the sharding the names give
+            raw["out_sharding"] = spec
         return _out(jfn(key, **raw, shape=tuple(a.size for a in axes)), axes)
 
     return sample

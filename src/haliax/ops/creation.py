@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from ..axis import Axis, AxisSpec, axis_spec_to_tuple
 from ..core import NamedArray
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_out_sharding
 
 __all__ = [
     "zeros",
@@ -63,7 +63,8 @@ def zeros(shape: AxisSpec, dtype: Any = None) -> NamedArray:
         [0.0, 0.0]
     """
     axes, s = _shape(shape, "zeros")
-    return auto_sharded(NamedArray(jnp.zeros(s, jnp.float32 if dtype is None else dtype), axes))
+    sharding = explicit_out_sharding(axes, "zeros")  # None unless the mesh is explicit
+    return auto_sharded(NamedArray(jnp.zeros(s, jnp.float32 if dtype is None else dtype, out_sharding=sharding), axes))
 
 
 def ones(shape: AxisSpec, dtype: Any = None) -> NamedArray:
@@ -75,7 +76,8 @@ def ones(shape: AxisSpec, dtype: Any = None) -> NamedArray:
         {'X': 2, 'Y': 1}
     """
     axes, s = _shape(shape, "ones")
-    return auto_sharded(NamedArray(jnp.ones(s, jnp.float32 if dtype is None else dtype), axes))
+    sharding = explicit_out_sharding(axes, "ones")  # None unless the mesh is explicit
+    return auto_sharded(NamedArray(jnp.ones(s, jnp.float32 if dtype is None else dtype, out_sharding=sharding), axes))
 
 
 def full(shape: AxisSpec, fill_value: Any, dtype: Any = None) -> NamedArray:
@@ -89,7 +91,8 @@ def full(shape: AxisSpec, fill_value: Any, dtype: Any = None) -> NamedArray:
         ([3, 3], dtype('int32'))
     """
     axes, s = _shape(shape, "full")
-    return auto_sharded(NamedArray(jnp.full(s, fill_value, dtype), axes))
+    sharding = explicit_out_sharding(axes, "full")  # None unless the mesh is explicit
+    return auto_sharded(NamedArray(jnp.full(s, fill_value, dtype, out_sharding=sharding), axes))
 
 
 def zeros_like(a: NamedArray, dtype: Any = None) -> NamedArray:
