@@ -193,5 +193,22 @@ def test_auto_rule_on_cpu(caplog):
     assert "implementation=blockwise" in _choice(caplog, 1024, 32, padded)
     # one head: 512 tiles, so 8 blocks need 4096 keys
     assert "implementation=dense" in _choice(caplog, 2048, 1, seed_causal)
+    # decoding: a few queries against a long cache stay dense
+    P1, K1, H1 = hax.Axis("pos", 4), hax.Axis("kpos", 4096), hax.Axis("heads", 8)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="haliax.nn.attention"):
+        jax.eval_shape(
+            lambda: (
+                dot_product_attention(
+                    K1,
+                    D,
+                    hax.zeros((P1, H1, D)),
+                    hax.zeros((K1, H1, D)),
+                    hax.zeros((K1, H1, D)),
+                    mask=causal_mask(P1, K1, q_start=4092),
+                ).array
+            )
+        )
+    assert any("implementation=dense" in r.getMessage() for r in caplog.records)
     # memory: 2**26 scores or more go blockwise whatever the mask
     assert "implementation=blockwise" in _choice(caplog, 4096, 4, lambda P, K: None)

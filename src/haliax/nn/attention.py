@@ -25,7 +25,8 @@ float32 rounding (outputs and gradients):
     1. on a GPU, when cuDNN can serve the call (bf16/f16, equal head sizes that are a multiple of 8 and at most
        128, no bias, and a mask that is None, causal or a sliding window): `"jax"` with cuDNN;
     2. else, on CPU, when the mask lets blockwise skip tiles (it has a causal, sliding-window or prefix-LM rule,
-       possibly combined with other masks by "and") and the keys span at least 8 key blocks: `"blockwise"`
+       possibly combined with other masks by "and") and both the queries and the keys span at least 8 blocks
+       (so a few decoding queries against a long cache stay dense): `"blockwise"`
        (measured with bench/attention.py: skipping the empty tiles beats the dense kernel from there, and without
        tiles to skip, or with fewer blocks, the dense kernel is faster);
     3. else, when the score matrix has at least `AUTO_BLOCKWISE_MIN_SCORES[backend]` entries (batch x heads x
@@ -105,10 +106,10 @@ logger = logging.getLogger(__name__)
 AUTO_BLOCKWISE_MIN_SCORES: dict[str, int] = {"cpu": 2**26, "default": 2**26}
 """`implementation="auto"` uses blockwise attention, for memory, from this many score entries (batch x heads x
 QPos x KPos; 2**26 float32 scores are 256 MiB), per backend (`jax.default_backend()`; "default" for the others).
-Below it, CPU picks blockwise only when the mask lets it skip tiles and the keys span at least 8 key blocks."""
+Below it, CPU picks blockwise only when the mask lets it skip tiles and queries and keys span at least 8 blocks."""
 _AUTO_MIN_KEY_BLOCKS = 8
 """On CPU, `implementation="auto"` picks blockwise when the mask lets it skip tiles (causal, sliding window,
-prefix-LM, including the arrays `causal_mask` & co. build) and the keys span at least this many key blocks.
+prefix-LM, including the arrays `causal_mask` & co. build) and queries and keys span at least this many blocks.
 Measured with bench/attention.py: with fewer blocks, or without tiles to skip, the dense kernel is faster."""
 _MIN_BLOCK = 128  # smaller tiles run the matmuls at about half the throughput on CPU
 _IMPLEMENTATIONS = ("auto", "dense", "blockwise", "jax")
@@ -355,16 +356,18 @@ def _skips_tiles(plan: Any) -> bool:
     return plan[0] in ("causal", "window", "prefix")
 
 
-def _auto_choice(plan: Any, scores: int, K: int, bk: int) -> tuple[str, str]:
+def _auto_choice(plan: Any, scores: int, Q: int, K: int, bq: int, bk: int) -> tuple[str, str]:
     """The `"auto"` rule after the cuDNN case: (implementation, reason)."""
     backend = jax.default_backend()
     limit = AUTO_BLOCKWISE_MIN_SCORES.get(backend, AUTO_BLOCKWISE_MIN_SCORES["default"])
     skips = _skips_tiles(plan)
-    if backend == "cpu" and skips and K >= _AUTO_MIN_KEY_BLOCKS * bk:
-        return "blockwise", f"CPU, the mask skips tiles and {K} keys span >= {_AUTO_MIN_KEY_BLOCKS} blocks of {bk}"
+    n = _AUTO_MIN_KEY_BLOCKS
+    big = K >= n * bk and Q >= n * min(bq, Q) and Q >= n  # decoding (a few queries) has little to skip
+    if backend == "cpu" and skips and big:
+        return "blockwise", f"CPU, the mask skips tiles and {Q} x {K} positions span >= {n} blocks of {bq} x {bk}"
     if scores >= limit:
         return "blockwise", f"{scores} score entries >= {limit} (memory)"
-    why = "no tiles to skip" if not skips else f"{K} keys < {_AUTO_MIN_KEY_BLOCKS} blocks of {bk}"
+    why = "no tiles to skip" if not skips else f"{Q} x {K} positions span < {n} blocks of {bq} x {bk}"
     return "dense", f"{scores} score entries < {limit}; on {backend}: {why}"
 
 
@@ -554,7 +557,7 @@ def dot_product_attention(
         if _cudnn_ok(q, v, b, plan, arrays, precision, k):
             impl, reason = "jax", "GPU with cuDNN support for this call"
         else:
-            impl, reason = _auto_choice(plan, B * G * Q * K, K, bk)
+            impl, reason = _auto_choice(plan, B * G * Q * K, Q, K, bq, bk)
     logger.debug("%s: implementation=%s (%s)", fn, impl, reason)
     if impl == "dense":
         out = dense_attention(q, k, v, b, plan, arrays, precision, orig_dtype, tuple(a.size for a in call.layout.batch))
