@@ -47,7 +47,6 @@ __all__ = [
     "round_axis_for_partitioning",
     "mesh_context",
     "explicit_out_sharding",
-    "explicit_merged_sharding",
     "explicit_auto_axes",
     "explicit_unshard_dims",
     "explicit_reshard",
@@ -495,39 +494,6 @@ def explicit_out_sharding(axes: Sequence[AxisSelector], fn: str = "explicit_out_
             _EXPLICIT_CACHE.clear()
         _EXPLICIT_CACHE[key] = (mapping, spec)  # holding the mapping keeps its id valid
     return spec
-
-
-def explicit_merged_sharding(groups: Sequence[Sequence[Axis]], fn: str = "explicit_merged_sharding") -> Any:
-    """On an explicit mesh, the spec of an array whose dimensions are ``groups`` of axes merged; else None.
-
-    Each merged dimension is sharded over the mesh axes of its members (in order), as JAX shards a merging
-    reshape it can infer: ``(batch@data, heads@model)`` merged gives ``(data, model)``. Kernels that work on
-    canonical merged layouts (attention) pass it to ``jnp.reshape(..., out_sharding=...)``.
-
-    Examples:
-        >>> import jax
-        >>> import haliax as hax
-        >>> from jax.sharding import AxisType
-        >>> from haliax.partitioning import explicit_merged_sharding
-        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
-        >>> B, H, D = hax.make_axes(batch=4, heads=4, head_size=8)
-        >>> with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "heads": "model"}):
-        ...     explicit_merged_sharding([(B, H), (D,)])
-        P(('data', 'model'), None)
-    """
-    flat = tuple(a for g in groups for a in g)
-    spec = explicit_out_sharding(flat, fn)
-    if spec is None:
-        return None
-    entries, k = [], 0
-    for g in groups:
-        names: list[str] = []
-        for e in tuple(spec)[k : k + len(g)]:
-            if e is not None:
-                names.extend((e,) if isinstance(e, str) else e)
-        k += len(g)
-        entries.append(None if not names else names[0] if len(names) == 1 else tuple(names))
-    return PartitionSpec(*entries)
 
 
 def explicit_auto_axes(

@@ -66,7 +66,7 @@ import numpy as np
 from ..axis import Axis, AxisSelection, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, to_selectors
 from ..core import NamedArray
 from ..ops.broadcast import broadcast_to
-from ..partitioning import auto_sharded, explicit_auto_axes, explicit_merged_sharding, explicit_out_sharding
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding
 from .attention_masks import (
     MASK_VALUE,
     AttentionLayout,
@@ -214,8 +214,7 @@ class _Call:
         """Broadcast/transpose a query/key/value operand to the concatenated groups and merge each group."""
         target = tuple(a for g in groups for a in g)
         y = broadcast_to(x, target)
-        sharding = explicit_merged_sharding(groups, self.fn)  # None unless the mesh is explicit
-        return jnp.reshape(y.array, tuple(math.prod(a.size for a in g) for g in groups), out_sharding=sharding)
+        return jnp.reshape(y.array, tuple(math.prod(a.size for a in g) for g in groups))
 
     def prepare(self, query: NamedArray, key: NamedArray, value: NamedArray | None, bias: Any, mask: Any) -> Any:
         L = self.layout
@@ -234,8 +233,7 @@ class _Call:
 
     def unflatten(self, x: jax.Array, groups: Sequence[Sequence[Axis]], order: tuple[Axis, ...]) -> NamedArray:
         axes = tuple(a for g in groups for a in g)
-        sharding = explicit_out_sharding(axes, self.fn)  # None unless the mesh is explicit
-        y = NamedArray(jnp.reshape(x, tuple(a.size for a in axes), out_sharding=sharding), axes)
+        y = NamedArray(jnp.reshape(x, tuple(a.size for a in axes)), axes)
         return auto_sharded(broadcast_to(y, order) if axes != order else y)
 
 
