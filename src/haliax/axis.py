@@ -315,7 +315,10 @@ def to_selectors(sel: AxisSelection, fn: str = "", arg: str = "axis") -> tuple[A
     if isinstance(sel, (Axis, str)):
         return (sel,)
     if isinstance(sel, Mapping):
-        return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
+        try:
+            return tuple(Axis(n, s) if s is not None else n for n, s in sel.items())
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{fn}: argument '{arg}': {e}" if fn else str(e)) from None
     try:
         return tuple(sel)
     except TypeError:

@@ -544,7 +544,10 @@ def test_slice_single_axis():
     f = jax.jit(lambda x, s: x.slice("Z", start=s, length=2))
     np.testing.assert_array_equal(f(x, 1).array, A[:, :, 1:3])
     np.testing.assert_array_equal(f(x, 3).array, A[:, :, 2:4])  # clamped like lax.dynamic_slice
-    np.testing.assert_array_equal(x.slice("Z", start=3, length=2).array, A[:, :, 2:4])
+    # a static start whose window does not fit is an error, not a silently shifted window
+    for bad in (3, -1):
+        with pytest.raises(IndexError, match=rf"slice: start {bad} with length 2 is out of bounds for axis Z\(4\)"):
+            x.slice("Z", start=bad, length=2)
     text = str(jax.make_jaxpr(lambda x: x.slice("Z", start=1, length=2))(x))
     assert "gather" not in text and "slice" in text
     with pytest.raises(ValueError, match="length"):

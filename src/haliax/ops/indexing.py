@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ..axis import Axis, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
+from ..axis import Axis, AxisIndexError, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
 from ..partitioning import explicit_auto_axes, explicit_out_sharding, explicit_reshard, explicit_unshard_dims
@@ -307,8 +307,10 @@ def slice(  # noqa: A001
     """A contiguous block (``lax.dynamic_slice``), in one of two forms.
 
     * ``slice(array, axis, new_axis=None, start=0, length=None)``: ``length`` elements of ``axis`` from
-      ``start``; a ``new_axis`` Axis gives the length and the new name, a str ``new_axis`` only renames. As in
-      ``lax.dynamic_slice``, a start that would run past the end (static or traced) is clamped.
+      ``start``; a ``new_axis`` Axis gives the length and the new name, a str ``new_axis`` only renames. A
+      static start whose window would not fit raises ``AxisIndexError`` (an ``IndexError`` and a
+      ``ValueError``); a traced start is clamped into range, as ``lax.dynamic_slice`` does. Haliax clamps
+      static starts too, which silently returns another window than the one asked for.
     * ``slice(array, start={axis: s, ...}, length={axis: n_or_Axis, ...})`` (also positional): every started
       axis needs a length (an Axis renames); a length without a start starts at 0. Static int starts must be in
       bounds (ValueError); traced starts are clamped by XLA.
@@ -364,7 +366,11 @@ def slice(  # noqa: A001
         raise ValueError(f"slice: length {m} is larger than axis {ax}")
     out_axes = _renamed(array.axes, {i: out_ax}, "slice")
     if is_static_int(start):
-        s = min(max(int(start), 0), n - m)
+        s = int(start)
+        if s < 0 or s + m > n:
+            raise AxisIndexError(
+                f"slice: start {s} with length {m} is out of bounds for axis {ax} (valid starts: 0 to {n - m})"
+            )
         arr = lax.slice_in_dim(array.array, s, s + m, axis=i)
     elif isinstance(start, NamedArray):
         raise TypeError("slice: start must be a scalar; for one window per element use x[{axis: hax.dslice(start, n)}]")
@@ -399,7 +405,10 @@ def _slice_dict(array: NamedArray, starts: Mapping[Any, Any], lengths: Mapping[A
         if is_static_int(s):
             s = int(s)
             if s < 0 or s + m > ax.size:
-                raise ValueError(f"slice: start {s} with length {m} is out of bounds for axis {ax}")
+                raise AxisIndexError(
+                    f"slice: start {s} with length {m} is out of bounds for axis {ax} "
+                    f"(valid starts: 0 to {ax.size - m})"
+                )
         elif isinstance(s, NamedArray):
             raise TypeError(
                 "slice: starts must be scalars; for one window per element use x[{axis: hax.dslice(start, n)}]"
