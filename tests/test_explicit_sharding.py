@@ -596,3 +596,22 @@ def test_moe_linear(mesh):
         (x,) = _on_mesh(mesh, x0)
         _check(moe(x, sizes), ref.array)
         _check(jax.jit(lambda m, x: m(x, sizes))(moe, x), ref.array)
+
+
+def test_operands_typed_by_different_mappings(mesh):
+    """Same axes, different typed shardings (say parameters placed by one mapping, activations by another):
+    with a mapping active the operands are resharded to the output's names; without one the error names the
+    operands' axes and types, the mesh and the missing mapping."""
+    x0 = _rand(0, (B, E))
+    with jax.set_mesh(mesh):
+        a = hax.shard(x0, {"batch": "data", "embed": "model"})
+        b = hax.shard(x0, {"embed": "data"})
+        with hax.axis_mapping({"batch": "data", "embed": "model"}):
+            _check(a + b, 2 * np.asarray(x0.array))
+            _check(jax.jit(lambda a, b: a * b)(a, b), np.asarray(x0.array) ** 2)
+        with pytest.raises(
+            PartitioningError, match=r"add: operand 0 \(batch\(4\), embed\(8\)\) typed float32\[4@data,8@model\]"
+        ) as e:
+            a + b  # noqa: B018
+    msg = str(e.value)
+    assert "float32[4,8@data]" in msg and "'data': 2, 'model': 4" in msg and "none active" in msg

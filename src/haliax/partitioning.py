@@ -51,6 +51,7 @@ __all__ = [
     "explicit_unshard_dims",
     "explicit_reshard",
     "explicit_align",
+    "explicit_retry",
     "PartitioningError",
     "named_jit",
     "fsdp",
@@ -343,8 +344,9 @@ class PartitioningError(ValueError):
         >>> import jax
         >>> import haliax as hax
         >>> mesh = jax.make_mesh((2,), ("data",), devices=jax.devices()[:2])
+        >>> x = hax.zeros(hax.Axis("batch", 4))
         >>> with hax.mesh_context(mesh), hax.axis_mapping({"batch": "dta"}):
-        ...     hax.shard(hax.zeros(hax.Axis("batch", 4)))
+        ...     hax.shard(x)
         Traceback (most recent call last):
         ...
         haliax.partitioning.PartitioningError: shard: the axis mapping sends logical axis 'batch' to mesh axis 'dta', which the mesh does not have (mesh axes {'data': 2}). Did you mean 'data'? Array axes: (batch(4)); mapping: {'batch': 'dta'}
@@ -621,6 +623,48 @@ def explicit_align(array: Any, axes: Sequence[Axis], out_axes: Sequence[Axis], s
     entries = tuple(spec) + (None,) * (len(out_axes) - len(tuple(spec)))
     want = [e if a.name in names else None for a, e in zip(out_axes, entries, strict=True)]
     return explicit_reshard(array, PartitionSpec(*want[len(want) - array.ndim :]))  # leading dims may be omitted
+
+
+def explicit_retry(fn: str, operands: Sequence[NamedArray], out_axes: Sequence[Axis], err: Exception) -> Any:
+    """What an op does when JAX rejected its operands' typed shardings (``err``) on an explicit mesh.
+
+    With a mapping active it returns the output's spec (`explicit_out_sharding`): the caller reshards the
+    operands to it and runs again. Otherwise (or off explicit meshes) it returns a `PartitioningError` naming the
+    function, each operand's axes and typed sharding, the mapping and the mesh, to raise from ``err``.
+
+    Args:
+        fn: the function the user called.
+        operands: the NamedArrays JAX rejected.
+        out_axes: the axes of the op's output.
+        err: JAX's error.
+
+    Examples:
+        >>> import jax
+        >>> import haliax as hax
+        >>> from haliax.partitioning import explicit_retry
+        >>> X = hax.Axis("X", 4)
+        >>> e = explicit_retry("add", [hax.zeros(X), hax.zeros(X)], (X,), TypeError("incompatible"))
+        >>> type(e).__name__
+        'PartitioningError'
+    """
+    spec = explicit_out_sharding(out_axes, fn)
+    if spec is not None:
+        return spec
+    mesh = jax.sharding.get_abstract_mesh()
+    shown = "no mesh" if mesh.empty else f"mesh axes {_mesh_axes_str(mesh)}"
+    parts = []
+    for k, x in enumerate(operands):
+        try:
+            typed = str(jax.typeof(x.array))
+        except Exception:  # noqa: BLE001 - a value JAX cannot type: show its axes only
+            typed = "?"
+        parts.append(f"operand {k} {axes_str(x.axes)} typed {typed}")
+    return PartitioningError(
+        f"{fn}: {'; '.join(parts)}: these shardings do not combine ({shown}; mapping: "
+        f"{_mapping_str(_state.mapping) if _state.mapping is not None else 'none active'}). Activate an axis "
+        f"mapping (hax.axis_mapping) so the result's sharding comes from its axis names, or hax.shard the "
+        f"operands with one mapping. JAX says: {err}"
+    )
 
 
 def _all_explicit(mesh: Any, spec: PartitionSpec) -> bool:

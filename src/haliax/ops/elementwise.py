@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core import NamedArray, from_validated
-from ..partitioning import explicit_align, explicit_out_sharding
+from ..partitioning import explicit_align, explicit_out_sharding, explicit_reshard, explicit_retry
 from .broadcast import align_to, binary_plan, broadcast_arrays_and_return_axes
 
 __all__ = [
@@ -224,7 +224,15 @@ def wrap_elemwise_binary(
         b_named = isinstance(b, NamedArray)
         if a_named and b_named:
             if a.axes == b.axes:
-                return wrap(op(a.array, b.array), a.axes)
+                try:
+                    return wrap(op(a.array, b.array), a.axes)
+                except Exception as e:  # an explicit mesh can reject operands typed differently
+                    if type(e).__name__ != "ShardingTypeError":
+                        raise
+                    spec = explicit_retry(fname, (a, b), a.axes, e)
+                    if isinstance(spec, Exception):
+                        raise spec from e
+                    return wrap(op(explicit_reshard(a.array, spec), explicit_reshard(b.array, spec)), a.axes)
             if not a.axes:
                 return wrap(op(a.array, b.array), b.axes)
             if not b.axes:
