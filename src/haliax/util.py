@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import jax.numpy as jnp
 import numpy as np
 
 from .core import NamedArray, is_named_array
@@ -59,6 +60,14 @@ def is_static_int(v: Any) -> bool:
     if isinstance(v, (int, np.integer)):
         return True
     return isinstance(v, np.ndarray) and v.ndim == 0 and np.issubdtype(v.dtype, np.integer)
+
+
+def check_dtype(dtype: Any, fn: str, arg: str = "dtype") -> None:
+    """Raise a ``TypeError`` naming ``fn`` and ``arg`` unless ``dtype`` is something ``jnp.dtype`` accepts."""
+    try:
+        jnp.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{fn}: argument '{arg}': {e} (expected a dtype such as jnp.float32)") from None
 
 
 def maybe_untuple(x: Any) -> Any:

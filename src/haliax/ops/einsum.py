@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jax
-import jax.numpy as jnp
 
 from ..axis import (
     Axis,
@@ -26,6 +25,7 @@ from ..axis import (
 )
 from ..core import NamedArray
 from ..partitioning import auto_sharded, explicit_out_sharding
+from ..util import check_dtype
 from ._parse import (
     Dots,
     Expression,
@@ -306,12 +306,7 @@ def einsum(
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
     if preferred_element_type is not None:
-        try:
-            jnp.dtype(preferred_element_type)
-        except TypeError as e:
-            raise TypeError(
-                f"einsum: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
-            ) from None
+        check_dtype(preferred_element_type, "einsum", "preferred_element_type")
     bindings: tuple[Any, ...] = ()
     if aliases:
         by_key = {b[0]: b for b in normalize_bindings("einsum", aliases)}

@@ -13,6 +13,7 @@ import numpy as np
 from ..axis import Axis, AxisSelection, AxisSelector, axes_str, locate_axes, to_selectors
 from ..core import NamedArray, from_validated
 from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
+from ..util import check_dtype
 from .broadcast import broadcast_to
 
 __all__ = [
@@ -152,10 +153,7 @@ def _check_kw(name: str, kw: dict) -> None:
     if ddof is not None and (isinstance(ddof, bool) or not integral):
         raise TypeError(f"{name}: argument 'ddof' must be an int, got {ddof!r} of type {type(ddof).__name__}")
     if "dtype" in kw:
-        try:
-            jnp.dtype(kw["dtype"])
-        except TypeError as e:
-            raise TypeError(f"{name}: argument 'dtype': {e} (expected a dtype such as jnp.float32)") from None
+        check_dtype(kw["dtype"], name)
 
 
 def _reduce_named(
