@@ -29,6 +29,7 @@ __all__ = [
     "are_shape_checks_enabled",
     "is_named_array",
     "flatten_all_axes_but",
+    "NotScalarError",
 ]
 
 _SHAPE_CHECKS = [True]
