@@ -163,3 +163,16 @@ def test_missing_key_is_runtime_and_value_error():
     assert isinstance(e.value, ValueError)
     with pytest.raises(ValueError, match="Dropout requires a key"):
         hnn.dropout(_x(), 0.3, inference=False)
+
+
+@pytest.mark.parametrize("bad", [3, "k", jnp.ones(2), jnp.zeros((2, 2), jnp.uint32)])
+@pytest.mark.parametrize("form", ["module", "function", "plain"])
+def test_bad_key_names_dropout_not_bernoulli(bad, form):
+    expected = TypeError if not isinstance(bad, jax.Array) or bad.dtype != jnp.uint32 else ValueError
+    with pytest.raises(expected, match=r"^dropout: key= must be a (single )?(raw )?PRNG key"):
+        if form == "module":
+            hnn.Dropout(0.5)(_x(), key=bad)
+        elif form == "function":
+            hnn.dropout(_x(), 0.5, inference=False, key=bad)
+        else:
+            hnn.dropout(jnp.ones(4), 0.5, inference=False, key=bad)

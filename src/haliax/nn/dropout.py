@@ -100,6 +100,7 @@ def dropout(
             "dropout: Dropout requires a key when running in non-deterministic mode. "
             "Pass key=... or use inference=True to disable dropout."
         )
+    random.check_key(key, "dropout")  # otherwise JAX's message would name bernoulli, not dropout
     names = _broadcast_names(broadcast_axes)
     if not isinstance(x, NamedArray):
         if names:
