@@ -37,3 +37,24 @@ def test_top_k_matches_lax_either_axis_order():
         np.testing.assert_array_equal(vals.array, jnp.moveaxis(ev, -1, pos))
         np.testing.assert_array_equal(idx.array, jnp.moveaxis(ei, -1, pos))
         assert idx.dtype == jnp.int32
+
+
+def test_take_of_top_k_indices_puts_the_selected_axis_first():
+    # the usual check of a top_k result: take the indices back along the axis (index-only axes come first)
+    H, W, D = hax.make_axes(H=4, W=3, D=5)
+    arr = hax.random.normal(jax.random.PRNGKey(1), (H, W, D))
+    vals, idx = top_k(arr, "D", 2)
+    taken = arr.take("D", idx)
+    assert taken.axes == (D.resize(2), H, W)
+    np.testing.assert_array_equal(taken.array, jnp.moveaxis(vals.array, -1, 0))
+
+
+def test_top_k_new_axis_renames_in_place():
+    H, W, D = hax.make_axes(H=4, W=3, D=5)
+    arr = hax.random.normal(jax.random.PRNGKey(2), (H, D, W))
+    ev, ei = jax.lax.top_k(jnp.moveaxis(arr.array, 1, -1), 2)
+    for new_axis in ("K", hax.Axis("K", 2)):
+        vals, idx = top_k(arr, "D", 2, new_axis=new_axis)
+        assert vals.axes == idx.axes == (H, hax.Axis("K", 2), W)
+        np.testing.assert_array_equal(vals.array, jnp.moveaxis(ev, -1, 1))
+        np.testing.assert_array_equal(idx.array, jnp.moveaxis(ei, -1, 1))
