@@ -104,7 +104,7 @@ class Attention(eqx.Module):
     spelling: str = eqx.field(static=True)  # "seed": causal_mask(Pos, KPos); "mask": AttentionMask.causal()
 
     @staticmethod
-    def init(cfg: Config, spelling: str, *, key: jax.Array) -> Attention:
+    def init(cfg: Config, spelling: str = "seed", *, key: jax.Array) -> Attention:
         kq, kk, kv, ko = jax.random.split(key, 4)
         qkv = (cfg.Heads, cfg.HeadSize)
         return Attention(
@@ -136,7 +136,7 @@ class Block(eqx.Module):
     mlp: hnn.MLP
 
     @staticmethod
-    def init(cfg: Config, spelling: str, *, key: jax.Array) -> Block:
+    def init(cfg: Config, spelling: str = "seed", *, key: jax.Array) -> Block:
         ka, km = jax.random.split(key)
         return Block(
             hnn.RmsNorm.init(cfg.Embed, use_bias=False),
@@ -167,7 +167,7 @@ class NamedGPT(eqx.Module):
     head: hnn.Linear  # Embed -> Vocab, no bias
 
     @staticmethod
-    def init(cfg: Config, spelling: str, *, key: jax.Array) -> NamedGPT:
+    def init(cfg: Config, spelling: str = "seed", *, key: jax.Array) -> NamedGPT:
         ke, kp, kb, kh = jax.random.split(key, 4)
         blocks = hnn.Stacked.init(cfg.Layers, Block)(cfg, spelling, key=jax.random.split(kb, cfg.layers))
         return NamedGPT(
