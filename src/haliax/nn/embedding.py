@@ -136,7 +136,8 @@ class Embedding(eqx.Module, ReparamEnabled):
             input_ids: token IDs (an integer NamedArray, or a Python int for a single row).
 
         Raises:
-            ValueError: if ``input_ids`` does not have an integer dtype.
+            ValueError: if ``input_ids`` does not have an integer dtype, or has an axis named like an ``Embed``
+                axis (Haliax gathers along it silently, one coordinate per id).
             AxisIndexError: if concrete ids fall outside ``[-Vocab.size, Vocab.size)``.
 
         Examples:
@@ -158,6 +159,15 @@ class Embedding(eqx.Module, ReparamEnabled):
             raise TypeError(
                 f"Embedding.embed: argument 'input_ids' must be an integer NamedArray, got {type(input_ids).__name__}"
             )
+        if isinstance(input_ids, NamedArray):
+            embed_axes = tuple(a for a in self.weight.axes if a.name != self.Vocab.name)
+            shared = [str(a) for a in input_ids.axes if a.name in {e.name for e in embed_axes}]
+            if shared:  # take would gather along it as a batch axis: one coordinate per id, silently
+                raise ValueError(
+                    f"Embedding.embed: argument 'input_ids' has axes ({', '.join(shared)}) named like the Embed "
+                    f"axes of the weight ({', '.join(str(a) for a in embed_axes)}); the output would "
+                    "need that name twice. Rename the ids' axis (e.g. input_ids.rename({...}))"
+                )
         _check_ids_in_range(input_ids, self.Vocab)
         out = self.weight.take(self.Vocab, input_ids, mode="fill")
         scale = self.reparam.active_scale
