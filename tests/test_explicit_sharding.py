@@ -615,3 +615,28 @@ def test_operands_typed_by_different_mappings(mesh):
             a + b  # noqa: B018
     msg = str(e.value)
     assert "float32[4,8@data]" in msg and "'data': 2, 'model': 4" in msg and "none active" in msg
+
+
+@pytest.mark.parametrize("kind", ["int8", "fp8"])
+def test_quantized_linear_over_sharded_contracted_axis(mesh, kind):
+    """A custom dot_general takes no out_sharding: it runs on Auto axes, and its output is typed by the names."""
+    from haliax.quantization import Fp8DotGeneralOp, Int8DotGeneralOp
+
+    op = Int8DotGeneralOp.init() if kind == "int8" else Fp8DotGeneralOp.init()
+    lin0 = hnn.Linear.init(E, M, key=jax.random.PRNGKey(0), dot_general=op)
+    x0 = _rand(1, (B, E))
+    ref = lin0(x0)
+    ref_grad = eqx.filter_grad(lambda m, x: m(x).sum().scalar())(lin0, x0)
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        lin = hax.shard(lin0)
+        (x,) = _on_mesh(mesh, x0)
+        assert _spec(x)[1] == "model" and _spec(lin.weight)[lin.weight.axes.index(E)] == "model"
+        _check(lin(x), ref.array)
+        _check(eqx.filter_jit(lambda m, x: m(x))(lin, x), ref.array)
+        grad = eqx.filter_jit(eqx.filter_grad(lambda m, x: m(x).sum().scalar()))(lin, x)
+        np.testing.assert_allclose(np.asarray(grad.weight.array), np.asarray(ref_grad.weight.array), rtol=1e-5)
+        w = lin.weight.rearrange((E, M))
+        _check(
+            hax.einsum("b e, e m -> b m", x, w, _dot_general=op),
+            hax.einsum("b e, e m -> b m", x0, lin0.weight.rearrange((E, M)), _dot_general=op).array,
+        )

@@ -24,7 +24,8 @@ from ..axis import (
     rearrange_for_partial_order,
 )
 from ..core import NamedArray
-from ..partitioning import auto_sharded, explicit_out_sharding
+from ..dot_general import DefaultDotGeneralOp
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding
 from ..util import check_dtype
 from ._parse import (
     Dots,
@@ -316,6 +317,17 @@ def einsum(
         out = arrays[0].array
     else:
         sharding = explicit_out_sharding(plan.out_axes, "einsum")  # None unless the mesh is explicit
+        if (
+            sharding is not None
+            and _dot_general is not jax.lax.dot_general
+            and type(_dot_general) is not DefaultDotGeneralOp
+        ):
+            # a custom product (a quantized op takes no out_sharding): run it on Auto axes, typed by the names
+            def custom(op: Any, *xs: NamedArray) -> NamedArray:
+                kw = {"precision": precision, "preferred_element_type": preferred_element_type}
+                return einsum(equation, *xs, _dot_general=op, **kw, **aliases)
+
+            return explicit_auto_axes(custom, plan.out_axes, "einsum")(_dot_general, *arrays)
         fn = contraction_fn(plan.spec, precision, preferred_element_type, _dot_general, sharding)
         out = run_contraction(fn, [a.array for a in arrays], f"einsum {plan.spec}")
     return auto_sharded(NamedArray(out, plan.out_axes))

@@ -26,7 +26,7 @@ from ..axis import (
 )
 from ..core import NamedArray, from_validated
 from ..dot_general import DefaultDotGeneralOp
-from ..partitioning import auto_sharded, explicit_out_sharding, explicit_unshard_dims
+from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding, explicit_unshard_dims
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
 
@@ -365,6 +365,14 @@ def dot(
     if work is None:
         return auto_sharded(arrays[0])
     sharding = explicit_out_sharding(result_axes, "dot")
+    if sharding is not None and dot_general is not jax.lax.dot_general:
+        # an explicit mesh and a custom product (a quantized op takes no out_sharding): run it on Auto axes
+
+        def custom(op: Any, *xs: NamedArray) -> NamedArray:
+            kw = {"precision": precision, "preferred_element_type": preferred_element_type, "out_axes": out_axes}
+            return dot(*xs, axis=axis, dot_general=op, **kw)
+
+        return explicit_auto_axes(custom, result_axes, "dot")(arrays_dot_general, *arrays)
     if sharding is not None:  # an explicit mesh: the output sharding comes from the names
         result_axes, work = _plan(axes_list, axis, out_axes, (*options, sharding))
     scope, fn = work  # type: ignore[misc]
