@@ -7,6 +7,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.core import Tracer
 
 from ..axis import (
     Axis,
@@ -440,14 +441,30 @@ class MoELinear(eqx.Module):
         """Apply expert ``e``'s weight to the ``group_sizes[e]`` consecutive rows assigned to it.
 
         Raises:
-            ValueError: if ``inputs`` lacks ``In``, or ``group_sizes`` has the wrong length.
+            ValueError: if ``inputs`` lacks ``In``, or ``group_sizes`` has the wrong length, or (when concrete)
+                a negative entry or a sum above the number of rows (``ragged_dot`` would silently mix experts).
+                Rows past ``sum(group_sizes)`` get no expert (zeros, plus the bias). Haliax checks none of this.
+            TypeError: if ``group_sizes`` is not of an integer dtype.
         """
         del key
         check_has_axes(inputs, self.In, "MoELinear", "inputs", "In")
         sizes = group_sizes.array if isinstance(group_sizes, NamedArray) else jnp.asarray(group_sizes)
         if sizes.shape != (self.Experts.size,):
             raise ValueError(f"MoELinear: group_sizes must have shape ({self.Experts.size},), got {sizes.shape}")
+        if not jnp.issubdtype(sizes.dtype, jnp.integer):  # ragged_dot would truncate floats (and bools) silently
+            raise TypeError(f"MoELinear: argument 'group_sizes' must have an integer dtype, got {sizes.dtype}")
         i = locate_axis(inputs.axes, self.In, "MoELinear", "inputs")
+        if not isinstance(sizes, Tracer):  # concrete sizes: a wrong count would mix experts' rows silently
+            counts = jax.device_get(sizes)
+            rows_total = 1
+            for a in inputs.axes:
+                rows_total *= 1 if a.name == self.In.name else a.size
+            if (counts < 0).any() or int(counts.sum()) > rows_total:
+                raise ValueError(
+                    f"MoELinear: argument 'group_sizes' {counts.tolist()} over {self.Experts} must be non-negative "
+                    f"and sum to at most the {rows_total} rows of 'inputs' (axes "
+                    f"{', '.join(str(a) for a in inputs.axes)} without {self.In}); got sum {int(counts.sum())}"
+                )
         out_axes = inputs.axes[:i] + (self.Out,) + inputs.axes[i + 1 :]
         if explicit_out_sharding(out_axes, "MoELinear") is not None:  # explicit mesh: ragged_dot runs on Auto axes
             return explicit_auto_axes(lambda m, x, s: m(x, s), out_axes, "MoELinear")(self, inputs, sizes)
