@@ -25,6 +25,7 @@ from jax import lax
 from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, locate_axes, lookup_axis
 from ..core import NamedArray
 from ..partitioning import auto_sharded
+from ..random import check_key
 from ..state_dict import ModuleWithStateDictSerialization
 from .layer_utils import pad_pair
 
@@ -234,6 +235,7 @@ class _ConvBase(ModuleWithStateDictSerialization):
         if output_padding is not None:
             _positive(fields["output_padding"], "output_padding", fn, minimum=0)
         fields["padding"] = _parse_padding(padding, n, fn)
+        check_key(key, fn)
         fields["weight"], fields["bias"] = _init_params(sp, In, Out, fields["kernel_size"], groups, use_bias, key)
         return cls(**fields)
 

@@ -91,7 +91,7 @@ class MLP(eqx.Module):
                 share a name (``Input`` and ``width``, the last hidden axis and ``Output``, or ``Input`` and
                 ``Output`` when ``depth == 0``). The message names these roles; Haliax's names the inner
                 ``Linear`` only.
-            TypeError: if ``key`` is not a PRNG key.
+            TypeError: if ``key`` is not a PRNG key or ``activation`` is not callable.
 
         Examples:
             >>> import jax
@@ -114,6 +114,10 @@ class MLP(eqx.Module):
         else:
             raise TypeError(f"MLP.init: argument 'width' must be an int or an Axis, got {width!r}")
         W2 = W.alias(W.name + "2")
+        if not callable(activation):  # otherwise the first call fails with "'str' object is not callable"
+            raise TypeError(
+                f"MLP.init: argument 'activation' must be a callable such as hnn.relu or hnn.gelu, got {activation!r}"
+            )
         check_key(key, "MLP.init")
         # the axes each Linear maps between must differ; name them by MLP.init's arguments, not Linear's
         if depth == 0:

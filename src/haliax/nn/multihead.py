@@ -71,6 +71,7 @@ from ..ops.broadcast import broadcast_to
 from ..ops.creation import arange, zeros
 from ..ops.indexing import updated_slice, where
 from ..ops.linalg import dot
+from ..random import check_key
 from .attention import AttentionMask, dot_product_attention, dot_product_attention_weights
 from .dropout import Dropout
 from .linear import Linear
@@ -275,6 +276,7 @@ class MultiHeadAttention(eqx.Module):
         Raises:
             ValueError: `Heads.size` is not a multiple of `KVHeads.size`, `KVHeads` has the name of `Heads` with
                 another size, the RoPE head size differs from `HeadSize`, or axis names clash.
+            TypeError: `key` is not a PRNG key (JAX's message would name neither the layer nor `key=`).
 
         Examples:
             >>> import jax
@@ -323,6 +325,7 @@ class MultiHeadAttention(eqx.Module):
                 )
         if use_output_bias is None:
             use_output_bias = use_bias
+        check_key(key, fn)
         kq, kk, kv, ko = jax.random.split(key, 4)
         q_proj = Linear.init(Embed, (Heads, HeadSize), key=kq, use_bias=use_bias)
         k_proj = Linear.init(Embed, (KVHeads, HeadSize), key=kk, use_bias=use_bias)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import numbers
 from typing import Any, TypeVar
 
 import equinox as eqx
@@ -14,6 +15,7 @@ from ..core import NamedArray
 from ..ops.creation import ones, zeros
 from ..ops.shape import flatten_axes, unflatten_axis
 from ..state_dict import ModuleWithStateDictSerialization
+from .layer_utils import init_axes
 
 __all__ = ["LayerNormBase", "LayerNorm", "RmsNorm"]
 
@@ -70,6 +72,11 @@ class LayerNormBase(ModuleWithStateDictSerialization):
             use_bias: whether to have a learned offset (also for `RmsNorm`, as in Haliax).
             dtype: dtype used for the statistics (see each subclass).
 
+        Raises:
+            TypeError: if ``axis`` is not an Axis, a tuple of Axis or a shape dict (a bare name has no size),
+                or ``eps`` is not a number.
+            ValueError: if ``eps`` is negative (Haliax accepts it and returns NaN for near-constant inputs).
+
         Examples:
             >>> import haliax as hax
             >>> import haliax.nn as hnn
@@ -77,6 +84,12 @@ class LayerNormBase(ModuleWithStateDictSerialization):
             >>> ln.bias is None, ln.weight.tolist()
             (True, [1.0, 1.0, 1.0, 1.0])
         """
+        fn = f"{cls.__name__}.init"
+        init_axes(fn, {"axis": axis})  # a bare name has no size: say so here, not in `ones`
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+            raise TypeError(f"{fn}: argument 'eps' must be a number, got {eps!r}")
+        if not eps >= 0:  # Haliax takes a negative eps and returns NaN where the variance is below -eps
+            raise ValueError(f"{fn}: argument 'eps' must be >= 0 (it is added to the variance), got {eps!r}")
         weight = ones(axis) if use_weight else None
         bias = zeros(axis) if use_bias else None
         return cls(axis, weight, bias, eps, dtype)

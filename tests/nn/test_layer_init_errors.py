@@ -1,0 +1,72 @@
+"""Layer construction on bad input (Conv, ConvTranspose, LayerNorm/RmsNorm, MLP, MultiHeadAttention): each error
+names the layer's init and the argument."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import haliax as hax
+import haliax.nn as hnn
+
+C, O, H, W, E, Hd, D = hax.make_axes(c=3, o=4, h=8, w=8, embed=8, heads=2, head_size=4)
+KEY = jax.random.PRNGKey(0)
+BAD_KEYS = [None, 3, jnp.ones(2)]
+
+
+@pytest.mark.parametrize("bad", BAD_KEYS)
+@pytest.mark.parametrize("cls", [hnn.Conv, hnn.ConvTranspose])
+def test_conv_bad_key_names_the_layer(cls, bad):
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}\.init: key= must be a PRNG key, got"):
+        cls.init((H, W), C, O, 3, key=bad)
+
+
+def test_conv_batch_of_keys_is_value_error():
+    with pytest.raises(ValueError, match=r"^Conv\.init: key= must be a single raw PRNG key"):
+        hnn.Conv.init((H, W), C, O, 3, key=jax.random.split(KEY, 3))
+
+
+@pytest.mark.parametrize("bad", BAD_KEYS)
+def test_multihead_bad_key_names_the_layer(bad):
+    with pytest.raises(TypeError, match=r"^MultiHeadAttention\.init: key= must be a PRNG key, got"):
+        hnn.MultiHeadAttention.init(E, Hd, D, key=bad)
+
+
+@pytest.mark.parametrize("cls", [hnn.LayerNorm, hnn.RmsNorm])
+def test_norm_init_with_a_bare_name_names_the_layer_and_argument(cls):
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}\.init: argument 'axis' must be an Axis, a tuple of Axis"):
+        cls.init("c")
+
+
+@pytest.mark.parametrize("cls", [hnn.LayerNorm, hnn.RmsNorm])
+def test_norm_init_with_a_repeated_axis(cls):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.init: argument 'axis' names axis c more than once"):
+        cls.init((C, C))
+
+
+@pytest.mark.parametrize("cls", [hnn.LayerNorm, hnn.RmsNorm])
+@pytest.mark.parametrize("eps", [-1e-5, -1.0, float("nan")])
+def test_norm_negative_or_nan_eps(cls, eps):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.init: argument 'eps' must be >= 0 .*got"):
+        cls.init(C, eps=eps)
+
+
+@pytest.mark.parametrize("eps", ["1e-5", None, True, jnp.array(1e-5)])
+def test_norm_eps_of_wrong_kind(eps):
+    with pytest.raises(TypeError, match=r"^LayerNorm\.init: argument 'eps' must be a number, got"):
+        hnn.LayerNorm.init(C, eps=eps)
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, 1e-6, 1e-5])
+def test_norm_valid_eps_still_work(eps):
+    x = hax.random.normal(KEY, (O, C))
+    out = hnn.LayerNorm.init(C, eps=eps, use_weight=False, use_bias=False)(x)
+    a = np.asarray(x.array, np.float64)
+    want = (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + float(eps))
+    np.testing.assert_allclose(out.array, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["relu", 3, None])
+def test_mlp_non_callable_activation(activation):
+    with pytest.raises(TypeError, match=r"^MLP\.init: argument 'activation' must be a callable such as hnn\.relu"):
+        hnn.MLP.init(C, O, 4, 1, activation=activation, key=KEY)
