@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .axis import Axis, AxisSelector, closest_name, lookup_axis
+from .axis import Axis, AxisIndexError, AxisSelector, closest_name, lookup_axis
 from .core import NamedArray
 from .ops.broadcast import broadcast_to
 from .ops.dslice import dslice
@@ -108,7 +108,7 @@ def _oob_slice(start: Any, size: int, stride: int, ax: Axis, fn: str) -> ValueEr
 def _check_int(v: Any, ax: Axis, fn: str) -> int:
     j = int(v)
     if not -ax.size <= j < ax.size:
-        raise IndexError(f"{fn}: Index {j} out of bounds for axis {ax.name} (size {ax.size} in this view)")
+        raise AxisIndexError(f"{fn}: Index {j} out of bounds for axis {ax.name} (size {ax.size} in this view)")
     return j % ax.size
 
 
@@ -552,7 +552,11 @@ class NamedRef:
             i = lookup_axis(axes, key, fn, "index")
             name = key if isinstance(key, str) else key.name
             if i is None:
-                raise ValueError(f"{fn}: Axis {name} is not available in this slice reference {_shown(axes)}")
+                hint = closest_name(name, _names(axes))
+                raise ValueError(
+                    f"{fn}: Axis {name} is not available in this slice reference {_shown(axes)}"
+                    + (f". Did you mean {hint!r}?" if hint is not None else "")
+                )
             if name in out:
                 raise ValueError(f"{fn}: axis {name} is indexed more than once")
             out[name] = _to_named_index(_classify(v, axes[i], fn), axes[i])
