@@ -239,7 +239,7 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
         mapping = {"batch": "data", "heads": "model", "mlp": "model"}
         stack.enter_context(jax.set_mesh(mesh))
         stack.enter_context(hax.axis_mapping(mapping))
-        model = hax.shard(model)
+        model, opt_state = hax.shard((model, opt_state))  # AdamW's moments are named like the parameters
         print(f"mesh: {dict(mesh.shape)} ({kind.name} axes), mapping {mapping}")
     elif args.explicit:
         raise SystemExit("--explicit needs --mesh (e.g. --mesh data=2,model=4 --explicit)")
@@ -248,6 +248,8 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict:
     start_step, history = 0, []
     if args.resume:
         model, opt_state, start_step, history = load_checkpoint(ckpt, model, opt_state)
+        if mapping:
+            model, opt_state = hax.shard((model, opt_state))
         print(f"resumed from {ckpt} at step {start_step}")
 
     def loss_fn(model: CharGPT, tokens: hax.NamedArray) -> jax.Array:
