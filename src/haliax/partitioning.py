@@ -9,7 +9,10 @@ too, since they are the entry point of partitioned computation. There is no ``ha
 
 Meshes: both classic (``AxisType.Auto``) meshes and JAX's explicit-sharding meshes (``AxisType.Explicit``, the
 default of ``jax.make_mesh``) are supported. Inside ``jit``, `shard` uses ``with_sharding_constraint`` for Auto
-axes and ``jax.sharding.reshard`` when every mesh axis is Explicit.
+axes and ``jax.sharding.reshard`` when every mesh axis is Explicit. On an all-Explicit mesh, where an array's
+sharding is part of its type, named ops ask `explicit_out_sharding` for the sharding their output's names map to
+and pass it as JAX's ``out_sharding=`` (the other ``explicit_*`` helpers serve the ops JAX cannot type that way);
+on Auto and mixed meshes they return None and nothing changes.
 """
 
 from __future__ import annotations
