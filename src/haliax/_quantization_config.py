@@ -34,17 +34,18 @@ class QuantizationConfig:
     history), ``compute_dtype`` (FP8; None: the kernel's dtype), ``fp8`` and ``int8`` (at most one of them).
 
     Raises:
-        AssertionError: if both ``fp8`` and ``int8`` are set.
+        ValueError: if both ``fp8`` and ``int8`` are set (also an ``AssertionError``, what Haliax raises).
 
     Examples:
         >>> from haliax.quantization import QuantizationConfig
         >>> cfg = QuantizationConfig(targets=["up_proj"], fp8=True)
         >>> cfg.amax_history_length, cfg.compute_dtype, cfg.int8
         (1024, None, False)
-        >>> QuantizationConfig(fp8=True, int8=True)
-        Traceback (most recent call last):
-        ...
-        AssertionError: Cannot use FP8 and INT8 quantization at the same time.
+        >>> try:
+        ...     QuantizationConfig(fp8=True, int8=True)
+        ... except ValueError as e:
+        ...     print(e)
+        Cannot use FP8 and INT8 quantization at the same time.
     """
 
     targets: list[str] | str | None = None
@@ -55,7 +56,11 @@ class QuantizationConfig:
 
     def __post_init__(self) -> None:
         if self.fp8 and self.int8:
-            raise AssertionError("Cannot use FP8 and INT8 quantization at the same time.")
+            raise _BothFormatsError("Cannot use FP8 and INT8 quantization at the same time.")
+
+
+class _BothFormatsError(ValueError, AssertionError):
+    """``fp8`` and ``int8`` both set: a ``ValueError`` (a bad argument) and an ``AssertionError`` (Haliax's)."""
 
 
 def _key_name(entry: Any) -> str:
@@ -111,7 +116,8 @@ def quantize_linear_layers(tree: T, config: QuantizationConfig) -> T:
     nothing; here the full path is used.)
 
     Raises:
-        TypeError: if ``config.targets`` is not None, a str or a list of str.
+        TypeError: if ``config`` is not a `QuantizationConfig`, or ``config.targets`` is not None, a str or a list
+            of str.
         ValueError: if ``config.targets`` is an invalid regex.
 
     Examples:
@@ -125,6 +131,11 @@ def quantize_linear_layers(tree: T, config: QuantizationConfig) -> T:
         >>> [type(layer.dot_general).__name__ for layer in q.layers]
         ['Fp8DotGeneralOp', 'DefaultDotGeneralOp', 'DefaultDotGeneralOp']
     """
+    if not isinstance(config, QuantizationConfig):  # a dict or an argparse namespace would fail on .fp8 below
+        raise TypeError(
+            f"quantize_linear_layers: argument 'config' must be a QuantizationConfig, got {type(config).__name__}; "
+            "build one with QuantizationConfig(**fields)"
+        )
     if config.fp8:
         history, compute_dtype = config.amax_history_length, config.compute_dtype
 

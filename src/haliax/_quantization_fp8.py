@@ -314,6 +314,7 @@ class Fp8DotGeneralOp(OverwriteWithGradient):
 
         Raises:
             ValueError: if ``amax_history_length`` is not a positive integer.
+            TypeError: if ``compute_dtype`` is not None or a floating dtype.
 
         Examples:
             >>> from haliax.quantization import Fp8DotGeneralOp
@@ -325,6 +326,16 @@ class Fp8DotGeneralOp(OverwriteWithGradient):
             raise ValueError(
                 f"Fp8DotGeneralOp.init: amax_history_length must be a positive int, got {amax_history_length!r}"
             )
+        if compute_dtype is not None:
+            try:  # a misspelt dtype would otherwise fail at the first matmul, in NumPy's words
+                ok = jnp.issubdtype(jnp.dtype(compute_dtype), jnp.floating)
+            except TypeError:
+                ok = False
+            if not ok:
+                raise TypeError(
+                    f"Fp8DotGeneralOp.init: compute_dtype must be None or a floating dtype (e.g. jnp.bfloat16), "
+                    f"got {compute_dtype!r}"
+                )
         ones = jnp.ones((1,), dtype=jnp.float32)
         zeros = jnp.zeros((amax_history_length,), dtype=jnp.float32)
         return cls(ones, ones, ones, zeros, zeros, zeros, compute_dtype)

@@ -225,3 +225,15 @@ def test_activations_under_jit():
     x = _x()
     out = jax.jit(lambda a: hnn.silu(hnn.softmax(a, C)))(x)
     np.testing.assert_allclose(out.array, jax.nn.silu(jax.nn.softmax(x.array, axis=1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("x", [4, 7, -5])
+def test_one_hot_python_int_out_of_range_is_index_value_and_assertion_error(x):
+    from haliax.axis import AxisIndexError
+
+    with pytest.raises(
+        AxisIndexError,
+        match=rf"^one_hot: argument 'x' {x} is out of bounds for class_axis {C.name} with size 4 \(valid: -4 to 3\)$",
+    ) as e:
+        hnn.one_hot(x, C)
+    assert isinstance(e.value, ValueError) and isinstance(e.value, AssertionError)

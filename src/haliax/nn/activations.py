@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSelection, AxisSelector, AxisSpec, locate_axes
+from ..axis import Axis, AxisIndexError, AxisSelection, AxisSelector, AxisSpec, locate_axes
 from ..core import NamedArray, from_validated
 from ..ops.broadcast import broadcast_to
 from ..ops.elementwise import wrap_elemwise_unary
@@ -342,12 +342,18 @@ def _bcast(arg: str, stat: Any, x: NamedArray) -> Any:
     return broadcast_to(stat, x.axes).array
 
 
+class _OneHotIndexError(AxisIndexError, AssertionError):
+    """A Python int outside ``class_axis``: an `AxisIndexError` (``IndexError`` and ``ValueError``) and an
+    ``AssertionError``, what Haliax raises there."""
+
+
 def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = None) -> NamedArray:
     """One-hot encode integers along ``class_axis``.
 
     * NamedArray ``x``: result axes ``x.axes + (class_axis,)``; values out of range (negative or ``>= size``)
       give all-zero rows.
-    * Python int ``x`` (``-size <= x < size``, else AssertionError; negative values wrap) or a 0-d integer/bool
+    * Python int ``x`` (``-size <= x < size``, else an error that is an ``IndexError``, a ``ValueError`` and,
+      as in Haliax, an ``AssertionError``; negative values wrap) or a 0-d integer/bool
       array (negative values wrap too; a bool counts as 0/1): a 1-D array over ``class_axis``. Any other plain
       array raises ``TypeError``.
 
@@ -379,7 +385,11 @@ def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = N
         xi = jnp.asarray(x).astype(jnp.int32)
         xi = jnp.where(xi < 0, xi + class_axis.size, xi)
         return NamedArray(jax.nn.one_hot(xi, class_axis.size, dtype=dtype), (class_axis,))
-    assert -class_axis.size <= x < class_axis.size, f"one_hot: {x} out of range for {class_axis}"
+    if not -class_axis.size <= x < class_axis.size:  # not an `assert`: under `python -O` it would give zeros
+        raise _OneHotIndexError(
+            f"one_hot: argument 'x' {x} is out of bounds for class_axis {class_axis.name} with size "
+            f"{class_axis.size} (valid: {-class_axis.size} to {class_axis.size - 1})"
+        )
     if x < 0:
         x = x + class_axis.size
     return NamedArray(jnp.zeros(class_axis.size, dtype=dtype).at[x].set(1), (class_axis,))
