@@ -245,3 +245,13 @@ def test_from_state_dict_accepts_named_array_values():
 def test_from_state_dict_prefix_of_wrong_type(prefix):
     with pytest.raises(TypeError, match=r"from_state_dict: argument 'prefix' must be a str or None"):
         from_state_dict({"w": hax.zeros(D)}, {"w": jnp.ones(3)}, prefix=prefix)
+
+
+@pytest.mark.parametrize("prefix", [3, ["enc"], b"enc"])
+def test_to_state_dict_prefix_of_wrong_type(prefix):
+    from haliax.state_dict import to_state_dict, to_torch_compatible_state_dict
+
+    lin = hnn.Linear.init(D, D.alias("out"), key=jax.random.PRNGKey(0))
+    for fn in (to_state_dict, to_torch_compatible_state_dict):
+        with pytest.raises(TypeError, match=r"^to_state_dict: argument 'prefix' must be a str or None, got"):
+            fn(lin, prefix=prefix)

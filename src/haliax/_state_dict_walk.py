@@ -174,6 +174,7 @@ def to_state_dict(tree: Any, prefix: str | None = None) -> StateDict:
 
     Raises:
         ValueError: for a leaf with no key (prefix None) or an unsupported type.
+        TypeError: if ``prefix`` is not a str or None (from_state_dict checks the same).
 
     Examples:
         >>> import jax
@@ -184,6 +185,8 @@ def to_state_dict(tree: Any, prefix: str | None = None) -> StateDict:
         >>> sorted(to_state_dict(mlp))
         ['layers.0.bias', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']
     """
+    if prefix is not None and not isinstance(prefix, str):  # an int would give keys like '3.weight' silently
+        raise TypeError(f"to_state_dict: argument 'prefix' must be a str or None, got {prefix!r}")
     if tree is None:
         return _none_entry(prefix)
     if isinstance(tree, NamedArray):
