@@ -640,3 +640,18 @@ def test_quantized_linear_over_sharded_contracted_axis(mesh, kind):
             hax.einsum("b e, e m -> b m", x, w, _dot_general=op),
             hax.einsum("b e, e m -> b m", x0, lin0.weight.rearrange((E, M)), _dot_general=op).array,
         )
+
+
+def test_concatenate_stack_where_of_differently_sharded_operands(mesh):
+    x0, y0, z0 = _rand(0, (B, E)), _rand(1, (B, E.resize(4))), _rand(2, (B, E.resize(6)))
+    with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        (x,) = _on_mesh(mesh, x0)
+        y, z = hax.shard(y0, {"embed": "data"}), hax.shard(z0, {"batch": "data"})
+        xt = hax.shard(x0, {"embed": "data"})
+        rx, ry, rz = (np.asarray(a.array) for a in (x0, y0, z0))
+        _check(hax.concatenate("embed", [x, y]), np.concatenate([rx, ry], 1))
+        _check(jax.jit(lambda a, b: hax.concatenate("embed", [a, b]))(x, z), np.concatenate([rx, rz], 1))
+        _check(hax.concatenate("batch", [x, xt]), np.concatenate([rx, rx], 0))
+        _check(hax.stack("s", [x, xt]), np.stack([rx, rx]))
+        _check(hax.where(x > 0, x, xt * 2), np.where(rx > 0, rx, 2 * rx))
+        _check(jax.jit(lambda a, b: hax.where(b > 0, a, 0.0))(x, xt), np.where(rx > 0, rx, 0.0))

@@ -55,6 +55,7 @@ __all__ = [
     "explicit_reshard",
     "explicit_align",
     "explicit_retry",
+    "explicit_common",
     "PartitioningError",
     "named_jit",
     "fsdp",
@@ -626,6 +627,44 @@ def explicit_align(array: Any, axes: Sequence[Axis], out_axes: Sequence[Axis], s
     entries = tuple(spec) + (None,) * (len(out_axes) - len(tuple(spec)))
     want = [e if a.name in names else None for a, e in zip(out_axes, entries, strict=True)]
     return explicit_reshard(array, PartitionSpec(*want[len(want) - array.ndim :]))  # leading dims may be omitted
+
+
+def explicit_common(raws: list[Any], axes: Sequence[Axis], fn: str, free: Sequence[int] = ()) -> list[Any]:
+    """Operands laid out as ``axes`` (sizes along ``free`` dimensions may differ) given one typed sharding.
+
+    JAX's concatenate, stack and select need operands sharded alike. On an explicit mesh, when their typed
+    shardings differ, each is resharded to the spec ``axes``' names give (`explicit_out_sharding`), with the
+    ``free`` dimensions unsharded, in a new list; otherwise (or off explicit meshes) ``raws`` itself comes back.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> import haliax as hax
+        >>> from jax.sharding import AxisType, PartitionSpec as P
+        >>> from haliax.partitioning import explicit_common
+        >>> mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+        >>> B, E = hax.make_axes(batch=4, embed=8)
+        >>> with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
+        ...     a = jnp.zeros((4, 8), out_sharding=P("data", "model"))
+        ...     b = jnp.zeros((4, 4), out_sharding=P(None, "data"))
+        ...     [jax.typeof(r).sharding.spec for r in explicit_common([a, b], (B, E), "concatenate", free=[1])]
+        [P('data', None), P('data', None)]
+    """
+    if len(raws) < 2:
+        return raws
+    spec = explicit_out_sharding(axes, fn)
+    if spec is None:
+        return raws
+    n = len(axes)
+
+    def padded(x: Any) -> tuple[Any, ...]:
+        t = tuple(x)
+        return t + (None,) * (n - len(t))
+
+    have = [padded(jax.typeof(r).sharding.spec) for r in raws]
+    if all(h == have[0] for h in have):
+        return raws
+    want = PartitionSpec(*(None if k in free else e for k, e in enumerate(padded(spec))))
+    return [explicit_reshard(r, want) for r in raws]
 
 
 def explicit_retry(fn: str, operands: Sequence[NamedArray], out_axes: Sequence[Axis], err: Exception) -> Any:

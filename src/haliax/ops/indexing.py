@@ -32,7 +32,13 @@ from jax import lax
 from ..axis import Axis, AxisIndexError, AxisSelector, conflicting_sizes_error, locate_axis, lookup_axis, name_index
 from ..core import NamedArray
 from ..jax_utils import is_jax_array_like
-from ..partitioning import explicit_auto_axes, explicit_out_sharding, explicit_reshard, explicit_unshard_dims
+from ..partitioning import (
+    explicit_align,
+    explicit_auto_axes,
+    explicit_out_sharding,
+    explicit_reshard,
+    explicit_unshard_dims,
+)
 from ..util import is_static_int
 from . import _indexing_exec as _x, _indexing_plan as _p
 from .broadcast import align_to
@@ -605,6 +611,9 @@ def where(
         )
     out_axes = _where_axes(tuple(a.axes for a in named))
     raw = [align_to(a.array, a.axes, out_axes) if isinstance(a, NamedArray) else a for a in args]
+    spec = explicit_out_sharding(out_axes, "where")  # an explicit mesh: the operands typed as the output
+    if spec is not None:
+        raw = [explicit_align(r, a.axes, out_axes, spec) if isinstance(a, NamedArray) else r for r, a in zip(raw, args)]
     return NamedArray(jnp.where(*raw), out_axes)
 
 

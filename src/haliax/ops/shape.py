@@ -33,6 +33,7 @@ from ..core import NamedArray
 from ..partitioning import (
     auto_sharded,
     explicit_auto_axes,
+    explicit_common,
     explicit_out_sharding,
     explicit_reshard,
     explicit_unshard_dims,
@@ -201,8 +202,14 @@ def concatenate(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     total = sum(r.shape[pos] for r in raws)
     if isinstance(axis, Axis) and axis.size != total:
         raise conflicting_sizes_error(name, {"axis": axis.size, "the arrays' total": total}, "concatenate", "axis")
-    out = jnp.concatenate(raws, axis=pos) if len(raws) > 1 else raws[0]
-    return NamedArray(out, first.axes[:pos] + (Axis(name, total),) + first.axes[pos + 1 :])
+    out_axes = first.axes[:pos] + (Axis(name, total),) + first.axes[pos + 1 :]
+    if len(raws) == 1:
+        return NamedArray(raws[0], out_axes)
+    common = explicit_common(raws, first.axes, "concatenate", free=(pos,))  # an explicit mesh: alike shardings
+    out = jnp.concatenate(common, axis=pos)
+    if common is not raws:
+        out = explicit_reshard(out, explicit_out_sharding(out_axes, "concatenate"))
+    return NamedArray(out, out_axes)
 
 
 def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
@@ -227,7 +234,7 @@ def stack(axis: AxisSelector, arrays: Sequence[NamedArray]) -> NamedArray:
     first = _check_named("stack", arrays[0], "arrays[0]")
     if lookup_axis(first.axes, name, "stack", "arrays[0]") is not None:
         raise ValueError(f"stack: axis {name} is already present in the arrays {axes_str(first.axes)}")
-    raws = _same_axes("stack", arrays, first.axes, None)
+    raws = explicit_common(_same_axes("stack", arrays, first.axes, None), first.axes, "stack")  # explicit meshes
     return NamedArray(jnp.stack(raws, axis=0), (Axis(name, len(arrays)),) + first.axes)
 
 
