@@ -50,6 +50,8 @@ MASKS = {
     "causal": lambda: causal_mask(Pos, KPos),
     "causal_offset": lambda: causal_mask(Pos, KPos, q_start=5, k_start=2),
     "prefix_lm": lambda: prefix_lm_mask(Pos, KPos, 7),
+    "prefix_lm_offset": lambda: prefix_lm_mask(Pos, KPos, 7, q_start=3),
+    "prefix_lm_array_len": lambda: prefix_lm_mask(Pos, KPos, jnp.asarray(5)),
     "sliding_window": lambda: sliding_window_mask(Pos, KPos, 9),
     "causal_and_padding": lambda: combine_masks_and(causal_mask(Pos, KPos), _padding()),
     "window_or_prefix": lambda: combine_masks_or(sliding_window_mask(Pos, KPos, 5), prefix_lm_mask(Pos, KPos, 3)),
@@ -212,3 +214,15 @@ def test_auto_rule_on_cpu(caplog):
     assert any("implementation=dense" in r.getMessage() for r in caplog.records)
     # memory: 2**26 scores or more go blockwise whatever the mask
     assert "implementation=blockwise" in _choice(caplog, 4096, 4, lambda P, K: None)
+
+
+def test_builders_without_a_safe_rule_return_plain_arrays():
+    i = np.arange(Pos.size)[:, None]
+    j = np.arange(KPos.size)[None, :]
+    m = prefix_lm_mask(Pos, KPos, 4, q_start=0, k_start=3)  # negative offset: prefix_lm's own j <= i would add keys
+    assert type(m) is NamedArray
+    np.testing.assert_array_equal(np.asarray(m.array), (i >= j + 3) | (j < 4))
+    w = sliding_window_mask(Pos, KPos, 3, q_start=2)
+    assert type(w) is NamedArray
+    d = i + 2 - j
+    np.testing.assert_array_equal(np.asarray(w.array), (d >= 0) & (d < 3))
