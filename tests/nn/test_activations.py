@@ -237,3 +237,24 @@ def test_one_hot_python_int_out_of_range_is_index_value_and_assertion_error(x):
     ) as e:
         hnn.one_hot(x, C)
     assert isinstance(e.value, ValueError) and isinstance(e.value, AssertionError)
+
+
+def test_standardize_where_and_stats_errors_name_standardize_and_the_argument():
+    from haliax.axis import AxisSizeMismatchError
+
+    x = hax.ones((B, C))
+    with pytest.raises(AxisSizeMismatchError, match=r"^standardize: argument 'where': .*asked for B\(5\)"):
+        hnn.standardize(x, C, where=hax.ones(B.resize(5), dtype=bool))
+    with pytest.raises(AxisSizeMismatchError, match=r"^standardize: argument 'mean': .*asked for B\(5\)"):
+        hnn.standardize(x, C, mean=hax.ones(B.resize(5)))
+    with pytest.raises(ValueError, match=r"^standardize: argument 'where' has axis D\(6\) which is not in x's axes"):
+        hnn.standardize(x, C, where=hax.ones(D, dtype=bool))
+    with pytest.raises(TypeError, match=r"^standardize: argument 'where' must be a boolean mask, got dtype float32"):
+        hnn.standardize(x, C, where=hax.ones(B))
+    with pytest.raises(TypeError, match=r"^standardize: argument 'where' must be a NamedArray \(or a scalar\)"):
+        hnn.standardize(x, C, where=jnp.ones((3, 4), dtype=bool))
+
+
+def test_standardize_scalar_where_keeps_everything():
+    x = hax.random.normal(jax.random.PRNGKey(0), (B, C))
+    np.testing.assert_allclose(hnn.standardize(x, C, where=True).array, hnn.standardize(x, C).array, rtol=1e-6)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisIndexError, AxisSelection, AxisSelector, AxisSpec, locate_axes
+from ..axis import Axis, AxisIndexError, AxisSelection, AxisSelector, AxisSpec, locate_axes, lookup_axis
 from ..core import NamedArray, from_validated
 from ..ops.broadcast import broadcast_to
 from ..ops.elementwise import wrap_elemwise_unary
@@ -306,7 +306,16 @@ def standardize(
     idx = locate_axes(x.axes, axis, "standardize")
     w = None
     if where is not None:
-        w = broadcast_to(where, x.axes, enforce_no_extra_axes=True).array
+        named = isinstance(where, NamedArray)
+        wdtype = where.dtype if named else jnp.result_type(where)
+        if not jnp.issubdtype(wdtype, jnp.bool_):
+            raise TypeError(f"standardize: argument 'where' must be a boolean mask, got dtype {wdtype}")
+        if not named and jnp.ndim(where) != 0:
+            raise TypeError(
+                f"standardize: argument 'where' must be a NamedArray (or a scalar), got a plain array of shape "
+                f"{jnp.shape(where)}; wrap it with hax.named(...) first"
+            )
+        w = _bcast("where", where, x) if named else where
     m = None if mean is None else _bcast("mean", mean, x)
     v = None if variance is None else _bcast("variance", variance, x)
     try:
@@ -333,9 +342,8 @@ def _standardize_fn(idx: tuple[int, ...], epsilon: float) -> Callable[..., Any]:
 def _bcast(arg: str, stat: Any, x: NamedArray) -> Any:
     if not isinstance(stat, NamedArray):
         return stat
-    names = {a.name for a in x.axes}
     for a in stat.axes:
-        if a.name not in names:
+        if lookup_axis(x.axes, a, "standardize", arg) is None:  # a same name of another size raises there
             raise ValueError(
                 f"standardize: argument {arg!r} has axis {a} which is not in x's axes {tuple(str(b) for b in x.axes)}"
             )

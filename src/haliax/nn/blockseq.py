@@ -13,7 +13,16 @@ from ..axis import Axis
 from ..checkpoint_policy import ScanCheckpointPolicy, ScanCheckpointSpec
 from ..jax_utils import tree_checkpoint_name
 from ..state_dict import ModuleWithStateDictSerialization
-from .layer_stack import LayerStack, M, ModuleInit, carry_and_output, layer_args, layer_index, stack_layers
+from .layer_stack import (
+    LayerStack,
+    M,
+    ModuleInit,
+    carry_and_output,
+    check_layer_keys,
+    layer_args,
+    layer_index,
+    stack_layers,
+)
 
 __all__ = ["BlockSeq"]
 
@@ -89,6 +98,7 @@ class BlockSeq(ModuleWithStateDictSerialization, LayerStack[M]):
         make_layer, policy = cls._init_parts(Block, module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> BlockSeq[M]:
+            check_layer_keys(kwargs, Block, "BlockSeq.init")
             return cls(
                 [make_layer(*a, **kw) for a, kw in layer_args(args, kwargs, Block, "BlockSeq.init")], Block, policy
             )

@@ -264,6 +264,26 @@ def take_layer(tree: Any, Block: Axis, i: Any, plain: str, where: str) -> Any:
     return jax.tree_util.tree_map(lambda x: _take(x, Block, i, plain, where), tree, is_leaf=is_named_array)
 
 
+def check_layer_keys(kwargs: Any, Block: Axis, where: str) -> None:
+    """Raise if ``key=`` (when given) is not one PRNG key per layer: a single key, or a batch of another size,
+    would otherwise fail inside ``vmap`` with a message naming neither ``init`` nor ``key=``."""
+    key = kwargs.get("key")
+    if key is None or isinstance(key, NamedArray):
+        return
+    dtype, shape = getattr(key, "dtype", None), getattr(key, "shape", None)
+    if dtype is None or shape is None:
+        return
+    typed = jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    single = (typed and tuple(shape) == ()) or (not typed and dtype == jnp.uint32 and len(shape) == 1)
+    fix = f"pass key=jax.random.split(key, {Block.size})"
+    if single:
+        raise ValueError(
+            f"{where}: key= is a single PRNG key, but each of the {Block.size} layers of {Block} needs its own; {fix}"
+        )
+    if (typed or dtype == jnp.uint32) and len(shape) >= 1 and shape[0] != Block.size:
+        raise ValueError(f"{where}: key= holds {shape[0]} keys, but {Block} has {Block.size} layers; {fix}")
+
+
 def layer_args(args: Any, kwargs: Any, Block: Axis, where: str) -> list[tuple[Any, Any]]:
     """``(args_i, kwargs_i)`` for every layer ``i``, sliced as `haliax.vmap` slices them (`take_layer`, strictly).
 

@@ -26,6 +26,7 @@ from .layer_stack import (
     M,
     ModuleInit,
     carry_and_output,
+    check_layer_keys,
     layer_index,
     stack_layers,
     take_layer,
@@ -121,6 +122,7 @@ class Stacked(ModuleWithStateDictSerialization, LayerStack[M], AbstractStacked[M
         make_layer, policy = cls._init_parts(Block, module, gradient_checkpointing, prevent_cse)
 
         def build(*args: Any, **kwargs: Any) -> Stacked[M]:
+            check_layer_keys(kwargs, Block, "Stacked.init")
             return cls(_hax("vmap")(make_layer, Block)(*args, **kwargs), Block, policy)
 
         return build
