@@ -258,3 +258,9 @@ def test_standardize_where_and_stats_errors_name_standardize_and_the_argument():
 def test_standardize_scalar_where_keeps_everything():
     x = hax.random.normal(jax.random.PRNGKey(0), (B, C))
     np.testing.assert_allclose(hnn.standardize(x, C, where=True).array, hnn.standardize(x, C).array, rtol=1e-6)
+
+
+def test_one_hot_float_named_ids_are_type_error():
+    with pytest.raises(TypeError, match=r"^one_hot: argument 'x' must hold integer class ids, got dtype float32"):
+        hnn.one_hot(hax.named(jnp.array([0.5, 1.0, 2.0]), B), C)
+    assert hnn.one_hot(hax.named(jnp.array([True, False, True]), B), C).array[:, 1].tolist() == [1.0, 0.0, 1.0]

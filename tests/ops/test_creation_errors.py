@@ -38,3 +38,9 @@ def test_bad_sizes_are_caught_by_axis():
         hax.zeros(hax.Axis("X", -1))
     with pytest.raises(TypeError, match="Axis: field 'size' of axis 'X'"):
         hax.ones({"X": 2.5})
+
+
+@pytest.mark.parametrize("fill", ["x", None, b"1"])
+def test_full_fill_value_of_wrong_kind(fill):
+    with pytest.raises(TypeError, match=r"^full: argument 'fill_value' must be a number or a scalar array, got"):
+        hax.full(hax.Axis("X", 2), fill)

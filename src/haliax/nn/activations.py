@@ -358,8 +358,9 @@ class _OneHotIndexError(AxisIndexError, AssertionError):
 def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = None) -> NamedArray:
     """One-hot encode integers along ``class_axis``.
 
-    * NamedArray ``x``: result axes ``x.axes + (class_axis,)``; values out of range (negative or ``>= size``)
-      give all-zero rows.
+    * NamedArray ``x`` (integer or bool dtype, a bool counting as 0/1; a float dtype is a ``TypeError``, where
+      Haliax gives an all-zero row for a non-whole value): result axes ``x.axes + (class_axis,)``; values out of range (negative or
+      ``>= size``) give all-zero rows.
     * Python int ``x`` (``-size <= x < size``, else an error that is an ``IndexError``, a ``ValueError`` and,
       as in Haliax, an ``AssertionError``; negative values wrap) or a 0-d integer/bool
       array (negative values wrap too; a bool counts as 0/1): a 1-D array over ``class_axis``. Any other plain
@@ -383,7 +384,13 @@ def one_hot(x: NamedArray | int | jax.Array, class_axis: Axis, *, dtype: Any = N
             raise ValueError(
                 f"one_hot: class_axis {class_axis} is already an axis of x {tuple(str(a) for a in x.axes)}"
             )
-        return NamedArray(jax.nn.one_hot(x.array, class_axis.size, dtype=dtype), x.axes + (class_axis,))
+        if not (jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.bool_)):
+            raise TypeError(  # jax.nn.one_hot compares floats with the class indices: 0.5 gives a zero row
+                f"one_hot: argument 'x' must hold integer class ids, got dtype {x.dtype} with axes "
+                f"{tuple(str(a) for a in x.axes)}; cast it with x.astype(int) if its values are whole numbers"
+            )
+        ids = x.array.astype(jnp.int32) if x.dtype == jnp.bool_ else x.array  # a bool counts as 0/1
+        return NamedArray(jax.nn.one_hot(ids, class_axis.size, dtype=dtype), x.axes + (class_axis,))
     if isinstance(x, bool) or not isinstance(x, int):
         shape = getattr(x, "shape", None)
         if isinstance(x, bool) or shape is None or len(shape) != 0:  # a Python bool has no shape either

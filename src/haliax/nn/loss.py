@@ -15,7 +15,7 @@ Bad input never gives a quiet wrong number here (Haliax returns NaN or a wrong m
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -334,11 +334,18 @@ def reduce_loss_as(
         raise TypeError(f"{fn}: the loss must be a NamedArray, got {type(arr).__name__}")
     w = check_where(fn, where, arr.axes)
     if reduction is not None and reduction_axis != ():
+        if not (callable(reduction) or isinstance(reduction, Unspecified)):  # e.g. "mean": name it, not 'str'
+            raise TypeError(
+                f"{fn}: argument 'reduction' must be a haliax reduction such as hax.mean or hax.sum, or None, "
+                f"got {reduction!r}"
+            )
+        if reduction_axis is not None:  # a typo is reported as this loss's argument, not as the reduction's
+            locate_axes(arr.axes, reduction_axis, fn, "reduction_axis")
         if reduction is UNSPECIFIED or isinstance(reduction, Unspecified) or reduction is _hax_mean:
             if w is not None:
                 return _masked_mean(fn, arr, reduction_axis, w)
             reduction = _hax_mean
-        return reduction(arr, where=w, axis=reduction_axis)
+        return cast(NamedArray, reduction(arr, where=w, axis=reduction_axis))
     if w is not None:
         return NamedArray(jnp.where(w.array, arr.array, jnp.zeros((), arr.dtype)), arr.axes)
     return arr

@@ -91,6 +91,8 @@ def full(shape: AxisSpec, fill_value: Any, dtype: Any = None) -> NamedArray:
         ([3, 3], dtype('int32'))
     """
     axes, s = _shape(shape, "full")
+    if fill_value is None or isinstance(fill_value, (str, bytes)):  # NumPy would say "data type 'x' not understood"
+        raise TypeError(f"full: argument 'fill_value' must be a number or a scalar array, got {fill_value!r}")
     sharding = explicit_out_sharding(axes, "full")  # None unless the mesh is explicit
     return auto_sharded(NamedArray(jnp.full(s, fill_value, dtype, out_sharding=sharding), axes))
 
