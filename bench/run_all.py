@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS: dict[str, list[str]] = {
     "transformer": ["--rounds", "10", "--compile-repeats", "3"],
     "compile_depth": ["--depths", "2", "8", "32", "--repeats", "3"],
-    "eager": ["--number", "1000", "--repeats", "7"],
+    "eager": ["--number", "1000", "--repeats", "11"],
     "fused_ce": ["--repeats", "3"],  # the size: 8192 tokens x 32768 vocab x 512 embed (about 2 minutes)
     # fwd and fwd+bwd, 7 programs per length; 8192 runs once per program (the peer's fwd+bwd alone takes ~30 s and
     # holds 6 GiB of scores), about 4 minutes in all
