@@ -27,6 +27,7 @@ from ..axis import (
 from ..core import NamedArray, from_validated
 from ..dot_general import DefaultDotGeneralOp
 from ..partitioning import auto_sharded, explicit_auto_axes, explicit_out_sharding, explicit_unshard_dims
+from ..util import check_dtype
 
 __all__ = ["dot", "trace", "tril", "triu", "contraction_plan"]
 
@@ -351,12 +352,7 @@ def dot(
     if isinstance(precision, list):
         precision = tuple(precision)
     if preferred_element_type is not None:
-        try:
-            jnp.dtype(preferred_element_type)
-        except TypeError as e:
-            raise TypeError(
-                f"dot: argument 'preferred_element_type': {e} (expected a dtype such as jnp.float32)"
-            ) from None
+        check_dtype(preferred_element_type, "dot", "preferred_element_type")
     arrays_dot_general = dot_general  # the caller's object (the eager cache checks its identity)
     if dot_general is not jax.lax.dot_general and type(dot_general) is DefaultDotGeneralOp:
         dot_general = jax.lax.dot_general  # the same product; keys the plan cache by identity, never tree_equal
