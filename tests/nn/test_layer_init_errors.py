@@ -51,13 +51,14 @@ def test_norm_negative_or_nan_eps(cls, eps):
         cls.init(C, eps=eps)
 
 
-@pytest.mark.parametrize("eps", ["1e-5", None, True, jnp.array(1e-5)])
+@pytest.mark.parametrize("eps", ["1e-5", None, True, jnp.ones(2), [1e-5]])
 def test_norm_eps_of_wrong_kind(eps):
     with pytest.raises(TypeError, match=r"^LayerNorm\.init: argument 'eps' must be a number, got"):
         hnn.LayerNorm.init(C, eps=eps)
 
 
-@pytest.mark.parametrize("eps", [0, 0.0, 1e-6, 1e-5])
+@pytest.mark.filterwarnings("ignore:A JAX array is being set as static")  # as in Haliax, for array eps
+@pytest.mark.parametrize("eps", [0, 0.0, 1e-6, 1e-5, np.float32(1e-5), jnp.array(1e-5)])
 def test_norm_valid_eps_still_work(eps):
     x = hax.random.normal(KEY, (O, C))
     out = hnn.LayerNorm.init(C, eps=eps, use_weight=False, use_bias=False)(x)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import abc
-import numbers
 from typing import Any, TypeVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.core import Tracer
 
 from ..axis import Axis, AxisSpec, axis_size, axis_spec_to_tuple, locate_axes
 from ..core import NamedArray
@@ -86,10 +86,15 @@ class LayerNormBase(ModuleWithStateDictSerialization):
         """
         fn = f"{cls.__name__}.init"
         init_axes(fn, {"axis": axis})  # a bare name has no size: say so here, not in `ones`
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-            raise TypeError(f"{fn}: argument 'eps' must be a number, got {eps!r}")
-        if not eps >= 0:  # Haliax takes a negative eps and returns NaN where the variance is below -eps
-            raise ValueError(f"{fn}: argument 'eps' must be >= 0 (it is added to the variance), got {eps!r}")
+        if not isinstance(eps, Tracer):  # a traced eps cannot be checked
+            try:
+                value = None if eps is None or isinstance(eps, (bool, str, bytes)) else float(eps)
+            except (TypeError, ValueError):
+                value = None
+            if value is None:
+                raise TypeError(f"{fn}: argument 'eps' must be a number, got {eps!r}")
+            if not value >= 0:  # Haliax takes a negative eps and returns NaN where the variance is below -eps
+                raise ValueError(f"{fn}: argument 'eps' must be >= 0 (it is added to the variance), got {eps!r}")
         weight = ones(axis) if use_weight else None
         bias = zeros(axis) if use_bias else None
         return cls(axis, weight, bias, eps, dtype)
