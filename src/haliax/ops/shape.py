@@ -15,6 +15,7 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ..axis import (
     Axis,
@@ -613,6 +614,12 @@ def repeat(a: NamedArray, repeats: Any, axis: AxisSelector, total_repeat_length:
                 f"repeat: NamedArray repeats must be 0-d or have exactly axis {a.axes[i]}, got {repeats.axes}"
             )
         repeats = repeats.array
+    if not isinstance(repeats, Tracer):  # concrete: jnp.repeat drops elements for negative counts
+        counts = np.asarray(repeats)
+        if counts.dtype.kind not in "iub":
+            raise TypeError(f"repeat: argument 'repeats' must be an int or integer array, got dtype {counts.dtype}")
+        if (counts < 0).any():
+            raise ValueError(f"repeat: argument 'repeats' must be non-negative, got {counts.tolist()}")
     out = jnp.repeat(a.array, repeats, axis=i, total_repeat_length=total_repeat_length)
     return NamedArray(out, a.axes[:i] + (Axis(a.axes[i].name, out.shape[i]),) + a.axes[i + 1 :])
 
