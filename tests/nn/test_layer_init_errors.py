@@ -71,3 +71,10 @@ def test_norm_valid_eps_still_work(eps):
 def test_mlp_non_callable_activation(activation):
     with pytest.raises(TypeError, match=r"^MLP\.init: argument 'activation' must be a callable such as hnn\.relu"):
         hnn.MLP.init(C, O, 4, 1, activation=activation, key=KEY)
+
+
+@pytest.mark.parametrize("cache_pos", ["cache", 16, None])
+def test_multihead_init_cache_needs_an_axis(cache_pos):
+    m = hnn.MultiHeadAttention.init(E, Hd, D, key=KEY)
+    with pytest.raises(TypeError, match=r"^MultiHeadAttention\.init_cache: CachePos must be an Axis .*got"):
+        m.init_cache(cache_pos)

@@ -460,6 +460,10 @@ class MultiHeadAttention(eqx.Module):
             >>> m.init_cache(C).k.shape
             {'heads': 2, 'cache_position': 16, 'head_size': 4}
         """
+        if not isinstance(CachePos, Axis):  # a bare name has no size, and `.name` below would be an AttributeError
+            raise TypeError(
+                f"MultiHeadAttention.init_cache: CachePos must be an Axis (its size is the capacity), got {CachePos!r}"
+            )
         if CachePos.name in (self.Pos, self.KPos):
             raise ValueError(f"MultiHeadAttention.init_cache: CachePos {CachePos} must not be named like Pos or KPos")
         if dtype is None:
