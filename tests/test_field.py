@@ -60,3 +60,9 @@ def test_pspec_for_uses_axis_names():
     m = M(jnp.ones((2, 4)), jnp.zeros(4))
     specs = pspec_for(m, {"mlp": "model"})
     assert specs.w == P(None, "model") and specs.b == P("model")
+
+
+@pytest.mark.parametrize("bad", [3, 2.5, True])
+def test_axis_names_not_a_sequence(bad):
+    with pytest.raises(TypeError, match=r"^field: argument 'axis_names' must be a name, an Axis or a sequence of them"):
+        hax.field(axis_names=bad)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -56,6 +56,10 @@ def field(
     if axis_names is not None:
         if isinstance(axis_names, (str, Axis)):
             axis_names = (axis_names,)
+        elif not isinstance(axis_names, Iterable):  # an int would fail with "'int' object is not iterable"
+            raise TypeError(
+                f"field: argument 'axis_names' must be a name, an Axis or a sequence of them, got {axis_names!r}"
+            )
         names = []
         for a in axis_names:
             if isinstance(a, Axis):
