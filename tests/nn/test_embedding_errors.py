@@ -48,3 +48,21 @@ def test_ids_with_a_vocab_axis_are_fine():
     emb = hnn.Embedding.init(V, E, key=KEY)
     out = emb(hax.arange(V))
     np.testing.assert_array_equal(out.array, emb.weight.array)
+
+
+def test_unembed_input_with_a_vocab_axis_raises():
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    with pytest.raises(
+        ValueError,
+        match=r"^Embedding\.unembed: argument 'input_embeds' already has an axis named like Vocab vocab\(5\) "
+        r"\(axes vocab\(5\), embed\(3\)\)",
+    ):
+        emb.unembed(hax.ones((V, E)))
+
+
+def test_unembed_gives_one_logit_per_vocab_entry():
+    emb = hnn.Embedding.init(V, E, key=KEY)
+    h = hax.random.normal(jax.random.PRNGKey(1), (E, B))
+    out = emb.unembed(h)
+    assert set(a.name for a in out.axes) == {"batch", "vocab"}
+    np.testing.assert_allclose(out.rearrange((B, V)).array, h.array.T @ emb.weight.array.T, rtol=1e-5, atol=1e-6)

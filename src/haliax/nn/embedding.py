@@ -182,7 +182,8 @@ class Embedding(eqx.Module, ReparamEnabled):
         ``unembed_active_scale``. Output axes: the input's axes other than ``Embed``, then ``Vocab``.
 
         Raises:
-            ValueError: if ``input_embeds`` lacks an ``Embed`` axis.
+            ValueError: if ``input_embeds`` lacks an ``Embed`` axis, or already has an axis named like ``Vocab``
+                (Haliax's ``dot`` pairs it with the weight's and returns one logit per position, silently).
 
         Examples:
             >>> import jax
@@ -194,6 +195,12 @@ class Embedding(eqx.Module, ReparamEnabled):
             True
         """
         check_has_axes(input_embeds, self.Embed, "Embedding.unembed", "input_embeds", "Embed")
+        if any(a.name == self.Vocab.name for a in input_embeds.axes):  # dot would pair it with the weight's Vocab
+            raise ValueError(
+                f"Embedding.unembed: argument 'input_embeds' already has an axis named like Vocab {self.Vocab} "
+                f"(axes {', '.join(str(a) for a in input_embeds.axes)}); the output adds Vocab, so that name would "
+                "appear twice. Rename the input's axis first"
+            )
         out = dot(input_embeds, self.weight, axis=self.Embed)
         scale = self.reparam.unembed_active_scale
         if scale != 1:
