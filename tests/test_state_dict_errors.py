@@ -255,3 +255,15 @@ def test_to_state_dict_prefix_of_wrong_type(prefix):
     for fn in (to_state_dict, to_torch_compatible_state_dict):
         with pytest.raises(TypeError, match=r"^to_state_dict: argument 'prefix' must be a str or None, got"):
             fn(lin, prefix=prefix)
+
+
+def test_load_missing_file_names_load_state_dict_and_suggests_a_neighbour(tmp_path):
+    save_state_dict({"a": np.ones(2, np.float32)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"load_state_dict: argument 'path': no such file \(did you mean '.*model\.safetensors'\?\)",
+    ) as e:
+        load_state_dict(str(tmp_path / "modle.safetensors"))
+    assert e.value.filename == str(tmp_path / "modle.safetensors")
+    with pytest.raises(FileNotFoundError, match=r"no such file \(the folder '.*missing' does not exist either\)"):
+        load_state_dict(str(tmp_path / "missing" / "model.safetensors"))

@@ -12,6 +12,7 @@ path the caller gave.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import functools
 import json
@@ -173,6 +174,14 @@ def read_safetensors(path: str) -> dict[str, np.ndarray]:
             errno.EISDIR,
             path,
         )
+    if not os.path.exists(path):  # still a FileNotFoundError, but naming the function and nearby files
+        folder = os.path.dirname(path) or "."
+        near = sorted(n for n in os.listdir(folder) if n.endswith(".safetensors")) if os.path.isdir(folder) else []
+        close = difflib.get_close_matches(os.path.basename(path), near, n=1)
+        hint = f" (did you mean {os.path.join(os.path.dirname(path), close[0])!r}?)" if close else ""
+        if not os.path.isdir(folder):
+            hint = f" (the folder {folder!r} does not exist either)"
+        raise FileNotFoundError(errno.ENOENT, f"load_state_dict: argument 'path': no such file{hint}", path)
     try:
         with st.safe_open(path, framework="numpy", backend="pread") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a Mapping
