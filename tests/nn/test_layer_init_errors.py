@@ -78,3 +78,43 @@ def test_multihead_init_cache_needs_an_axis(cache_pos):
     m = hnn.MultiHeadAttention.init(E, Hd, D, key=KEY)
     with pytest.raises(TypeError, match=r"^MultiHeadAttention\.init_cache: CachePos must be an Axis .*got"):
         m.init_cache(cache_pos)
+
+
+@pytest.mark.parametrize("bad", [3, "mup", hnn.mup.EmbeddingMup])
+def test_linear_reparam_cls_of_wrong_kind(bad):
+    with pytest.raises(
+        TypeError, match=r"^Linear\.init: argument 'reparam_cls' must be a subclass of AbstractLinearReparam"
+    ):
+        hnn.Linear.init(C, O, key=KEY, reparam_cls=bad)
+
+
+@pytest.mark.parametrize("bad", [3, hnn.mup.HiddenLinearMup])
+def test_embedding_reparam_cls_of_wrong_kind(bad):
+    with pytest.raises(
+        TypeError, match=r"^Embedding\.init: argument 'reparam_cls' must be a subclass of AbstractEmbeddingReparam"
+    ):
+        hnn.Embedding.init(C, O, key=KEY, reparam_cls=bad)
+
+
+@pytest.mark.parametrize("kind", ["Stacked", "BlockSeq"])
+def test_layer_stack_policy_and_fold_via_errors_name_the_caller(kind):
+    cls = getattr(hnn, kind)
+    with pytest.raises(
+        ValueError, match=rf"^{kind}\.init: argument 'gradient_checkpointing': Invalid checkpoint policy"
+    ):
+        cls.init(hax.Axis("L", 2), hnn.Linear, gradient_checkpointing="ful")
+    stack = cls.init(hax.Axis("L", 2), hnn.Linear)(C, C.alias("c2"), key=jax.random.split(KEY, 2))
+    with pytest.raises(TypeError, match=rf"^{kind}\.fold_via: argument 'fn' must be callable, got 3"):
+        stack.fold_via(3)
+    with pytest.raises(TypeError, match=rf"^{kind}\.scan_via: argument 'fn' must be callable"):
+        stack.scan_via(None)
+
+
+@pytest.mark.parametrize("stride", [1.5, "2"])
+def test_pool_stride_of_wrong_kind(stride):
+    x = hax.ones((C, H))
+    with pytest.raises(
+        (TypeError, ValueError),
+        match=r"^max_pool: (argument 'stride' must be an int or a sequence|stride entries must be positive ints)",
+    ):
+        hnn.max_pool((H.resize(2),), x, stride=stride)

@@ -112,6 +112,11 @@ class Embedding(eqx.Module, ReparamEnabled):
             init_scale = initializer_range
         check_key(key, "Embedding.init")
         init_axes("Embedding.init", {"Vocab": Vocab, "Embed": Embed}, nonzero=("Embed",))
+        if not (isinstance(reparam_cls, type) and issubclass(reparam_cls, AbstractEmbeddingReparam)):
+            raise TypeError(  # otherwise an AttributeError on `.init_scale`
+                "Embedding.init: argument 'reparam_cls' must be a subclass of AbstractEmbeddingReparam such as "
+                f"EmbeddingStandardParam (haliax.nn.mup), got {reparam_cls!r}"
+            )
         all_axes = concat_axes(Vocab, Embed)
         weight = truncated_normal_init(key, all_axes, init_scale * reparam_cls.init_scale(Vocab, Embed))
         return Embedding(weight=weight, Vocab=Vocab, Embed=Embed, _reparam_cls=reparam_cls)

@@ -112,7 +112,10 @@ class BlockFoldable(Protocol[M_co]):
 
 
 def _policy(gradient_checkpointing: ScanCheckpointSpec, prevent_cse: bool | None, where: str) -> ScanCheckpointPolicy:
-    policy = ScanCheckpointPolicy.from_bool_or_str(gradient_checkpointing)
+    try:
+        policy = ScanCheckpointPolicy.from_bool_or_str(gradient_checkpointing)
+    except ValueError as e:  # name the caller and the argument; keep the policy's own wording
+        raise ValueError(f"{where}: argument 'gradient_checkpointing': {e}") from None
     if prevent_cse is not None:
         warnings.warn(
             f"{where}: prevent_cse is deprecated; pass a ScanCheckpointPolicy(prevent_cse=...) instead",
@@ -382,6 +385,10 @@ class LayerStack(Generic[M]):
     def _via(self, fn: Callable[..., Any], unroll: int | bool | None, pair: bool) -> Callable[..., Any]:
         """``fold_via`` (``pair=False``) / ``scan_via`` (``pair=True``): validate ``unroll``, then `_loop`."""
         where = f"{self._kind}.{'scan' if pair else 'fold'}"
+        if not callable(fn):  # otherwise "'int' object is not callable" from inside the loop
+            raise TypeError(
+                f"{self._kind}.{'scan' if pair else 'fold'}_via: argument 'fn' must be callable, got {fn!r}"
+            )
         return self._loop(fn, _check_unroll(unroll, where), pair, where)
 
     @abc.abstractmethod

@@ -185,7 +185,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         Raises:
             ValueError: if ``In`` and ``Out`` share an axis name, either names an axis twice, or ``In`` has size 0
                 (the initial scale divides by it; Haliax raises ``ZeroDivisionError`` there).
-            TypeError: if ``key`` is not a PRNG key, or ``In``/``Out`` is not an axis spec.
+            TypeError: if ``key`` is not a PRNG key, ``In``/``Out`` is not an axis spec, or ``reparam_cls`` is not
+                an `AbstractLinearReparam` subclass.
 
         Examples:
             >>> import jax
@@ -197,6 +198,11 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         """
         check_key(key, "Linear.init")
         init_axes("Linear.init", {"In": In, "Out": Out}, nonzero=("In",))
+        if not (isinstance(reparam_cls, type) and issubclass(reparam_cls, AbstractLinearReparam)):
+            raise TypeError(  # otherwise an AttributeError on `.init_scale`
+                "Linear.init: argument 'reparam_cls' must be a subclass of AbstractLinearReparam such as "
+                f"LinearStandardParam (haliax.nn.mup), got {reparam_cls!r}"
+            )
         joint = concat_axes(Out, In) if out_first else concat_axes(In, Out)
         weight = truncated_normal_init(key, joint, init_scale * reparam_cls.init_scale(In, Out))
         bias = zeros(Out) if use_bias else None

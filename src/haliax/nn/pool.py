@@ -73,7 +73,10 @@ def _parse_stride(stride: int | Sequence[int] | None, n: int, fn: str) -> tuple[
     elif isinstance(stride, int):
         out = (stride,) * n
     else:
-        out = tuple(stride)
+        try:
+            out = tuple(stride)
+        except TypeError:  # a float: "'float' object is not iterable"
+            raise TypeError(f"{fn}: argument 'stride' must be an int or a sequence of ints, got {stride!r}") from None
         if len(out) != n:
             raise ValueError(f"{fn}: len(Window) ({n}) != len(stride) ({len(out)})")
     if any(not isinstance(s, int) or s < 1 for s in out):
