@@ -116,6 +116,11 @@ def axis_mapping(mapping: ResourceMapping, *, merge: bool = False, **kwargs: Any
         ...     hax.partitioning.physical_axis_name("batch")
         'data'
     """
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"axis_mapping: 'mapping' must be a mapping from logical axis names to mesh axis names (like "
+            f"{{'batch': 'data'}}), got {type(mapping).__name__} {mapping!r}"
+        )
     old = _state.mapping
     new = dict(mapping)
     new.update(kwargs)
@@ -243,9 +248,13 @@ def physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None = Non
 
     Raises ``ValueError("No mesh found")`` without a mesh.
     """
+    return _physical_axis_size(axis, mapping, "physical_axis_size")
+
+
+def _physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None, fn: str) -> int | None:
     mesh = current_mesh()
     if mesh is None:
-        raise ValueError("No mesh found")
+        raise ValueError(f"{fn}: No mesh found (set one with jax.set_mesh or hax.partitioning.set_mesh)")
     phys = physical_axis_name(axis, mapping)
     if phys is None:
         return None
@@ -255,7 +264,7 @@ def physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None = Non
         if n not in mesh.shape:
             logical = axis.name if isinstance(axis, Axis) else axis
             shown = mapping if mapping is not None else _state.mapping
-            raise unknown_mesh_axis_error("physical_axis_size", logical, n, mesh, shown, None)
+            raise unknown_mesh_axis_error(fn, logical, n, mesh, shown, None)
         size *= mesh.shape[n]
     return size
 
@@ -320,7 +329,8 @@ def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = No
     """``axis`` with its size rounded up to a multiple of its physical size (``batch(10)`` on 4 -> ``batch(12)``).
 
     The physical size is the product of the sizes of the mesh axes ``axis`` maps to; an unmapped axis is
-    returned unchanged. Needs a current mesh (``ValueError`` otherwise).
+    returned unchanged. Needs a current mesh (``ValueError`` otherwise) and an `Axis`, since a bare name has no
+    size to round (``TypeError``).
 
     Examples:
         >>> import jax
@@ -330,7 +340,12 @@ def round_axis_for_partitioning(axis: Axis, mapping: ResourceMapping | None = No
         ...     hax.round_axis_for_partitioning(hax.Axis("batch", 5), {"batch": "data"})
         Axis(name='batch', size=6)
     """
-    size = physical_axis_size(axis, mapping)
+    if not isinstance(axis, Axis):
+        raise TypeError(
+            f"round_axis_for_partitioning: 'axis' must be an Axis (a name and a size), got "
+            f"{type(axis).__name__} {axis!r}; pass hax.Axis(name, size)"
+        )
+    size = _physical_axis_size(axis, mapping, "round_axis_for_partitioning")
     if size is None:
         return axis
     return Axis(axis.name, (axis.size + size - 1) // size * size)
@@ -776,6 +791,11 @@ def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> A
         >>> hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged
         True
     """
+    if mapping is not None and not isinstance(mapping, dict) and not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"shard: 'mapping' must be an axis mapping (a dict like {{'batch': 'data'}}) or None, got "
+            f"{type(mapping).__name__} {mapping!r}"
+        )
     return _shard_tree(x, mapping, mesh, False)
 
 
@@ -919,7 +939,9 @@ def infer_resource_partitions(
 ) -> Any:
     """Like `pspec_for`, but returns `NamedSharding`s (existing shardings kept where the spec is None).
 
-    Uses ``mesh`` or the current one (``ValueError`` without either).
+    Uses ``mesh`` or the current one (``ValueError`` without either). A mapping that sends an axis of a
+    NamedArray in ``tree`` to a mesh axis the mesh lacks raises `PartitioningError`, also for arrays whose
+    existing sharding is preserved (Haliax ignores the typo there).
 
     Args:
         tree: a pytree of NamedArrays, arrays and modules.
@@ -940,13 +962,17 @@ def infer_resource_partitions(
     if mesh is None:
         raise ValueError("infer_resource_partitions: No mesh found (use jax.set_mesh or pass mesh=)")
     specs = pspec_for(tree, resource_mapping, preserve_existing_shardings)
+    fn = "infer_resource_partitions"
 
     def to_sharding(spec: Any, x: Any) -> Any:
         if spec is None:
-            arr = x.array if isinstance(x, NamedArray) else x
-            return getattr(arr, "sharding", None)
+            if isinstance(x, NamedArray):
+                # the existing sharding is kept, but a mapping the mesh cannot carry out is still a mistake
+                _check_mesh_axes(pspec_for_axis(x.axes, resource_mapping), x.axes, resource_mapping, mesh, fn)
+                return getattr(x.array, "sharding", None)
+            return getattr(x, "sharding", None)
         axes = x.axes if isinstance(x, NamedArray) else None
-        _check_mesh_axes(spec, axes, resource_mapping, mesh, "infer_resource_partitions")
+        _check_mesh_axes(spec, axes, resource_mapping, mesh, fn)
         return NamedSharding(mesh, spec)
 
     leaves_spec, treedef = jax.tree_util.tree_flatten(
@@ -1031,6 +1057,7 @@ class _NamedJitWrapper:
                 f"named_jit: {bad} cannot be passed; use axis_resources/in_axis_resources/out_axis_resources and "
                 "donate_args/donate_kwargs instead (non-array arguments are static automatically)"
             )
+        _check_named_jit_args(axis_resources, in_axis_resources, out_axis_resources, donate_args, donate_kwargs)
         self._fn = fn
         self._axis_resources = axis_resources
         self._in_axis_resources = in_axis_resources
@@ -1129,6 +1156,32 @@ class _NamedJitWrapper:
         return functools.partial(self, instance)
 
 
+def _check_named_jit_args(
+    axis_resources: Any, in_axis_resources: Any, out_axis_resources: Any, donate_args: Any, donate_kwargs: Any
+) -> None:
+    """Reject arguments of `named_jit` of the wrong kind once, when the wrapper is built."""
+    for arg, v in (
+        ("axis_resources", axis_resources),
+        ("in_axis_resources", in_axis_resources),
+        ("out_axis_resources", out_axis_resources),
+    ):
+        if v is not None and not isinstance(v, Mapping):
+            raise TypeError(
+                f"named_jit: {arg!r} must be an axis mapping (a dict like {{'batch': 'data'}}) or None, got "
+                f"{type(v).__name__} {v!r}"
+            )
+    if not (donate_args is None or isinstance(donate_args, (bool, tuple, list))):
+        raise TypeError(
+            f"named_jit: 'donate_args' must be a bool or a tuple with one bool (or pytree prefix of bools) per "
+            f"positional argument, got {type(donate_args).__name__} {donate_args!r}; e.g. donate_args=(True, False)"
+        )
+    if not (donate_kwargs is None or isinstance(donate_kwargs, (bool, Mapping))):
+        raise TypeError(
+            f"named_jit: 'donate_kwargs' must be a bool or a dict {{name: bool}}, got "
+            f"{type(donate_kwargs).__name__} {donate_kwargs!r}"
+        )
+
+
 def _hashable(x: Any) -> bool:
     try:
         hash(x)
@@ -1163,6 +1216,12 @@ def named_jit(
     * ``donate_args``: a bool (all positional arguments) or a tuple with one bool (or pytree prefix of bools) per
       positional argument; ``donate_kwargs``: a bool or a dict ``{name: bool}``.
     * ``.lower(*args, **kwargs)`` returns a `jax.stages.Lowered`.
+    * An axis whose size its mesh axes do not divide: the inputs (``in_axis_resources``, resharded outside
+      ``jit``) and everything on an all-Explicit mesh raise `PartitioningError`, as `shard` does; the outputs and
+      ``auto_sharded`` values on an Auto mesh get a sharding constraint inside ``jit``, which JAX pads, so no
+      error is raised there. Round such axes up with `round_axis_for_partitioning` to avoid the padding.
+    * Arguments of the wrong kind (a mapping that is not a dict, ``donate_args`` that is neither a bool nor a
+      tuple of them) raise ``TypeError`` when the wrapper is built.
 
     Args:
         fn: the function (or class) to compile; omit to use ``named_jit`` as a decorator factory.
