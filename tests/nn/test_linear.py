@@ -89,12 +89,33 @@ def test_call_matches_einsum():
     np.testing.assert_allclose(lin_t(x).array, out.array, rtol=1e-5, atol=1e-5)
 
 
-def test_out_axis_in_input_is_batch():
-    lin = hnn.Linear.init(H, O, key=KEY, use_bias=False)
-    x = _x((O, H))
-    out = lin(x)
-    assert out.axes == (O,)
-    np.testing.assert_allclose(out.array, jnp.einsum("oh,oh->o", x.array, lin.weight.array), rtol=1e-5)
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_out_axis_in_input_raises(use_bias):
+    """Haliax treats an input axis named like Out as a batch axis (one output per unit, a wrong answer); we raise."""
+    lin = hnn.Linear.init(H, O, key=KEY, use_bias=use_bias)
+    for _ in range(2):  # the second call would hit the plan cache: the error is raised every time
+        with pytest.raises(
+            ValueError, match=r"Linear: argument 'inputs' \(axes O\(6\), H\(4\)\) already has the Out axis 'O'"
+        ) as e:
+            lin(_x((O, H)))
+    assert "Out axes O(6)" in str(e.value) and "rename" in str(e.value).lower()
+    with pytest.raises(ValueError, match="already has the Out axis 'O'"):  # another size: still the same name
+        jax.jit(lambda m, x: m(x))(lin, _x((B, O.resize(3), H)))
+    multi = hnn.Linear.init(H, (O, O2), key=KEY)
+    with pytest.raises(ValueError, match=r"Linear: .*already has the Out axis 'O2'.*Out axes O\(6\), O2\(2\)"):
+        multi(_x((B, O2, H)))
+    # the general path (a non-default dot_general) checks too
+    hooked = eqx.tree_at(lambda m: m.dot_general, lin, lambda *a, **k: jax.lax.dot_general(*a, **k))
+    with pytest.raises(ValueError, match="Linear: argument 'inputs'.*already has the Out axis 'O'"):
+        hooked(_x((O, H)))
+    assert lin(_x((B, H))).axes == (B, O)
+
+
+def test_mlp_input_with_the_hidden_axis_raises():
+    mlp = hnn.MLP.init(H, O, width=5, depth=2, key=KEY)
+    hidden = mlp.layers[0].Out
+    with pytest.raises(ValueError, match=rf"Linear: argument 'inputs'.*already has the Out axis '{hidden.name}'"):
+        mlp(_x((B, hidden, H)))
 
 
 def test_missing_in_axis_raises_naming_axes():

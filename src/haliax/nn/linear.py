@@ -74,14 +74,38 @@ def _effective_weight(layer: Linear) -> NamedArray:
     return layer.weight * scale
 
 
+def _check_no_out_axis(inputs: NamedArray, In: AxisSpec, Out: AxisSpec) -> None:
+    """Raise if ``inputs`` already has an ``Out`` axis (that is not also an ``In`` axis).
+
+    ``dot`` would pair it with the weight's ``Out`` as a batch axis: the output would hold that name once, with
+    each unit multiplied only by its own slice of the input, a wrong answer with no error.
+    """
+    in_names = {a.name for a in axis_spec_to_tuple(In)}
+    out_axes = axis_spec_to_tuple(Out)
+    clash = [a.name for a in out_axes if a.name not in in_names and any(b.name == a.name for b in inputs.axes)]
+    if clash:
+        raise ValueError(
+            f"Linear: argument 'inputs' (axes {', '.join(str(a) for a in inputs.axes)}) already has the Out "
+            f"axis {', '.join(repr(n) for n in clash)} (Out axes {', '.join(str(a) for a in out_axes)}); the "
+            "output adds Out, so that name would appear twice. Rename the input's axis first (x.rename(...)) or "
+            "choose another Out"
+        )
+
+
 _LINEAR_PLANS: dict[tuple[Any, ...], tuple[tuple[Axis, ...], Any] | None] = {}
 
 
 def _linear_plan(
-    inputs: NamedArray, w_axes: tuple[Axis, ...], b_axes: tuple[Axis, ...] | None, In: AxisSpec, scale: float
+    inputs: NamedArray,
+    w_axes: tuple[Axis, ...],
+    b_axes: tuple[Axis, ...] | None,
+    In: AxisSpec,
+    scale: float,
+    Out: AxisSpec,
 ) -> tuple[tuple[Axis, ...], Any] | None:
     """(output axes, jitted ``fn(x, w, b)``) of a default Linear call, cached by the axes (one dict lookup per
-    call); None when the layer's bias does not fit the plain pattern (the general path handles it)."""
+    call); None when the layer's bias does not fit the plain pattern (the general path handles it). ``Out`` is
+    only checked on a miss (``w_axes`` and ``In`` determine it, so it is not part of the key)."""
     key = (inputs.axes, w_axes, b_axes, In, scale)
     try:
         return _LINEAR_PLANS[key]
@@ -90,6 +114,7 @@ def _linear_plan(
     except TypeError:  # an unhashable spec
         return None
     check_has_axes(inputs, In, "Linear", "inputs", "In")  # errors are raised, never cached
+    _check_no_out_axis(inputs, In, Out)
     contract = tuple((a.name, a.size) for a in axis_spec_to_tuple(In))
     spec, out_axes, _ = contraction_plan((inputs.axes, w_axes), contract, None)
     plan: tuple[tuple[Axis, ...], Any] | None = None
@@ -125,8 +150,9 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
     has only array leaves) and ``_reparam_cls`` (static, default `LinearStandardParam`).
 
     The output axes are the input's axes other than ``In`` (in input order) followed by the ``Out`` axes.
-    Input axes other than ``In`` are batch axes; an input axis with an ``Out`` name is treated as a batch axis
-    too.
+    Input axes other than ``In`` are batch axes. An input that already has an ``Out`` axis raises a
+    ``ValueError``: Haliax treats it as one more batch axis, so each output unit sees only its own slice of the
+    input (a wrong answer, or an axis that silently merges), with no error.
 
     If the input lacks one of the ``In`` axes, Haliax silently sums that axis out of the weight; we raise a
     ``ValueError`` naming the missing axis and the input's axes.
@@ -217,7 +243,8 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         """Apply the layer: ``dot(inputs, weight * active_scale, axis=In) + bias`` (``key`` is ignored).
 
         Raises:
-            ValueError: if ``inputs`` lacks an ``In`` axis (or has it with another size).
+            ValueError: if ``inputs`` lacks an ``In`` axis (or has it with another size), or already has an
+                ``Out`` axis.
         """
         del key
         weight, bias, In, op = self.weight, self.bias, self.In, self.dot_general  # each field read once
@@ -229,13 +256,15 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             and (bias is None or type(bias) is NamedArray)
         ):
             # the default product: one cached jitted call doing the scale, the matmul and the bias add
-            scale = _active_scale(self._reparam_cls, In, self.Out)
-            plan = _linear_plan(inputs, weight.axes, None if bias is None else bias.axes, In, scale)
+            Out = self.Out
+            scale = _active_scale(self._reparam_cls, In, Out)
+            plan = _linear_plan(inputs, weight.axes, None if bias is None else bias.axes, In, scale, Out)
             if plan is not None and explicit_out_sharding(plan[0], "Linear") is None:
                 out_axes, fn = plan
                 raw = fn(inputs.array, weight.array, None if bias is None else bias.array)
                 return auto_sharded(from_validated(raw, out_axes))
         check_has_axes(inputs, In, "Linear", "inputs", "In")
+        _check_no_out_axis(inputs, In, self.Out)
         # module-level helper: an Equinox method access builds a bound-method Module, which costs as much as an
         # eager 32x32 matmul
         out = dot(inputs, _effective_weight(self), axis=In, dot_general=op)
