@@ -342,3 +342,44 @@ def test_integer_01_mask_is_read_as_boolean():
     a = dot_product_attention(KPos, D, q, k, v, mask=as_int, implementation="dense")
     b = dot_product_attention(KPos, D, q, k, v, mask=m, implementation="dense")
     np.testing.assert_array_equal(a.array, b.array)
+
+
+# ---------------------------------------------------------------------------------------------- bad arguments
+
+
+@pytest.mark.parametrize("precision", ["foo", 3, ("high", "fastest-ish")])
+@pytest.mark.parametrize("implementation", ["dense", "blockwise", "jax"])
+def test_invalid_precision_names_the_function_and_argument(precision, implementation):
+    q, k, v = _qkv()
+    with pytest.raises(ValueError, match=r"dot_product_attention: invalid precision .*precision must be None") as e:
+        dot_product_attention(KPos, D, q, k, v, precision=precision, implementation=implementation)
+    assert repr(precision) in str(e.value) and "'highest'" in str(e.value)
+    with pytest.raises(ValueError, match=r"dot_product_attention_weights: invalid precision"):
+        dot_product_attention_weights(D, KPos, q, k, precision=precision)
+
+
+@pytest.mark.parametrize("precision", ["highest", jax.lax.Precision.HIGH, ("high", "highest")])
+def test_valid_precisions_are_accepted(precision):
+    q, k, v = _qkv()
+    out = dot_product_attention(KPos, D, q, k, v, precision=precision, implementation="dense")
+    ref = dot_product_attention(KPos, D, q, k, v, implementation="dense")
+    np.testing.assert_allclose(out.array, ref.array, atol=1e-5)
+
+
+@pytest.mark.parametrize("implementation", ["dense", "blockwise", "jax"])
+def test_boolean_bias_is_type_error_pointing_to_mask(implementation):
+    q, k, v = _qkv()
+    allowed = causal_mask(Pos, KPos)
+    with pytest.raises(TypeError, match=r"dot_product_attention: bias is boolean \(axes pos\(5\), kpos\(6\)\).*mask="):
+        dot_product_attention(KPos, D, q, k, v, bias=allowed, implementation=implementation)
+    with pytest.raises(TypeError, match=r"dot_product_attention_weights: bias is boolean.*mask="):
+        dot_product_attention_weights(D, KPos, q, k, bias=allowed)
+
+
+def test_alibi_with_zero_heads_or_a_non_axis():
+    with pytest.raises(ValueError, match=r"alibi_attention_bias: the Heads axis heads\(0\) has size 0"):
+        alibi_attention_bias(Heads.resize(0), KPos)
+    with pytest.raises(TypeError, match=r"alibi_attention_bias: Heads must be an Axis.*'heads'"):
+        alibi_attention_bias("heads", KPos)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"alibi_attention_bias: KPos must be an Axis"):
+        alibi_attention_bias(Heads, 6)  # type: ignore[arg-type]

@@ -225,6 +225,11 @@ class _Call:
         if bias is not None:
             if not isinstance(bias, NamedArray):
                 raise TypeError(f"{self.fn}: bias must be a NamedArray, got {type(bias).__name__}")
+            if bias.dtype == jnp.bool_:  # it would be added as 0/1, not used as a mask
+                raise TypeError(
+                    f"{self.fn}: bias is boolean (axes {', '.join(str(a) for a in bias.axes)}); bias is added to "
+                    "the scores, so a boolean goes in mask= (True = may attend)"
+                )
             bias = L.canonical(bias, "bias", self.fn)
         if mask is not None and not isinstance(mask, (NamedArray, AttentionMask)):
             raise TypeError(f"{self.fn}: mask must be a NamedArray or an AttentionMask, got {type(mask).__name__}")
@@ -251,6 +256,35 @@ def _scale_and_cast(
 
 # ------------------------------------------------------------------------------------------------------------
 # implementations on canonical arrays: q [B, G, Q, D], k [B, K, D], v [B, K, F]
+
+
+_PRECISION_FORMS = (
+    "None, a jax.lax.Precision, one of the strings 'default', 'high', 'highest' (or another jax.lax.Precision "
+    "name), a pair of those, or a jax.lax.DotAlgorithmPreset"
+)
+
+
+def _check_precision(precision: Any, fn: str) -> None:
+    """Raise a ValueError naming ``fn`` and ``precision`` unless JAX's ``dot_general`` accepts ``precision``."""
+
+    def one(p: Any) -> bool:
+        if isinstance(p, jax.lax.Precision):
+            return True
+        if isinstance(p, str):
+            try:
+                jax.lax.Precision(p)
+            except ValueError:
+                return False
+            return True
+        return False
+
+    if precision is None or one(precision):
+        return
+    if isinstance(precision, (jax.lax.DotAlgorithm, jax.lax.DotAlgorithmPreset)):
+        return
+    if isinstance(precision, tuple) and len(precision) == 2 and all(p is None or one(p) for p in precision):
+        return
+    raise ValueError(f"{fn}: invalid precision {precision!r}; precision must be {_PRECISION_FORMS}")
 
 
 def _static_int(a: jax.Array) -> int | None:
@@ -422,9 +456,11 @@ def dot_product_attention_weights(
         mask: boolean NamedArray (axes a subset of the weights' axes) or `AttentionMask`; True = may attend.
             A float mask raises `TypeError` (additive masks go in `bias`); Haliax reads it as a boolean,
             which inverts a 0 / -1e9 mask.
-        bias: float NamedArray added to the scores (axes a subset of the weights' axes).
+        bias: float NamedArray added to the scores (axes a subset of the weights' axes). A boolean bias raises
+            `TypeError` (it belongs in `mask`); Haliax adds it as 0/1.
         attention_dtype: dtype for the score computation.
-        precision: passed to the score `dot_general`.
+        precision: passed to the score `dot_general`; an invalid value raises `ValueError` naming this function
+            and the accepted forms (Haliax lets JAX's message through).
         scaling_factor: multiplies the query; default `1/sqrt(size of Key)`.
         QPos: the query position axis; only needed for a structured `AttentionMask` when the query has several
             axes that the key lacks.
@@ -441,6 +477,8 @@ def dot_product_attention_weights(
         (['q', 'k'], [0.5, 0.5, 0.0])
     """
     fn = "dot_product_attention_weights"
+    if precision is not None:
+        _check_precision(precision, fn)
     call = _Call(fn, KPos, Key, query, key, None, mask, QPos)
     if explicit_out_sharding(call.weight_axes, fn) is not None:  # explicit mesh: the kernel runs on Auto axes
 
@@ -490,9 +528,11 @@ def dot_product_attention(
         value: `(..., KPos, ...)`; its axes not in query/key (e.g. its head size) are the output features.
         mask: boolean NamedArray or `AttentionMask`; True = may attend. A float mask raises `TypeError`
             (additive masks go in `bias`); Haliax reads it as a boolean, which inverts a 0 / -1e9 mask.
-        bias: float NamedArray added to the scores (e.g. `alibi_attention_bias`).
+        bias: float NamedArray added to the scores (e.g. `alibi_attention_bias`). A boolean bias raises
+            `TypeError` (it belongs in `mask`); Haliax adds it as 0/1.
         attention_dtype: dtype for the score computation.
-        precision: precision of the score product.
+        precision: precision of the score product; an invalid value raises `ValueError` naming this function
+            and the accepted forms (Haliax lets JAX's message through).
         QPos: the query position axis, needed only to place a structured `AttentionMask` when the query has
             several axes that key/value lack (as in grouped-query attention).
         scaling_factor: multiplies the query; default `1/sqrt(size of Key)`.
@@ -523,6 +563,8 @@ def dot_product_attention(
     fn = "dot_product_attention"
     if implementation not in _IMPLEMENTATIONS:
         raise ValueError(f"{fn}: implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}")
+    if precision is not None:
+        _check_precision(precision, fn)
     call = _Call(fn, KPos, Key, query, key, value, mask, QPos)
     if explicit_out_sharding(call.out_axes, fn) is not None:  # explicit mesh: the kernels run on Auto axes
 
@@ -594,7 +636,7 @@ def alibi_attention_bias(Heads: Axis, KPos: Axis, bias_max: float = 8, dtype: An
     for a head count that is not a power of two).
 
     Args:
-        Heads: the attention-head axis; one slope per head.
+        Heads: the attention-head axis; one slope per head. Size 0 raises `ValueError` (Haliax divides by it).
         KPos: the key-position axis.
         bias_max: the exponent scale of the slopes (8 in the ALiBi paper).
         dtype: the dtype of the result.
@@ -605,6 +647,11 @@ def alibi_attention_bias(Heads: Axis, KPos: Axis, bias_max: float = 8, dtype: An
         >>> alibi_attention_bias(hax.Axis("h", 2), hax.Axis("k", 3)).array.tolist()
         [[0.0, 0.0625, 0.125], [0.0, 0.00390625, 0.0078125]]
     """
+    for arg, ax in (("Heads", Heads), ("KPos", KPos)):
+        if not isinstance(ax, Axis):
+            raise TypeError(f"alibi_attention_bias: {arg} must be an Axis (a name and a size), got {ax!r}")
+    if Heads.size == 0:  # the slopes divide by the head count
+        raise ValueError(f"alibi_attention_bias: the Heads axis {Heads} has size 0; ALiBi needs at least one head")
     slopes = jnp.asarray(_alibi_slopes(Heads.size, bias_max), dtype=jnp.float32)
     bias = slopes[:, None] * jnp.arange(KPos.size, dtype=jnp.float32)[None, :]
     return NamedArray(bias.astype(dtype), (Heads, KPos))
