@@ -349,3 +349,22 @@ def test_brace_strings_are_unordered_specs():
     assert str(_meta(hax.NamedArray["{embed batch}"])) == "{batch embed}"  # str round-trips
     with pytest.raises(ValueError, match=r"NamedArray\[\.\.\.\]: braces must enclose the whole spec"):
         hax.NamedArray["batch {embed}"]
+
+
+@pytest.mark.parametrize("item", [3, (3,), 3.0, None, ["batch"], (3, "b"), jax.Array])
+def test_invalid_dtype_annotation_item_names_the_annotation_and_the_accepted_forms(item):
+    with pytest.raises(TypeError, match=r"^f32\[.*\]: invalid annotation\. Accepted forms: f32\[NamedArray, ") as e:
+        f32[item]
+    msg = str(e.value)
+    assert "f32['batch embed']" in msg and "'...'" in msg and "f32[jax.Array, 'b c']" in msg
+    with pytest.raises(TypeError, match=r"^Float\[3\]: invalid annotation"):
+        Float[3]
+
+
+def test_bad_spec_entry_names_the_dtype_annotation():
+    with pytest.raises(
+        TypeError, match=r"f32\[\.\.\.\]: axis spec entries must be names, Axis objects or \.\.\., got 3"
+    ):
+        f32["batch", 3]
+    with pytest.raises(ValueError, match=r"i32\[\.\.\.\]: axis names \['b'\] appear more than once"):
+        i32["b b"]

@@ -108,7 +108,9 @@ class DTypeCategory:
 
     ``abstract`` is a NumPy/JAX abstract scalar type (``jnp.floating``...) matched with `jnp.issubdtype`;
     ``concrete`` an exact dtype; neither means any dtype. ``jaxtyping_name`` is the jaxtyping type used when the
-    first argument is not a NamedArray.
+    first argument is not a NamedArray. An item that is neither an axis spec nor an array type followed by a shape
+    (``f32[3]``) raises a ``TypeError`` naming the annotation and listing the accepted forms (jaxtyping's own
+    message speaks only of its own form).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -144,11 +146,22 @@ class DTypeCategory:
         if not isinstance(item, tuple):
             item = (item,)
         base = item[0]
+        fn = f"{self.name}[...]"
         if base is NamedArray:
             spec = item[1:] if len(item) > 1 else ("...",)
-            return Annotated[NamedArray, _make_axes_spec(spec, dtype=self.spec_dtype)]
+            return Annotated[NamedArray, _make_axes_spec(spec, dtype=self.spec_dtype, fn=fn)]
         if isinstance(base, (str, Set, Axis)) or base is Ellipsis:
-            return Annotated[NamedArray, _make_axes_spec(item, dtype=self.spec_dtype)]
+            return Annotated[NamedArray, _make_axes_spec(item, dtype=self.spec_dtype, fn=fn)]
+        if len(item) < 2 or base is None or isinstance(base, (int, float, complex, bytes, list, dict)):
+            # jaxtyping would say only that an array type and a shape are needed
+            shown = ", ".join(repr(i) for i in item)
+            raise TypeError(
+                f"{self.name}[{shown}]: invalid annotation. Accepted forms: {self.name}[NamedArray, 'batch embed'] "
+                f"or {self.name}['batch embed'] (axis names separated by spaces; '...' for any other axes, "
+                f"'{{batch embed}}' for any order), a tuple of names or Axis objects ({self.name}['batch', "
+                f"hax.Axis('embed', 4)]), a set of names, or {self.name}[jax.Array, 'b c'] for a plain array "
+                "(jaxtyping)"
+            )
         import jaxtyping
 
         return getattr(jaxtyping, self.jaxtyping_name)[item]
@@ -399,12 +412,12 @@ def _entries(fn: str, raw: Any) -> tuple[tuple[Any, ...], tuple[tuple[str, int],
     return tuple(names), tuple(sizes)
 
 
-def _make_axes_spec(item: Any, dtype: Any = None) -> NamedArrayAxes:
+def _make_axes_spec(item: Any, dtype: Any = None, fn: str = "NamedArray[...]") -> NamedArrayAxes:
     """Build a NamedArrayAxes from an annotation item: a spec, or a tuple of spec parts and dtypes.
 
-    A leading ``NamedArray`` class is the base (``Named[NamedArray, "batch embed"]``) and is dropped.
+    A leading ``NamedArray`` class is the base (``Named[NamedArray, "batch embed"]``) and is dropped. ``fn`` is
+    the annotation named in errors.
     """
-    fn = "NamedArray[...]"
     if isinstance(item, NamedArrayAxes):
         return item if dtype is None else dataclasses.replace(item, dtype=_to_dtype(dtype))
     parts = item if isinstance(item, tuple) else (item,)
