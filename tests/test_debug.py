@@ -286,3 +286,18 @@ def test_visualize_shardings_in_jit_with_input_off_the_mesh(capsys, monkeypatch)
     with jax.set_mesh(_mesh()):
         f(x)
     assert capsys.readouterr().out == "dim1->data, dim2->model\n"
+
+
+@pytest.mark.parametrize("value", ["x", 3, 2.5, None, [1.0, 2.0], {"a": 1}])
+def test_describe_array_rejects_a_value_that_is_not_an_array(value):
+    with pytest.raises(
+        TypeError,
+        match=rf"describe_array: argument 'arr' must be a NamedArray or an array.*got "
+        rf"{type(value).__name__}.*jnp.asarray",
+    ):
+        describe_array(value)
+
+
+def test_describe_array_accepts_numpy_arrays_and_scalars():
+    assert describe_array(np.arange(3.0)).startswith("ndarray(shape=(3,), dtype=float64, min=0, max=2")
+    assert describe_array(np.float32(2.0)).startswith("float32(shape=(), dtype=float32, min=2")

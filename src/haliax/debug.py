@@ -146,6 +146,9 @@ def describe_array(arr: Any) -> str:
     """A one-line description of an array: axes (or shape), dtype, sharding, and for concrete arrays the
     min/max/mean/std and the number of NaNs.
 
+    ``arr`` is a NamedArray or anything with a ``shape`` and a ``dtype`` (JAX and NumPy arrays, tracers); another
+    value (a string, a list, a Python number) raises ``TypeError`` rather than a description of nothing.
+
     Examples:
         >>> import haliax as hax
         >>> from haliax.debug import describe_array
@@ -156,6 +159,11 @@ def describe_array(arr: Any) -> str:
         head = f"NamedArray(axes=({', '.join(str(a) for a in arr.axes)}), dtype={arr.dtype}"
         raw = arr.array
     else:
+        if not (hasattr(arr, "shape") and hasattr(arr, "dtype")):
+            raise TypeError(
+                f"describe_array: argument 'arr' must be a NamedArray or an array (with a shape and a dtype), got "
+                f"{type(arr).__name__} {arr!r:.60}; wrap a Python value with jnp.asarray first"
+            )
         raw = arr
         head = f"{type(arr).__name__}(shape={tuple(getattr(arr, 'shape', ()))}, dtype={getattr(arr, 'dtype', None)}"
     parts = [head]
