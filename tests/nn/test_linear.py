@@ -357,3 +357,28 @@ def test_linear_default_op_instances_and_lax_dot_general_agree():
     np.testing.assert_array_equal(
         hax.dot(x, lin.weight, axis=H, dot_general=DefaultDotGeneralOp()).array, hax.dot(x, lin.weight, axis=H).array
     )
+
+
+@pytest.mark.parametrize("promotion", ["allow", "raise"])
+@pytest.mark.parametrize("bias_order", ["trailing", "other"])
+def test_eager_bias_add_paths_agree_with_jnp(promotion, bias_order):
+    """With NumPy rank promotion allowed, a bias over the trailing output axes is added as a second eager op
+    after the cached matmul; otherwise (or for a bias in another order) one cached call does both. Both give
+    the plain-jnp answer, eagerly, under jit and under grad."""
+    B, I = hax.make_axes(B=3, I=4)
+    O1, O2 = hax.make_axes(O1=2, O2=5)
+    lin = hnn.Linear.init(I, (O1, O2), key=jax.random.PRNGKey(0))
+    if bias_order == "other":
+        lin = eqx.tree_at(lambda m: m.bias, lin, lin.bias.rearrange((O2, O1)))
+    x = hax.random.normal(jax.random.PRNGKey(1), (B, I))
+    w = lin.weight.rearrange((O1, O2, I)).array
+    b = lin.bias.rearrange((O1, O2)).array
+    want = jnp.einsum("bi,pqi->bpq", x.array, w) + b[None]
+    with jax.numpy_rank_promotion(promotion):
+        got = lin(x)
+        jitted = eqx.filter_jit(lambda m, v: m(v))(lin, x)
+        grad = eqx.filter_grad(lambda m, v: hax.sum(m(v)).scalar())(lin, x)
+    for out in (got, jitted):
+        assert out.axes == (B, O1, O2)
+        np.testing.assert_allclose(out.array, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grad.bias.rearrange((O1, O2)).array, np.full((2, 5), 3.0), rtol=1e-6)

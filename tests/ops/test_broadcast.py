@@ -273,3 +273,22 @@ def test_broadcast_arrays_union_and_errors():
         hax.broadcast_arrays(rand((X.resize(5),)), xy, zy, require_subset=False)
     outs = hax.broadcast_arrays(hax.arange(Y), rand((X, Y)), ensure_order=False)
     assert outs[0].axes == (X, Y)
+
+
+@pytest.mark.parametrize("promotion", ["allow", "raise"])
+def test_binary_ops_align_by_name_under_either_rank_promotion_rule(promotion):
+    """The cached alignment plan of binary ops depends on the rank-promotion rule (leading size-1 dims are left
+    to NumPy broadcasting only when it is allowed); the values never do."""
+    X, Y, Z = hax.make_axes(X=2, Y=3, Z=4)
+    a = hax.random.normal(jax.random.PRNGKey(0), (X, Y, Z))
+    for b_axes in [(Z,), (Y, Z), (Z, Y), (X,), (Z, X)]:
+        b = hax.random.normal(jax.random.PRNGKey(1), b_axes)
+        want = a.array + b.rearrange(tuple(ax for ax in (X, Y, Z) if ax in b_axes)).array.reshape(
+            tuple(ax.size if ax in b_axes else 1 for ax in (X, Y, Z))
+        )
+        with jax.numpy_rank_promotion(promotion):
+            for out in (a + b, b + a):
+                assert out.axes == (X, Y, Z)
+                np.testing.assert_array_equal(out.array, want)
+    with pytest.raises(ValueError, match="add: Cannot broadcast"):
+        a + hax.ones(hax.Axis("W", 2))

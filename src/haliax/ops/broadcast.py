@@ -127,6 +127,53 @@ def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis
     raise _no_subset(fn, a, b)
 
 
+_BINARY_ALIGN: dict[Any, Any] = {}
+_Plan = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
+
+
+def binary_align(
+    a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str
+) -> tuple[tuple[Axis, ...], _Plan | None, _Plan | None]:
+    """`binary_plan` plus how to align each operand to the result (`realign` applies it), in one cached lookup:
+    the eager path of every binary op pays one dictionary hit. The plans leave out leading size-1 dimensions
+    when ``jax_numpy_rank_promotion`` is ``"allow"`` (NumPy broadcasting adds them without a dispatch), as
+    `align_to` with ``full_rank=False`` does. Errors name ``fn`` and are never cached.
+
+    Examples:
+        >>> import haliax as hax
+        >>> from haliax.ops.broadcast import binary_align
+        >>> X, Y = hax.make_axes(X=2, Y=3)
+        >>> binary_align((Y,), (X, Y), "add")[0]
+        (Axis(name='X', size=2), Axis(name='Y', size=3))
+    """
+    promo = jax.config.jax_numpy_rank_promotion  # type: ignore[attr-defined]
+    key = (a, b, promo)
+    hit = _BINARY_ALIGN.get(key)
+    if hit is None:
+        out = binary_plan(a, b, fn)
+        full = promo != "allow"
+        plans = []
+        for src in (a, b):
+            plan = _align_plan(src, out, full) if src != out else (None, None)
+            plans.append(None if plan == (None, None) else plan)
+        if len(_BINARY_ALIGN) >= 4096:
+            _BINARY_ALIGN.clear()
+        hit = _BINARY_ALIGN[key] = (out, plans[0], plans[1])
+    return hit
+
+
+def realign(array: Any, plan: _Plan | None) -> Any:
+    """Apply a plan of `binary_align` to a raw array (None: unchanged)."""
+    if plan is None:
+        return array
+    perm, shape = plan
+    if perm is not None:
+        array = jnp.transpose(array, perm)
+    if shape is not None:
+        array = jnp.reshape(array, shape)
+    return array
+
+
 def _common_axes(
     a: tuple[Axis, ...], b: tuple[Axis, ...], require_subset: bool, origin: dict[str, int], k: int
 ) -> tuple[Axis, ...]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core import NamedArray, from_validated
 from ..partitioning import explicit_align, explicit_out_sharding, explicit_reshard, explicit_retry
-from .broadcast import align_to, binary_plan, broadcast_arrays_and_return_axes
+from .broadcast import binary_align, broadcast_arrays_and_return_axes, realign
 
 __all__ = [
     "wrap_elemwise_unary",
@@ -237,8 +237,8 @@ def wrap_elemwise_binary(
                 return wrap(op(a.array, b.array), b.axes)
             if not b.axes:
                 return wrap(op(a.array, b.array), a.axes)
-            out = binary_plan(a.axes, b.axes, fname)
-            ra, rb = align_to(a.array, a.axes, out, False), align_to(b.array, b.axes, out, False)
+            out, plan_a, plan_b = binary_align(a.axes, b.axes, fname)
+            ra, rb = realign(a.array, plan_a), realign(b.array, plan_b)
             spec = explicit_out_sharding(out, fname)  # an explicit mesh: both operands typed as the output
             if spec is not None:
                 ra, rb = explicit_align(ra, a.axes, out, spec), explicit_align(rb, b.axes, out, spec)
