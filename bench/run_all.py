@@ -27,7 +27,7 @@ SCRIPTS: dict[str, list[str]] = {
     "fused_ce": ["--repeats", "3"],  # the size: 8192 tokens x 32768 vocab x 512 embed (about 2 minutes)
     # fwd and fwd+bwd, 7 programs per length; 8192 runs once per program (the peer's fwd+bwd alone takes ~30 s and
     # holds 6 GiB of scores), about 4 minutes in all
-    "attention": ["--seqs", "512", "1024", "2048", "8192", "--rounds", "5", "--long-rounds", "1"],
+    "attention": ["--seqs", "512", "1024", "2048", "8192", "--rounds", "15", "--long-rounds", "1"],
     # BlockSeq and the raw Python loop unroll every layer: at 32 layers one compile takes minutes on 2 cores, so this
     # runs to 8 layers only (compile_depth covers 32 layers for the scanned stacks)
     "stacked_compile": ["--layers", "2", "8", "--repeats", "1"],
