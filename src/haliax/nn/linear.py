@@ -263,7 +263,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
             and weight.array is not None
             and (bias is None or type(bias) is NamedArray)
         ):
-            # the default product: one cached jitted call doing the scale, the matmul and the bias add
+            # the default product: a cached jitted call for the scale and the matmul (and the bias add, see `_linear_plan`)
             Out = self.Out
             scale = _active_scale(self._reparam_cls, In, Out)
             plan = _linear_plan(inputs, weight.axes, None if bias is None else bias.axes, In, scale, Out)
