@@ -16,7 +16,7 @@ from ..ops.linalg import dot
 from ..partitioning import auto_sharded
 from ..random import check_key
 from ..tree_util import resize_axis
-from .layer_utils import check_has_axes, init_axes, truncated_normal_init
+from .layer_utils import check_has_axes, check_reparam_cls, init_axes, truncated_normal_init
 from .mup import AbstractEmbeddingReparam, EmbeddingStandardParam, ReparamEnabled
 
 __all__ = ["Embedding"]
@@ -112,11 +112,7 @@ class Embedding(eqx.Module, ReparamEnabled):
             init_scale = initializer_range
         check_key(key, "Embedding.init")
         init_axes("Embedding.init", {"Vocab": Vocab, "Embed": Embed}, nonzero=("Embed",))
-        if not (isinstance(reparam_cls, type) and issubclass(reparam_cls, AbstractEmbeddingReparam)):
-            raise TypeError(  # otherwise an AttributeError on `.init_scale`
-                "Embedding.init: argument 'reparam_cls' must be a subclass of AbstractEmbeddingReparam such as "
-                f"EmbeddingStandardParam (haliax.nn.mup), got {reparam_cls!r}"
-            )
+        check_reparam_cls(reparam_cls, AbstractEmbeddingReparam, EmbeddingStandardParam, "Embedding.init")
         all_axes = concat_axes(Vocab, Embed)
         weight = truncated_normal_init(key, all_axes, init_scale * reparam_cls.init_scale(Vocab, Embed))
         return Embedding(weight=weight, Vocab=Vocab, Embed=Embed, _reparam_cls=reparam_cls)

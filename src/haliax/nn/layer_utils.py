@@ -85,6 +85,16 @@ def init_axes(fn: str, roles: Mapping[str, AxisSpec], nonzero: Sequence[str] = (
     return out
 
 
+def check_reparam_cls(cls: Any, base: type, default: type, fn: str) -> None:
+    """Raise a ``TypeError`` naming ``fn`` unless ``cls`` is a subclass of ``base`` (otherwise the layer's
+    ``init`` would fail later with an ``AttributeError`` on ``init_scale``)."""
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(
+            f"{fn}: argument 'reparam_cls' must be a subclass of {base.__name__} such as {default.__name__} "
+            f"(haliax.nn.mup), got {cls!r}"
+        )
+
+
 def check_has_axes(x: Any, spec: AxisSpec, fn: str, arg: str, what: str) -> None:
     """Raise unless ``x`` is a NamedArray holding every axis of ``spec`` with its size.
 

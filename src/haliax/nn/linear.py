@@ -33,7 +33,7 @@ from ..state_dict import (
     to_state_dict,
     with_prefix,
 )
-from .layer_utils import check_has_axes, init_axes, truncated_normal_init
+from .layer_utils import check_has_axes, check_reparam_cls, init_axes, truncated_normal_init
 from .mup import (
     AbstractLinearReparam,
     HiddenLinearMup,
@@ -232,11 +232,7 @@ class Linear(ModuleWithStateDictSerialization, ReparamEnabled):
         """
         check_key(key, "Linear.init")
         init_axes("Linear.init", {"In": In, "Out": Out}, nonzero=("In",))
-        if not (isinstance(reparam_cls, type) and issubclass(reparam_cls, AbstractLinearReparam)):
-            raise TypeError(  # otherwise an AttributeError on `.init_scale`
-                "Linear.init: argument 'reparam_cls' must be a subclass of AbstractLinearReparam such as "
-                f"LinearStandardParam (haliax.nn.mup), got {reparam_cls!r}"
-            )
+        check_reparam_cls(reparam_cls, AbstractLinearReparam, LinearStandardParam, "Linear.init")
         joint = concat_axes(Out, In) if out_first else concat_axes(In, Out)
         weight = truncated_normal_init(key, joint, init_scale * reparam_cls.init_scale(In, Out))
         bias = zeros(Out) if use_bias else None
