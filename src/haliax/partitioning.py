@@ -788,8 +788,12 @@ def shard(x: Any, mapping: ResourceMapping | None = None, mesh: Any = None) -> A
     Examples:
         >>> import haliax as hax
         >>> x = hax.zeros(hax.Axis("batch", 8))
-        >>> hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged
-        True
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     same = hax.shard(x, {"batch": "data"}) is x  # no mesh: warns, returns x unchanged
+        >>> same, str(caught[0].message)
+        (True, 'No mesh found. Not sharding.')
     """
     if mapping is not None and not isinstance(mapping, dict) and not isinstance(mapping, Mapping):
         raise TypeError(
