@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from ..axis import Axis, AxisSelector, locate_axis, lookup_axis, replace_axis
 from ..core import NamedArray
+from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 from .broadcast import broadcast_to
 
 __all__ = [
@@ -53,6 +54,11 @@ def _sized_axis(fn: str, arg: str, ax: Any) -> Axis:
 
 def _raw(x: Any) -> Any:
     return x.array if isinstance(x, NamedArray) else x
+
+
+def _typed(raw: Any, axes: tuple[Axis, ...], fn: str) -> NamedArray:
+    """An output, on an explicit mesh resharded to the typed sharding its names give (else unchanged)."""
+    return NamedArray(explicit_reshard(raw, explicit_out_sharding(axes, fn)), axes)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,9 +120,10 @@ def unique(
     array = _named_arg(fn, "array", array)
     Unique = _sized_axis(fn, "Unique", Unique)
     fill_value = _raw(fill_value)
+    raw = explicit_unshard_dims(array.array, range(array.ndim))  # an explicit mesh: JAX sorts unsharded dims only
     if axis is None:
         out = jnp.unique(
-            array.array,
+            raw,
             return_index=True,
             return_inverse=True,
             return_counts=True,
@@ -135,7 +142,7 @@ def unique(
                 f"({array.axes[i].name}) may share its name"
             )
         out = jnp.unique(
-            array.array,
+            raw,
             return_index=True,
             return_inverse=True,
             return_counts=True,
@@ -146,13 +153,13 @@ def unique(
         values_axes = replace_axis(array.axes, array.axes[i], Unique)
         inverse_axes = (array.axes[i],)
     values, index, inverse, counts = out
-    result = [NamedArray(values, values_axes)]
+    result = [_typed(values, values_axes, fn)]
     if return_index:
-        result.append(NamedArray(index, (Unique,)))
+        result.append(_typed(index, (Unique,), fn))
     if return_inverse:
-        result.append(NamedArray(jnp.reshape(inverse, [a.size for a in inverse_axes]), inverse_axes))
+        result.append(_typed(jnp.reshape(inverse, [a.size for a in inverse_axes]), inverse_axes, fn))
     if return_counts:
-        result.append(NamedArray(counts, (Unique,)))
+        result.append(_typed(counts, (Unique,), fn))
     return result[0] if len(result) == 1 else tuple(result)
 
 
@@ -303,7 +310,7 @@ def bincount(x: NamedArray, Counts: Axis, *, weights: Any = None, minlength: int
                 f"{fn}: argument 'weights': Cannot broadcast weights with axes "
                 f"({', '.join(str(a) for a in weights.axes)}) to x's axes ({x.axes[0]}): extra axes present {extra}"
             )
-        w = broadcast_to(weights, x.axes).array
+        w = explicit_unshard_dims(broadcast_to(weights, x.axes).array, [0])
     elif weights is not None:
         w = jnp.asarray(weights)
         if w.shape != (x.axes[0].size,):
@@ -313,7 +320,8 @@ def bincount(x: NamedArray, Counts: Axis, *, weights: Any = None, minlength: int
             )
     else:
         w = None
-    return NamedArray(jnp.bincount(x.array, w, minlength, length=Counts.size), (Counts,))
+    raw = explicit_unshard_dims(x.array, [0])  # an explicit mesh: JAX scatters from unsharded ids only
+    return _typed(jnp.bincount(raw, w, minlength, length=Counts.size), (Counts,), fn)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,5 +382,8 @@ def searchsorted(a: NamedArray, v: Any, *, side: str = "left", sorter: Any = Non
                 f"{fn}: argument 'sorter' must be 1-D with the length of a's axis {a.axes[0]}, got shape {s_shape}"
             )
         sorter = s
-    out = jnp.searchsorted(a.array, v_raw, side=side, sorter=sorter, method=method)
-    return NamedArray(out, v_axes)
+    # an explicit mesh: JAX's searches reject a sharded a, and (but "compare_all") a sharded v
+    a_raw = explicit_unshard_dims(a.array, [0])
+    v_raw = explicit_unshard_dims(v_raw, range(len(v_axes)))
+    out = jnp.searchsorted(a_raw, v_raw, side=side, sorter=sorter, method=method)
+    return _typed(out, v_axes, fn)
