@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from ..axis import Axis, AxisSelector, axis_not_found_error, lookup_axis
 from ..core import NamedArray
+from ..partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 
 __all__ = ["packbits", "unpackbits"]
 
@@ -36,9 +37,14 @@ def _single_axis(fn: str, a: Any, axis: Any, bitorder: str) -> tuple[NamedArray,
     return a, i
 
 
-def _with_size(a: NamedArray, i: int, out: Any) -> NamedArray:
+def _unsharded(a: NamedArray, i: int) -> Any:
+    """``a``'s array; on an explicit mesh with dimension ``i`` unsharded (JAX reshapes it into bytes)."""
+    return explicit_unshard_dims(a.array, [i])
+
+
+def _with_size(a: NamedArray, i: int, out: Any, fn: str) -> NamedArray:
     axes = a.axes[:i] + (a.axes[i].resize(out.shape[i]),) + a.axes[i + 1 :]
-    return NamedArray(out, axes)
+    return NamedArray(explicit_reshard(out, explicit_out_sharding(axes, fn)), axes)
 
 
 def packbits(a: NamedArray, axis: AxisSelector, *, bitorder: str = "big") -> NamedArray:
@@ -61,7 +67,7 @@ def packbits(a: NamedArray, axis: AxisSelector, *, bitorder: str = "big") -> Nam
     a, i = _single_axis(fn, a, axis, bitorder)
     if not (jnp.issubdtype(a.dtype, jnp.integer) or jnp.issubdtype(a.dtype, jnp.bool_)):
         raise TypeError(f"{fn}: argument 'a' must have a bool or integer dtype, got {a.dtype}")
-    return _with_size(a, i, jnp.packbits(a.array, axis=i, bitorder=bitorder))
+    return _with_size(a, i, jnp.packbits(_unsharded(a, i), axis=i, bitorder=bitorder), fn)
 
 
 def unpackbits(a: NamedArray, axis: AxisSelector, *, count: int | None = None, bitorder: str = "big") -> NamedArray:
@@ -97,4 +103,4 @@ def unpackbits(a: NamedArray, axis: AxisSelector, *, count: int | None = None, b
             count = operator.index(count)
         except TypeError:
             raise TypeError(f"{fn}: argument 'count' must be an int or None, got {count!r}") from None
-    return _with_size(a, i, jnp.unpackbits(a.array, axis=i, count=count, bitorder=bitorder))
+    return _with_size(a, i, jnp.unpackbits(_unsharded(a, i), axis=i, count=count, bitorder=bitorder), fn)
