@@ -24,7 +24,7 @@ from jax import lax
 
 from ..axis import Axis, AxisSelection, axis_not_found_error, axis_spec_to_shape_dict, locate_axes, lookup_axis
 from ..core import NamedArray
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_auto_axes
 from ..random import check_key
 from ..state_dict import ModuleWithStateDictSerialization
 from .layer_utils import pad_pair
@@ -310,12 +310,16 @@ class _ConvBase(ModuleWithStateDictSerialization):
             conv_kwargs=tuple(sorted(conv_kwargs.items())),
         )
         b = self.bias.array if self.bias is not None else None
-        y = _conv_kernel(inputs.array, self._weight_array(), b, plan)
         new_size = dict(zip(sp_pos, out_sizes))
         out_axes = tuple(
             self.Out if i == in_pos else (a.resize(new_size[i]) if i in new_size else a) for i, a in enumerate(axes)
         )
-        return auto_sharded(NamedArray(y, out_axes))
+
+        def run(x: jax.Array, w: jax.Array, b: jax.Array | None) -> NamedArray:
+            return NamedArray(_conv_kernel(x, w, b, plan), out_axes)
+
+        # an explicit mesh: the kernel's reshapes and conv run on Auto axes, the output is typed by its names
+        return auto_sharded(explicit_auto_axes(run, out_axes, self._fn)(inputs.array, self._weight_array(), b))
 
 
 # --------------------------------------------------------------------------------------------------
