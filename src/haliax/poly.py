@@ -19,6 +19,7 @@ import numpy as np
 
 from .axis import Axis, AxisSelector, locate_axis
 from .core import NamedArray
+from .partitioning import explicit_auto_axes, explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 
 __all__ = [
     "DEFAULT_POLY_AXIS_NAME",
@@ -48,15 +49,17 @@ def _coef(p: Any, fn: str, arg: str) -> tuple[Any, Axis | None]:
                 f"{fn}: argument {arg!r}: Polynomial coefficient arrays must be 1D, "
                 f"got axes ({', '.join(str(a) for a in p.axes)})"
             )
-        return p.array, p.axes[0]
+        return explicit_unshard_dims(p.array, [0]), p.axes[0]  # an explicit mesh: coefficients are replicated
     return p, None
 
 
-def _wrap(result: Any, *like: Axis | None) -> NamedArray:
-    """``result`` (1-D) on the first given axis resized to its length, else on the ``degree`` axis."""
+def _wrap(result: Any, *like: Axis | None, fn: str = "poly") -> NamedArray:
+    """``result`` (1-D) on the first given axis resized to its length, else on the ``degree`` axis (on an
+    explicit mesh typed by that name)."""
     ax = next((a for a in like if a is not None), None)
     name = ax.name if ax is not None else DEFAULT_POLY_AXIS_NAME
-    return NamedArray(result, (Axis(name, result.shape[0]),))
+    axes = (Axis(name, result.shape[0]),)
+    return NamedArray(explicit_reshard(result, explicit_out_sharding(axes, fn)), axes)
 
 
 def poly(seq_of_zeros: Any) -> NamedArray:
@@ -83,16 +86,16 @@ def poly(seq_of_zeros: Any) -> NamedArray:
                 f"{fn}: argument 'seq_of_zeros': expected 1-D roots or a non-empty square 2-D matrix, "
                 f"got axes ({', '.join(str(a) for a in axes)})"
             )
-        return _wrap(jnp.poly(seq_of_zeros.array), None)
+        return _wrap(jnp.poly(explicit_unshard_dims(seq_of_zeros.array, [0, 1])), None, fn=fn)
     z, ax = _coef(seq_of_zeros, fn, "seq_of_zeros")
-    return _wrap(jnp.poly(z), ax)
+    return _wrap(jnp.poly(z), ax, fn=fn)
 
 
 def _binary(op: Callable[[Any, Any], Any], fn: str, a1: Any, a2: Any) -> NamedArray:
     """``op`` (`jax.numpy.polyadd`, ``polysub`` or ``polymul``) on the coefficients of ``a1`` and ``a2``, named."""
     x1, ax1 = _coef(a1, fn, "a1")
     x2, ax2 = _coef(a2, fn, "a2")
-    return _wrap(op(x1, x2), ax1, ax2)
+    return _wrap(op(x1, x2), ax1, ax2, fn=fn)
 
 
 def polyadd(a1: Any, a2: Any) -> NamedArray:
@@ -157,7 +160,7 @@ def polydiv(u: Any, v: Any) -> tuple[NamedArray, NamedArray]:
     x1, ax1 = _coef(u, "polydiv", "u")
     x2, ax2 = _coef(v, "polydiv", "v")
     q, r = jnp.polydiv(x1, x2)
-    return _wrap(q, ax1, ax2), _wrap(r, ax1, ax2)
+    return _wrap(q, ax1, ax2, fn="polydiv"), _wrap(r, ax1, ax2, fn="polydiv")
 
 
 def polyint(p: Any, m: int = 1, k: Any = None) -> NamedArray:
@@ -176,7 +179,7 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> NamedArray:
     x, ax = _coef(p, "polyint", "p")
     if isinstance(k, NamedArray):
         k = k.array
-    return _wrap(jnp.polyint(x, m=m, k=k), ax)
+    return _wrap(jnp.polyint(x, m=m, k=k), ax, fn="polyint")
 
 
 def polyder(p: Any, m: int = 1) -> NamedArray:
@@ -191,7 +194,7 @@ def polyder(p: Any, m: int = 1) -> NamedArray:
         ([2.0, 2.0], (Axis(name='coef', size=0),))
     """
     x, ax = _coef(p, "polyder", "p")
-    return _wrap(jnp.polyder(x, m=m), ax)
+    return _wrap(jnp.polyder(x, m=m), ax, fn="polyder")
 
 
 def polyval(p: Any, x: Any, *, unroll: int = 16) -> Any:
@@ -212,7 +215,13 @@ def polyval(p: Any, x: Any, *, unroll: int = 16) -> Any:
     """
     c, _ = _coef(p, "polyval", "p")
     if isinstance(x, NamedArray):
-        return NamedArray(jnp.polyval(c, x.array, unroll=unroll), x.axes)
+        axes = x.axes
+
+        def run(c: Any, xa: Any) -> NamedArray:
+            return NamedArray(jnp.polyval(c, xa, unroll=unroll), axes)
+
+        # an explicit mesh: JAX's scan rejects a sharded x (its carry starts unsharded), so it runs on Auto axes
+        return explicit_auto_axes(run, axes, "polyval")(c, x.array)
     return jnp.polyval(c, x, unroll=unroll)
 
 
@@ -308,7 +317,7 @@ def roots(p: Any, *, strip_zeros: bool = True) -> NamedArray:
         ((Axis(name='coef', size=2),), [1.0, 2.0])
     """
     x, ax = _coef(p, "roots", "p")
-    return _wrap(jnp.roots(x, strip_zeros=strip_zeros), ax)
+    return _wrap(jnp.roots(x, strip_zeros=strip_zeros), ax, fn="roots")
 
 
 def trim_zeros(f: Any, trim: str = "fb") -> NamedArray:
@@ -326,7 +335,7 @@ def trim_zeros(f: Any, trim: str = "fb") -> NamedArray:
         ([1, 2], (Axis(name='c', size=3),))
     """
     x, ax = _coef(f, "trim_zeros", "f")
-    return _wrap(jnp.trim_zeros(x, trim), ax)
+    return _wrap(jnp.trim_zeros(x, trim), ax, fn="trim_zeros")
 
 
 def vander(x: NamedArray, degree: AxisSelector, *, increasing: bool = False) -> NamedArray:
