@@ -492,7 +492,11 @@ def roll(array: NamedArray, shift: Any, axis: AxisSelection) -> NamedArray:
         s = align_to(shift.array, shift.axes, array.axes)
         pos = jnp.reshape(jnp.arange(n), tuple(n if k == i else 1 for k in range(len(array.axes))))
         gather = jnp.broadcast_to(jnp.mod(pos - s, n), tuple(a.size for a in array.axes))
-        return NamedArray(jnp.take_along_axis(array.array, gather, axis=i), array.axes)
+        raw = explicit_unshard_dims(array.array, [i])  # an explicit mesh: JAX gathers along unsharded dims only
+        out = jnp.take_along_axis(raw, gather, axis=i)
+        if raw is not array.array:
+            out = explicit_reshard(out, explicit_out_sharding(array.axes, "roll"))
+        return NamedArray(out, array.axes)
     if isinstance(shift, NamedArray):
         shift = shift.array
     for s in shift if isinstance(shift, (tuple, list)) else (shift,):
