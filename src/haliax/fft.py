@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from .axis import Axis, AxisSelection, AxisSelector, axis_not_found_error, locate_axis, lookup_axis
 from .core import NamedArray
+from .partitioning import explicit_out_sharding, explicit_reshard, explicit_unshard_dims
 
 __all__ = [
     "fft",
@@ -128,7 +129,7 @@ def _wrap(a: NamedArray, result: Any, entries: list[_Entry], out_sizes: Sequence
             f"{fn}: argument 'axis': renaming gives repeated axis names {dups} "
             f"(axes would be {tuple(str(ax) for ax in axes)})"
         )
-    return NamedArray(result, tuple(axes))
+    return NamedArray(explicit_reshard(result, explicit_out_sharding(axes, fn)), tuple(axes))
 
 
 def _complex(a: NamedArray) -> NamedArray:
@@ -166,13 +167,16 @@ def _transform(
     sizes = [n if n is not None else a.axes[i].size for i, _, n in entries]
     if default_last is not None and entries[-1][2] is None:
         sizes[-1] = default_last(sizes[-1])
+    out_sizes = sizes if out_last is None else sizes[:-1] + [out_last(sizes[-1])]
+    # an explicit mesh: JAX keeps a transformed dimension's sharding, so one whose size changes is unsharded
+    resized = [i for (i, _, _), m in zip(entries, out_sizes, strict=True) if m != a.axes[i].size]
+    raw = explicit_unshard_dims(a.array, resized)
     if len(entries) == 1:
         i, _, n = entries[0]
-        out = one(a.array, n=n, axis=i, norm=norm)
+        out = one(raw, n=n, axis=i, norm=norm)
     else:
         s = None if all(n is None for _, _, n in entries) else sizes
-        out = many(a.array, s=s, axes=[i for i, _, _ in entries], norm=norm)
-    out_sizes = sizes if out_last is None else sizes[:-1] + [out_last(sizes[-1])]
+        out = many(raw, s=s, axes=[i for i, _, _ in entries], norm=norm)
     return _wrap(a, out, entries, out_sizes, fn)
 
 
@@ -272,8 +276,9 @@ def _single_transform(
     a = _check_named(fn, a)
     entry = _single(a, axis, fn)
     i, _, n = entry
-    out = op(a.array, n=n, axis=i, norm=norm)
-    return _wrap(a, out, [entry], [out_size(n, a.axes[i].size)], fn)
+    size = out_size(n, a.axes[i].size)
+    raw = explicit_unshard_dims(a.array, [i] if size != a.axes[i].size else [])  # as in _transform
+    return _wrap(a, op(raw, n=n, axis=i, norm=norm), [entry], [size], fn)
 
 
 def hfft(a: NamedArray, axis: FftAxis = None, norm: str | None = None) -> NamedArray:
