@@ -173,6 +173,16 @@ def test_pooling_along_sharded_axis(mesh, jit, which):
         Out = hax.Axis("tok", 4)
         _check(_run(lambda a: hnn.adaptive_mean_pool(Out, a), jit, x), r.reshape(4, 4, 4, 8).mean(2))
         _check(_run(lambda a: hnn.adaptive_max_pool(Out, a), jit, x), r.reshape(4, 4, 4, 8).max(2))
+        # outputs whose size the mesh axis does not divide: 16 -> 6 (window 3, SAME), 16 -> 5 (adaptive)
+        Win3 = hax.Axis("tok", 3)
+        padded = np.pad(r, ((0, 0), (1, 1), (0, 0)), constant_values=-np.inf)
+        want = np.stack([padded[:, 3 * k : 3 * k + 3].max(1) for k in range(6)], 1)
+        _check(_run(lambda a: hnn.max_pool(Win3, a, stride=3, padding="SAME"), jit, x), want)
+        five = _run(lambda a: hnn.adaptive_mean_pool(hax.Axis("tok", 5), a), jit, x)
+        assert five.axes[1].size == 5 and _spec(five) == _names_spec(five)
+        # pooling over two sharded axes at once
+        both = _run(lambda a: hnn.mean_pool((hax.Axis("tok", 2), hax.Axis("embed", 2)), a, stride=2), jit, x)
+        _check(both, r.reshape(4, 8, 2, 4, 2).mean((2, 4)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -282,6 +292,27 @@ def test_layer_norm_and_rms_norm_over_sharded_axis(mesh, jit, which):
         call = (lambda m, a: m(a)) if not jit else eqx.filter_jit(lambda m, a: m(a))
         _check(call(ln, x), want_ln, 1e-4)
         _check(call(rms, x), want_rms, 1e-4)
+        # normalising over two axes, one of them sharded
+        ln2 = hax.shard(hnn.LayerNorm.init((T, E)))
+        mu2, var2 = r.mean((1, 2), keepdims=True), r.var((1, 2), keepdims=True)
+        _check(call(ln2, x), (r - mu2) / np.sqrt(var2 + 1e-5), 1e-4)
+
+
+@pytest.mark.parametrize("jit", JIT)
+def test_where_cumsum_sort_top_k_with_a_batch_only_mapping(mesh, jit):
+    """Also covered with the operated-on axis sharded in tests/test_explicit_sharding.py."""
+    x0 = _rand(0, (B, E))
+    r = np.asarray(x0.array)
+    with jax.set_mesh(mesh), hax.axis_mapping(MAPPINGS["batch"]):
+        (x,) = _placed(x0)
+        assert _spec(x) == ("data", None)
+        _check(_run(lambda a: hax.where(a > 0, a, -a), jit, x), np.abs(r))
+        _check(_run(lambda a: hax.where(a["embed", 0] > 0, a, 0.0), jit, x), np.where(r[:, :1] > 0, r, 0.0))
+        _check(_run(lambda a: hax.cumsum(a, "batch"), jit, x), np.cumsum(r, 0), 1e-4)
+        _check(_run(lambda a: hax.sort(a, "batch"), jit, x), np.sort(r, 0))
+        vals, idx = _run(lambda a: hax.top_k(a, "batch", 2), jit, x)
+        _check(vals, -np.sort(-r, 0)[:2])
+        _check(idx, np.argsort(-r, 0, kind="stable")[:2])
 
 
 @pytest.mark.parametrize("jit", JIT)

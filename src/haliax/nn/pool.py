@@ -22,7 +22,7 @@ from jax.core import Tracer
 
 from ..axis import Axis, AxisSpec, locate_axis, to_selectors
 from ..core import NamedArray
-from ..partitioning import auto_sharded
+from ..partitioning import auto_sharded, explicit_auto_axes
 from .layer_utils import pad_pair
 
 __all__ = [
@@ -175,9 +175,22 @@ def _reduce(
     return lax.reduce_window(x, init, reduce_fn, tuple(dims), tuple(st), tuple(pd))
 
 
-def _wrap(inputs: NamedArray, pos: Sequence[int], y: jax.Array) -> NamedArray:
-    axes = tuple(a.resize(y.shape[i]) if i in pos else a for i, a in enumerate(inputs.axes))
-    return auto_sharded(NamedArray(y, axes))
+def _pooled(inputs: NamedArray, sizes: dict[int, int], kernel: Callable[[jax.Array], jax.Array], fn: str) -> NamedArray:
+    """``kernel`` of the input's array, named: the axes at the positions ``sizes`` holds get those sizes.
+
+    On an explicit mesh the kernel runs on Auto axes (``reduce_window`` rejects a sharded dimension whose output
+    size the mesh does not divide) and the output is typed by its names."""
+    axes = tuple(a.resize(sizes[i]) if i in sizes else a for i, a in enumerate(inputs.axes))
+    run = explicit_auto_axes(lambda x: NamedArray(kernel(x), axes), axes, fn)
+    return auto_sharded(run(inputs.array))
+
+
+def _window_sizes(inputs: NamedArray, plan: _PoolPlan) -> dict[int, int]:
+    """The output sizes of `_reduce` along the window axes, by position."""
+    return {
+        p: (inputs.axes[p].size + lo + hi + e - k) // s + 1
+        for p, k, s, (lo, hi), e in zip(plan.pos, plan.window, plan.strides, plan.pads, plan.extra)
+    }
 
 
 def _extreme(dtype: Any, largest: bool) -> Any:
@@ -235,7 +248,7 @@ def pool(
         [1, 5, 9]
     """
     plan = _setup(Window, inputs, stride, padding, use_ceil, "pool")
-    return _wrap(inputs, plan.pos, _reduce(inputs.array, *plan, init, reduce_fn))
+    return _pooled(inputs, _window_sizes(inputs, plan), lambda x: _reduce(x, *plan, init, reduce_fn), "pool")
 
 
 def _window_pool(
@@ -250,7 +263,7 @@ def _window_pool(
 ) -> NamedArray:
     """`max_pool`/`min_pool`/`mean_pool`: plan the call, run the jitted ``kernel(x, plan, option)``, name the result."""
     plan = _setup(Window, inputs, stride, padding, use_ceil, fn)
-    return _wrap(inputs, plan.pos, kernel(inputs.array, plan, option))
+    return _pooled(inputs, _window_sizes(inputs, plan), lambda x: kernel(x, plan, option), fn)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2), inline=True)
@@ -405,7 +418,8 @@ def _mean_kernel(x: jax.Array, plan: _PoolPlan, count_include_pad: bool) -> jax.
 def _adaptive(Output: AxisSpec, inputs: NamedArray, kind: str, fn: str) -> NamedArray:
     target = _window_axes(Output, fn, "Output")
     pos = tuple(_positions(inputs, target, fn, "Output"))
-    return _wrap(inputs, pos, _adaptive_kernel(inputs.array, pos, tuple(a.size for a in target), kind))
+    sizes = tuple(a.size for a in target)
+    return _pooled(inputs, dict(zip(pos, sizes)), lambda x: _adaptive_kernel(x, pos, sizes, kind), fn)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3), inline=True)
