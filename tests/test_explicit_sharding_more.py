@@ -99,6 +99,14 @@ def test_unique_bincount_searchsorted(mesh, jit, which):
         s, v = _placed(sorted0, v0)
         want = np.searchsorted(np.asarray(sorted0.array), np.asarray(v0.array))
         _check(_run(lambda a, b: searchsorted(a, b), jit, s, v), want)
+        _check(_run(lambda a, b: searchsorted(a, b, method="compare_all"), jit, s, v), want)
+        # unsorted a with a sorter, itself sharded
+        perm = np.random.default_rng(0).permutation(16)
+        (shuffled,) = _placed(hax.named(sorted0.array[perm], (T,)))
+        sorter = hax.argsort(shuffled, "tok")
+        _check(_run(lambda a, b, o: searchsorted(a, b, side="right", sorter=o), jit, shuffled, v, sorter), want)
+        first = _run(lambda a: unique(a, U, return_index=True)[1], jit, x)
+        _check(first, np.unique(r, return_index=True)[1])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -342,3 +350,54 @@ def test_embedding_with_sharded_ids_and_vocab(mesh, jit, which):
         logits = unembed(emb, hax.shard(x))
         w = np.asarray(emb0.weight.rearrange((Vocab, Embed)).array)
         _check(logits, np.einsum("bte,ve->btv", np.asarray(x.array), w), 1e-4)
+
+
+# --------------------------------------------------------------------------------------------------
+# gradients: a small model of these layers trains on the explicit mesh
+
+
+class _Tiny(eqx.Module):
+    emb: hnn.Embedding
+    norm: hnn.LayerNorm
+    conv: hnn.Conv
+    rms: hnn.RmsNorm
+
+    def __call__(self, ids):
+        h = self.norm(self.emb(ids))
+        h = self.conv(h)  # along tok, embed -> out
+        h = self.rms(hnn.mean_pool(hax.Axis("tok", 2), h, stride=2))
+        return hax.roll(h, ids["tok", 0], "tok")
+
+
+@pytest.mark.parametrize("which", ["ops", "batch"])
+def test_gradients_through_embedding_norm_conv_pool(mesh, which):
+    Vocab, Out = hax.Axis("vocab", 16), hax.Axis("out", 8)
+    k = jax.random.split(jax.random.PRNGKey(0), 3)
+    model0 = _Tiny(
+        hnn.Embedding.init(Vocab, E, key=k[0]),
+        hnn.LayerNorm.init(E),
+        hnn.Conv.init("tok", E, Out, kernel_size=3, padding=0, key=k[1]),  # tok 16 -> 14: not divisible by 4
+        hnn.RmsNorm.init(Out),
+    )
+    ids0 = hax.named(jax.random.randint(k[2], (4, 16), 0, 16), (B, T))
+
+    def loss(m, ids):
+        return (m(ids) ** 2).mean().scalar()
+
+    grad_fn = eqx.filter_jit(eqx.filter_value_and_grad(loss))
+    ref_loss, ref_grads = grad_fn(model0, ids0)
+    mapping = (
+        {"batch": "data", "tok": "model", "vocab": "model", "embed": "model"} if which == "ops" else {"batch": "data"}
+    )
+    with jax.set_mesh(mesh), hax.axis_mapping(mapping):
+        model, ids = hax.shard(model0), hax.shard(ids0)
+        if which == "ops":
+            _sharded(model.emb.weight, "vocab")
+            _sharded(ids, "tok")
+        value, grads = grad_fn(model, ids)
+        np.testing.assert_allclose(float(value), float(ref_loss), rtol=1e-5)
+        got = jax.tree.leaves(grads, is_leaf=lambda x: isinstance(x, hax.NamedArray))
+        want = jax.tree.leaves(ref_grads, is_leaf=lambda x: isinstance(x, hax.NamedArray))
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(np.asarray(g.array), np.asarray(w.array), rtol=1e-4, atol=1e-6)
+            assert _spec(g) == _names_spec(g), (g.axes, _spec(g))

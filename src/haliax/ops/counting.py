@@ -381,7 +381,7 @@ def searchsorted(a: NamedArray, v: Any, *, side: str = "left", sorter: Any = Non
             raise ValueError(
                 f"{fn}: argument 'sorter' must be 1-D with the length of a's axis {a.axes[0]}, got shape {s_shape}"
             )
-        sorter = s
+        sorter = explicit_unshard_dims(s, [0]) if isinstance(sorter, NamedArray) else s
     # an explicit mesh: JAX's searches reject a sharded a, and (but "compare_all") a sharded v
     a_raw = explicit_unshard_dims(a.array, [0])
     v_raw = explicit_unshard_dims(v_raw, range(len(v_axes)))
