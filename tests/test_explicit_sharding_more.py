@@ -401,3 +401,38 @@ def test_gradients_through_embedding_norm_conv_pool(mesh, which):
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(np.asarray(g.array), np.asarray(w.array), rtol=1e-4, atol=1e-6)
             assert _spec(g) == _names_spec(g), (g.axes, _spec(g))
+
+
+@pytest.mark.parametrize("jit", JIT)
+def test_frequencies_roots_and_other_shortcuts_are_typed(mesh, jit):
+    from haliax.fft import fftfreq, ifftshift, rfftfreq
+    from haliax.ops.counting import unique_all, unique_counts
+    from haliax.poly import roots, trim_zeros
+
+    Coef = hax.Axis("embed", 8)
+    p0 = _rand(0, (Coef,))
+    x0 = hax.named(jax.random.randint(jax.random.PRNGKey(1), (16,), 0, 5), (T,))
+    with jax.set_mesh(mesh), hax.axis_mapping(MAPPINGS["ops"]):
+        p, x = _placed(p0, x0)
+        _sharded(p, "embed")
+        _sharded(x, "tok")
+        _check(_run(lambda: fftfreq(T), jit), np.fft.fftfreq(16))
+        _check(_run(lambda: rfftfreq(T), jit), np.fft.rfftfreq(16))
+        _check(_run(lambda a: ifftshift(a, "tok"), jit, x), np.fft.ifftshift(np.asarray(x0.array)))
+        found = _run(lambda c: roots(c, strip_zeros=False), jit, p)
+        want = np.roots(np.asarray(p0.array))
+        np.testing.assert_allclose(np.sort_complex(np.asarray(found.array)), np.sort_complex(want), rtol=1e-3)
+        assert _spec(found) == _names_spec(found)
+        U = hax.Axis("uniq", 5)
+        values, counts = _run(lambda a: unique_counts(a, U), jit, x)
+        want_v, want_c = np.unique(np.asarray(x0.array), return_counts=True)
+        _check(values, want_v)
+        _check(counts, want_c)
+        values, _, inverse, _ = _run(lambda a: unique_all(a, U), jit, x)
+        _check(values, want_v)
+        _check(inverse, np.unique(np.asarray(x0.array), return_inverse=True)[1])
+        packed = _run(lambda a: packbits(a, "tok"), jit, x > 2)
+        _check(_run(lambda a: unpackbits(a, "tok", count=12), jit, packed), (np.asarray(x0.array) > 2)[:12])
+        if not jit:  # value-dependent sizes
+            zp = hax.shard(hax.named(jnp.array([0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0]), (Coef,)))
+            _check(trim_zeros(zp), np.array([1.0, 2.0, 0.0, 3.0]))

@@ -339,7 +339,8 @@ def fftfreq(axis: Axis, d: Any = 1.0, *, dtype: Any = None) -> NamedArray:
         [0.0, 0.125, 0.25, 0.375, -0.5, -0.375, -0.25, -0.125]
     """
     axis = _freq_axis(axis, "fftfreq")
-    return NamedArray(jnp.fft.fftfreq(axis.size, d, dtype=dtype), (axis,))
+    out = jnp.fft.fftfreq(axis.size, d, dtype=dtype)
+    return NamedArray(explicit_reshard(out, explicit_out_sharding((axis,), "fftfreq")), (axis,))  # typed by name
 
 
 def rfftfreq(axis: Axis, d: Any = 1.0, *, dtype: Any = None) -> NamedArray:
@@ -355,7 +356,9 @@ def rfftfreq(axis: Axis, d: Any = 1.0, *, dtype: Any = None) -> NamedArray:
         ((Axis(name='T', size=5),), [0.0, 0.125, 0.25, 0.375, 0.5])
     """
     axis = _freq_axis(axis, "rfftfreq")
-    return NamedArray(jnp.fft.rfftfreq(axis.size, d, dtype=dtype), (axis.resize(axis.size // 2 + 1),))
+    axes = (axis.resize(axis.size // 2 + 1),)
+    out = jnp.fft.rfftfreq(axis.size, d, dtype=dtype)
+    return NamedArray(explicit_reshard(out, explicit_out_sharding(axes, "rfftfreq")), axes)
 
 
 def _shift_positions(x: NamedArray, axes: AxisSelection, fn: str) -> tuple[int, ...]:
