@@ -128,3 +128,17 @@ def linear_grads(quantized: Any, reference: Any) -> tuple[Any, Any, NamedArray, 
     gq, gf = eqx.filter_grad(loss)(quantized, x), eqx.filter_grad(loss)(reference, x)
     gxq, gxf = jax.grad(lambda x: loss(quantized, x))(x), jax.grad(lambda x: loss(reference, x))(x)
     return gq, gf, gxq, gxf
+
+
+def explicit_mesh_2x4() -> Any:
+    """A 2x4 mesh ("data", "model") of the 8 simulated devices whose axes are both ``AxisType.Explicit``."""
+    from jax.sharding import AxisType
+
+    return jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+
+
+def typed_spec(x: Any) -> tuple[Any, ...]:
+    """The typed sharding (``jax.typeof``) of a NamedArray or array, trailing Nones made explicit."""
+    arr = x.array if isinstance(x, NamedArray) else x
+    spec = tuple(jax.typeof(arr).sharding.spec)
+    return spec + (None,) * (arr.ndim - len(spec))

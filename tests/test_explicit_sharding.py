@@ -14,6 +14,7 @@ from jax.sharding import AxisType, PartitionSpec as P
 import haliax as hax
 import haliax.nn as hnn
 from haliax.partitioning import PartitioningError, explicit_out_sharding, pspec_for_axis
+from tests.helpers import explicit_mesh_2x4, typed_spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -23,14 +24,10 @@ MAPPING = {"batch": "data", "embed": "model", "mlp": "model", "heads": "model"}
 
 @pytest.fixture
 def mesh():
-    return jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+    return explicit_mesh_2x4()
 
 
-def _spec(x):
-    """The typed sharding of a NamedArray (or array), trailing Nones made explicit."""
-    arr = x.array if isinstance(x, hax.NamedArray) else x
-    spec = tuple(jax.typeof(arr).sharding.spec)
-    return spec + (None,) * (arr.ndim - len(spec))
+_spec = typed_spec
 
 
 def _names_spec(x, mapping=None):

@@ -7,7 +7,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import AxisType
 
 import haliax as hax
 import haliax.nn as hnn
@@ -16,6 +15,7 @@ from haliax.ops.bits import packbits, unpackbits
 from haliax.ops.counting import bincount, searchsorted, unique
 from haliax.partitioning import explicit_out_sharding
 from haliax.poly import poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polyval, vander
+from tests.helpers import explicit_mesh_2x4, typed_spec
 
 B, E, T = hax.make_axes(batch=4, embed=8, tok=16)
 # the operated-on axes sharded, and the batch axis only
@@ -25,13 +25,10 @@ JIT = [False, True]
 
 @pytest.fixture
 def mesh():
-    return jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Explicit,) * 2)
+    return explicit_mesh_2x4()
 
 
-def _spec(x):
-    arr = x.array if isinstance(x, hax.NamedArray) else x
-    spec = tuple(jax.typeof(arr).sharding.spec)
-    return spec + (None,) * (arr.ndim - len(spec))
+_spec = typed_spec
 
 
 def _names_spec(x):
