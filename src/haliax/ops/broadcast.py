@@ -57,20 +57,26 @@ def _align_plan(
     return perm, shape
 
 
-def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank: bool = True) -> Any:
+_Plan = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
+
+
+def realign(array: Any, plan: _Plan | None) -> Any:
+    """Apply an alignment plan (a transpose permutation and a reshape target, each None when not needed) to a
+    raw array; a None plan leaves it unchanged."""
+    if plan is None:
+        return array
+    perm, shape = plan
+    if perm is not None:
+        array = jnp.transpose(array, perm)
+    if shape is not None:
+        array = jnp.reshape(array, shape)
+    return array
+
+
+def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...]) -> Any:
     """Transpose (and if needed reshape) a raw array with axes ``src`` so that it broadcasts NumPy-style
-    against an array with axes ``dst``. Every name of ``src`` must be in ``dst``, with the same size.
-
-    With ``full_rank`` (the default) the result has ``len(dst)`` dimensions (size 1 for missing axes);
-    otherwise leading size-1 dimensions are left out when NumPy broadcasting adds them anyway (this saves an
-    eager reshape dispatch in binary ops), unless ``jax_numpy_rank_promotion`` is not ``"allow"``: then jnp
-    would refuse (or warn about) the implicit rank promotion, so the result has full rank.
-
-    Args:
-        array: a raw array whose dimensions are the axes ``src``.
-        src: the axes of ``array``.
-        dst: the axes to broadcast against.
-        full_rank: give the result ``len(dst)`` dimensions even where NumPy broadcasting would add them.
+    against an array with axes ``dst``: the result has ``len(dst)`` dimensions, size 1 for the axes ``src``
+    lacks. Every name of ``src`` must be in ``dst``, with the same size.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -80,16 +86,7 @@ def align_to(array: Any, src: tuple[Axis, ...], dst: tuple[Axis, ...], full_rank
         >>> align_to(jnp.zeros((4, 2)), (Z, X), (X, Y, Z)).shape
         (2, 1, 4)
     """
-    if src == dst:
-        return array
-    if not full_rank and jax.config.jax_numpy_rank_promotion != "allow":  # type: ignore[attr-defined]
-        full_rank = True
-    perm, shape = _align_plan(src, dst, full_rank)
-    if perm is not None:
-        array = jnp.transpose(array, perm)
-    if shape is not None:
-        array = jnp.reshape(array, shape)
-    return array
+    return array if src == dst else realign(array, _align_plan(src, dst, True))
 
 
 def _no_subset(fn: str, a: tuple[Axis, ...], b: tuple[Axis, ...]) -> ValueError:
@@ -128,16 +125,16 @@ def binary_plan(a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str) -> tuple[Axis
 
 
 _BINARY_ALIGN: dict[Any, Any] = {}
-_Plan = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
 
 
 def binary_align(
     a: tuple[Axis, ...], b: tuple[Axis, ...], fn: str
 ) -> tuple[tuple[Axis, ...], _Plan | None, _Plan | None]:
     """`binary_plan` plus how to align each operand to the result (`realign` applies it), in one cached lookup:
-    the eager path of every binary op pays one dictionary hit. The plans leave out leading size-1 dimensions
-    when ``jax_numpy_rank_promotion`` is ``"allow"`` (NumPy broadcasting adds them without a dispatch), as
-    `align_to` with ``full_rank=False`` does. Errors name ``fn`` and are never cached.
+    the eager path of every binary op pays one dictionary hit. When ``jax_numpy_rank_promotion`` is ``"allow"``
+    the plans leave out leading size-1 dimensions, which NumPy broadcasting adds without an eager reshape
+    dispatch; otherwise jnp would refuse (or warn about) the implicit rank promotion, so they keep full rank.
+    Errors name ``fn`` and are never cached.
 
     Examples:
         >>> import haliax as hax
@@ -152,26 +149,11 @@ def binary_align(
     if hit is None:
         out = binary_plan(a, b, fn)
         full = promo != "allow"
-        plans = []
-        for src in (a, b):
-            plan = _align_plan(src, out, full) if src != out else (None, None)
-            plans.append(None if plan == (None, None) else plan)
+        plans = [None if src == out else _align_plan(src, out, full) for src in (a, b)]
         if len(_BINARY_ALIGN) >= 4096:
             _BINARY_ALIGN.clear()
         hit = _BINARY_ALIGN[key] = (out, plans[0], plans[1])
     return hit
-
-
-def realign(array: Any, plan: _Plan | None) -> Any:
-    """Apply a plan of `binary_align` to a raw array (None: unchanged)."""
-    if plan is None:
-        return array
-    perm, shape = plan
-    if perm is not None:
-        array = jnp.transpose(array, perm)
-    if shape is not None:
-        array = jnp.reshape(array, shape)
-    return array
 
 
 def _common_axes(
