@@ -185,28 +185,24 @@ def _upcasting(fn: Callable[..., Any]) -> Callable[..., Any]:
     un-jitted ``jax.nn`` function cost more than the work at small sizes."""
     cache: dict[Any, Callable[..., Any]] = {}
 
-    def run(x: Any, axis: Any) -> Any:
-        in_dtype = x.dtype
-        out = fn(x.astype(compute_dtype(in_dtype)), axis=axis)
-        return out.astype(in_dtype) if jnp.issubdtype(in_dtype, jnp.inexact) else out
-
     def wrapped(x: Any, axis: Any = None, **kw: Any) -> Any:
         if not isinstance(x, jax.Array):
             x = jnp.asarray(x)
         if kw:
-            return _run_kw(fn, x, axis, kw)
+            return _upcast_call(fn, x, axis, kw)
         if isinstance(axis, list):
             axis = tuple(axis)
         f = cache.get(axis)
         if f is None:
-            f = cache[axis] = jax.jit(lambda y: run(y, axis), inline=True)
+            f = cache[axis] = jax.jit(lambda y: _upcast_call(fn, y, axis, {}), inline=True)
         return f(x)
 
     wrapped.__name__ = fn.__name__
     return wrapped
 
 
-def _run_kw(fn: Callable[..., Any], x: Any, axis: Any, kw: dict[str, Any]) -> Any:
+def _upcast_call(fn: Callable[..., Any], x: Any, axis: Any, kw: dict[str, Any]) -> Any:
+    """``fn(x, axis=axis, **kw)`` computed in at least float32, floats cast back to ``x``'s dtype."""
     in_dtype = x.dtype
     out = fn(x.astype(compute_dtype(in_dtype)), axis=axis, **kw)
     return out.astype(in_dtype) if jnp.issubdtype(in_dtype, jnp.inexact) else out
