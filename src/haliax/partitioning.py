@@ -269,21 +269,51 @@ def _physical_axis_size(axis: AxisSelector, mapping: ResourceMapping | None, fn:
     return size
 
 
-def _spec_entries(axes: Sequence[AxisSelector], mapping: ResourceMapping | None) -> tuple[Any, ...]:
+def _spec_entries(
+    axes: Sequence[Any],
+    mapping: ResourceMapping | None,
+    mesh: Any = None,
+    fn: str = "pspec_for_axis",
+    divisible: str = "ignore",
+) -> tuple[Any, ...]:
+    """The PartitionSpec entries for ``axes`` under ``mapping`` (None: the active one).
+
+    A mesh axis can shard only one dimension of an array: the first axis (in array order) that maps to it wins,
+    later ones are replicated. E.g. a (mlp, embed) weight with both mapped to "model" is sharded along mlp only.
+
+    Given a ``mesh``, the mapping is checked against it: an unknown mesh axis raises `PartitioningError`, and an
+    axis whose size its mesh axes do not divide raises with ``divisible="raise"``, is replicated with
+    ``divisible="replicate"`` (leaving its mesh axes free for a later axis) and keeps its entry with ``"ignore"``.
+    """
+    if mapping is None:
+        mapping = _state.mapping
+    if mapping is None:
+        return (None,) * len(axes)
+    shape = None if mesh is None else dict(mesh.shape)
     used: set[str] = set()
-    out = []
+    out: list[Any] = []
     for ax in axes:
-        phys = physical_axis_name(ax, mapping)
+        name = ax.name if isinstance(ax, Axis) else ax
+        phys = mapping.get(name)
         if phys is None:
             out.append(None)
             continue
         names = (phys,) if isinstance(phys, str) else tuple(phys)
+        size = 1
+        if shape is not None:
+            for n in names:
+                if n not in shape:
+                    raise unknown_mesh_axis_error(fn, name, n, mesh, mapping, axes)
+                size *= shape[n]
         if any(n in used for n in names):
-            # A mesh axis can shard only one dimension of an array: the first axis (in array order) that
-            # maps to it wins, later ones are replicated. E.g. a (mlp, embed) weight with both mapped to
-            # "model" is sharded along mlp only.
             out.append(None)
             continue
+        if shape is not None and isinstance(ax, Axis) and ax.size % size != 0:
+            if divisible == "raise":
+                raise indivisible_axis_error(fn, ax, phys, size, mesh, mapping, axes)
+            if divisible == "replicate":
+                out.append(None)
+                continue
         used.update(names)
         out.append(phys if isinstance(phys, str) else tuple(phys))
     return tuple(out)
@@ -429,43 +459,6 @@ def indivisible_axis_error(
     )
 
 
-def _checked_entries(
-    axes: tuple[Any, ...], mapping: Mapping[str, Any], mesh: Any, fn: str, divisible: str
-) -> tuple[Any, ...]:
-    """The PartitionSpec entries for ``axes`` on ``mesh``, with the mapping checked against the mesh.
-
-    An unknown mesh axis raises `PartitioningError`. An axis whose size its mesh axes do not divide raises with
-    ``divisible="raise"`` and is replicated with ``divisible="replicate"`` (``"ignore"`` keeps the entry).
-    """
-    shape = dict(mesh.shape)
-    used: set[str] = set()
-    out: list[Any] = []
-    for ax in axes:
-        name = ax.name if isinstance(ax, Axis) else ax
-        phys = mapping.get(name)
-        if phys is None:
-            out.append(None)
-            continue
-        names = (phys,) if isinstance(phys, str) else tuple(phys)
-        size = 1
-        for n in names:
-            if n not in shape:
-                raise unknown_mesh_axis_error(fn, name, n, mesh, mapping, axes)
-            size *= shape[n]
-        if any(n in used for n in names):
-            out.append(None)  # first axis (array order) wins, as in `pspec_for_axis`
-            continue
-        if isinstance(ax, Axis) and ax.size % size != 0:
-            if divisible == "raise":
-                raise indivisible_axis_error(fn, ax, phys, size, mesh, mapping, axes)
-            if divisible == "replicate":
-                out.append(None)
-                continue
-        used.update(names)
-        out.append(phys if isinstance(phys, str) else tuple(phys))
-    return tuple(out)
-
-
 _EXPLICIT_CACHE: dict[Any, Any] = {}
 
 
@@ -509,7 +502,7 @@ def explicit_out_sharding(axes: Sequence[AxisSelector], fn: str = "explicit_out_
         axes, key, hit = tuple(axes), None, None
     if hit is not None and hit[0] is mapping:
         return hit[1]
-    spec = PartitionSpec(*_checked_entries(tuple(axes), mapping, mesh, fn, "replicate"))
+    spec = PartitionSpec(*_spec_entries(tuple(axes), mapping, mesh, fn, "replicate"))
     if key is not None:
         if len(_EXPLICIT_CACHE) >= 4096:
             _EXPLICIT_CACHE.clear()
@@ -738,13 +731,13 @@ _LEAF_SPECS: dict[Any, Any] = {}
 
 
 def _leaf_spec(axes: tuple[Axis, ...], mapping: ResourceMapping, mesh: Any, divisible: str) -> PartitionSpec:
-    """`pspec_for_axis` of ``axes``, checked against ``mesh`` (see `_checked_entries`); cached like
+    """`pspec_for_axis` of ``axes``, checked against ``mesh`` (see `_spec_entries`); cached like
     `explicit_out_sharding`."""
     key = (id(mapping), axes, mesh, divisible)
     hit = _LEAF_SPECS.get(key)
     if hit is not None and hit[0] is mapping:
         return hit[1]
-    spec = PartitionSpec(*_checked_entries(axes, mapping, mesh, "shard", divisible))
+    spec = PartitionSpec(*_spec_entries(axes, mapping, mesh, "shard", divisible))
     if len(_LEAF_SPECS) >= 4096:
         _LEAF_SPECS.clear()
     _LEAF_SPECS[key] = (mapping, spec)
