@@ -255,6 +255,29 @@ def axis_spec_to_tuple(spec: AxisSpec) -> tuple[Axis, ...]:
     return out
 
 
+def unique_axes(shape: AxisSpec, fn: str, arg: str = "shape") -> tuple[Axis, ...]:
+    """`axis_spec_to_tuple` for the shape of a new array: a value that is not an AxisSpec raises ``TypeError`` and
+    a name given twice ``ValueError``, each naming ``fn`` and ``arg`` (the one check behind creation and
+    `haliax.random`).
+
+    Examples:
+        >>> import haliax as hax
+        >>> hax.axis.unique_axes({"X": 2, "Y": 3}, "zeros")
+        (Axis(name='X', size=2), Axis(name='Y', size=3))
+    """
+    try:
+        axes = axis_spec_to_tuple(shape)
+    except TypeError as e:
+        raise TypeError(f"{fn}: argument {arg!r}: {e}") from None
+    if len(name_index(axes)) != len(axes):
+        dup = next(a.name for i, a in enumerate(axes) if any(b.name == a.name for b in axes[:i]))
+        raise ValueError(
+            f"{fn}: argument {arg!r} names axis {dup} more than once: ({', '.join(str(b) for b in axes)}); "
+            "axis names in an array must be unique"
+        )
+    return axes
+
+
 def axis_spec_to_shape_dict(spec: AxisSelection) -> dict[str, int | None]:
     """Normalise a selection to ``{name: size or None}`` (None: a bare name, any size).
 

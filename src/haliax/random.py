@@ -32,7 +32,7 @@ from typing import Any, ParamSpec
 import jax
 import jax.numpy as jnp
 
-from .axis import Axis, AxisSelector, AxisSpec, axis_spec_to_tuple, locate_axis, name_index
+from .axis import Axis, AxisSelector, AxisSpec, locate_axis, name_index, unique_axes
 from .core import NamedArray
 from .ops.broadcast import broadcast_axis, broadcast_to
 from .partitioning import auto_sharded, explicit_out_sharding
@@ -63,19 +63,6 @@ __all__ = [
 ]
 
 _P = ParamSpec("_P")
-
-
-def _axes(fn: str, shape: AxisSpec) -> tuple[Axis, ...]:
-    try:
-        axes = axis_spec_to_tuple(shape)
-    except TypeError as e:
-        raise TypeError(f"{fn}: argument 'shape' must be an Axis, a sequence of Axis or a shape dict: {e}") from None
-    if len(name_index(axes)) != len(axes):
-        dup = next(a.name for i, a in enumerate(axes) if any(b.name == a.name for b in axes[:i]))
-        raise ValueError(
-            f"{fn}: argument 'shape' names axis {dup} more than once: {_fmt(axes)}; axis names must be unique"
-        )
-    return axes
 
 
 def check_key(key: Any, fn: str, arg: str = "key") -> None:
@@ -159,7 +146,7 @@ def _sampler(stub: Callable[_P, NamedArray]) -> Callable[_P, NamedArray]:
             raise TypeError(f"{name}: {e}") from None
         bound.apply_defaults()
         params = dict(bound.arguments)
-        key, axes = params.pop("key"), _axes(name, params.pop("shape"))
+        key, axes = params.pop("key"), unique_axes(params.pop("shape"), name)
         check_key(key, name)
         raw = {k: _param(name, k, v, axes) for k, v in params.items()}
         spec = explicit_out_sharding(axes, name) if takes_sharding else None
@@ -483,7 +470,7 @@ def ball(key: Any, shape: AxisSpec, D: Axis, p: float = 2.0, dtype: Any = float)
         {'B': 4, 'D': 3}
     """
     check_key(key, "ball")
-    axes = _axes("ball", shape)
+    axes = unique_axes(shape, "ball")
     if not isinstance(D, Axis):
         raise TypeError(f"ball: argument 'D' must be an Axis (its size is the dimension), got {D!r}")
     if D.name in name_index(axes):
@@ -530,7 +517,7 @@ def choice(
     """
     check_key(key, "choice")
     _check_named("choice", "a", a)
-    axes = _axes("choice", shape)
+    axes = unique_axes(shape, "choice")
     i = locate_axis(a.axes, axis, "choice", "a")
     rest = a.axes[:i] + a.axes[i + 1 :]
     clash = [x.name for x in rest if x.name in name_index(axes)]
@@ -578,7 +565,7 @@ def categorical(key: Any, logits: NamedArray, axis: AxisSelector, shape: AxisSpe
     if shape is None:
         axes = logits.axes[:i] + logits.axes[i + 1 :]
     else:
-        axes = _axes("categorical", shape)
+        axes = unique_axes(shape, "categorical")
         if cat.name in name_index(axes):
             raise ValueError(f"categorical: the sampled axis {cat} must not be in shape {_fmt(axes)}")
         missing = [x.name for x in logits.axes if x.name != cat.name and x.name not in name_index(axes)]

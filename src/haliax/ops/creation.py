@@ -12,7 +12,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from ..axis import Axis, AxisSpec, axis_spec_to_tuple
+from ..axis import Axis, AxisSpec, unique_axes
 from ..core import NamedArray
 from ..partitioning import auto_sharded, explicit_out_sharding
 
@@ -32,19 +32,8 @@ __all__ = [
 
 
 def _shape(shape: AxisSpec, fn: str, arg: str = "shape") -> tuple[tuple[Axis, ...], tuple[int, ...]]:
-    try:
-        axes = axis_spec_to_tuple(shape)
-    except TypeError as e:
-        raise TypeError(f"{fn}: argument {arg!r}: {e}") from None
-    seen: set[str] = set()
-    for a in axes:
-        if a.name in seen:
-            # Haliax lets NamedArray's constructor complain, naming neither the function nor the argument
-            raise ValueError(
-                f"{fn}: argument {arg!r} names axis {a.name} more than once: ({', '.join(str(b) for b in axes)}); "
-                "axis names in an array must be unique"
-            )
-        seen.add(a.name)
+    # Haliax lets NamedArray's constructor complain about a repeated name, naming neither function nor argument
+    axes = unique_axes(shape, fn, arg)
     return axes, tuple(a.size for a in axes)
 
 
