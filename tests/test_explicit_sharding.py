@@ -295,7 +295,8 @@ def test_random_samples_straight_into_the_typed_sharding(mesh, name):
     ref = f(key, (B, E), *extra)
     with jax.set_mesh(mesh), hax.axis_mapping({"batch": "data", "embed": "model"}):
         for out in (f(key, (B, E), *extra), jax.jit(lambda: f(key, (B, E), *extra))()):
-            np.testing.assert_array_equal(np.asarray(out.array), np.asarray(ref.array))
+            # the same random bits; float samplers go through another program, so a tolerance (ints stay exact)
+            np.testing.assert_allclose(np.asarray(out.array), np.asarray(ref.array), rtol=1e-6, atol=1e-6)
             assert _spec(out) == ("data", "model")
 
 

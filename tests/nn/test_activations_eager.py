@@ -46,7 +46,9 @@ def test_low_precision_upcasts_and_casts_back(name):
     got = fn(xb, "b")
     assert got.dtype == jnp.bfloat16
     want = _ref(name, xb.array.astype(jnp.float32), 1).astype(jnp.bfloat16)
-    np.testing.assert_array_equal(np.asarray(got.array, np.float32), np.asarray(want, np.float32))
+    # two programs (ours fused, the reference eager) may round the float32 result apart before the bfloat16 cast:
+    # allow one bfloat16 step (2**-7 relative), nothing more
+    np.testing.assert_allclose(np.asarray(got.array, np.float32), np.asarray(want, np.float32), rtol=2**-7, atol=0)
     xi = hax.arange((A,))
     assert jnp.issubdtype(fn(xi, "a").dtype, jnp.floating)
 
